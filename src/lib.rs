@@ -1,0 +1,11 @@
+//! reloader: rolls Kubernetes workloads when a Secret or ConfigMap they depend on changes.
+//!
+//! Pure decisions (hashing, policy, references, planning, patch building, validation) are
+//! plain functions over plain data; only the webhook server and the reload engine touch the
+//! network. See `docs/` and DESIGN notes in the README.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod hash;
+pub mod source;
+pub mod workload;
