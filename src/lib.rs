@@ -7,5 +7,11 @@
 
 pub mod cli;
 pub mod hash;
+pub mod metrics;
+pub mod serve;
 pub mod source;
+pub mod telemetry;
+pub mod tls;
+pub mod trigger;
+pub mod webhook;
 pub mod workload;
