@@ -104,6 +104,8 @@ pub async fn serve_tls(
     drain: Duration,
 ) {
     let graceful = GracefulShutdown::new();
+    // Tells connections still in their TLS handshake to give up at shutdown.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -121,9 +123,11 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let app = app.clone();
         let watcher = graceful.watcher();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            let tls =
-                match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
+            let handshake = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp));
+            let tls = tokio::select! {
+                done = handshake => match done {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -133,7 +137,9 @@ pub async fn serve_tls(
                         tracing::debug!(%peer, "TLS handshake timed out");
                         return;
                     }
-                };
+                },
+                _ = stopping.wait_for(|s| *s) => return,
+            };
             let builder = connection_builder(&limits);
             let conn = builder.serve_connection(TokioIo::new(tls), TowerToHyperService::new(app));
             if let Err(e) = watcher.watch(conn.into_owned()).await {
@@ -141,6 +147,7 @@ pub async fn serve_tls(
             }
         });
     }
+    let _ = stopping_tx.send(true);
     drain_connections(graceful, drain).await;
 }
 

@@ -1,6 +1,8 @@
 //! Builders for AdmissionReview bodies and a router wired to an inspectable queue.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::sync::Arc;
 
 use base64::Engine;
