@@ -50,8 +50,7 @@ pub struct GroupVersionKind {
 }
 
 /// The parts of an `AdmissionRequest` the webhooks use, borrowing the objects from the
-/// body.
-#[derive(Debug)]
+/// body. Its `Debug` leaves the objects out: they may hold Secret data.
 pub struct Review<'a> {
     pub version: ReviewVersion,
     pub uid: String,
@@ -63,6 +62,23 @@ pub struct Review<'a> {
     pub dry_run: bool,
     pub object: Option<&'a RawValue>,
     pub old_object: Option<&'a RawValue>,
+}
+
+impl std::fmt::Debug for Review<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |o: Option<&RawValue>| o.map(|_| "<redacted>");
+        f.debug_struct("Review")
+            .field("version", &self.version)
+            .field("uid", &self.uid)
+            .field("kind", &self.kind)
+            .field("operation", &self.operation)
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .field("dry_run", &self.dry_run)
+            .field("object", &redacted(self.object))
+            .field("old_object", &redacted(self.old_object))
+            .finish()
+    }
 }
 
 /// Why a body is not a usable AdmissionReview. Messages never contain input values.
@@ -347,6 +363,11 @@ mod tests {
         assert!(r.dry_run);
         assert_eq!(r.object.unwrap().get(), r#"{"kind":"Secret"}"#);
         assert!(r.old_object.is_none());
+        let debug = format!("{r:?}");
+        assert!(
+            debug.contains("<redacted>") && !debug.contains(r#""kind":"Secret""#),
+            "{debug}"
+        );
     }
 
     #[test]
