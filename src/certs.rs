@@ -157,6 +157,22 @@ pub fn write_all(
     })
 }
 
+/// `reloader certs`: writes the files, tells where on stderr, prints the caBundle on stdout.
+pub fn run(args: &crate::cli::CertsArgs) -> Result<(), CertsError> {
+    let out = write_all(
+        &args.out_dir,
+        &args.service_name,
+        &args.namespace,
+        &args.sans,
+        args.days,
+    )?;
+    for file in &out.files {
+        eprintln!("wrote {}", file.display());
+    }
+    println!("{}", out.ca_bundle);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

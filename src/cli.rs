@@ -35,8 +35,58 @@ pub struct Cli {
 pub enum Command {
     /// Serve the admission webhooks (HTTPS) and health and metrics (HTTP).
     Serve(ServeArgs),
+    /// Write a development CA and a serving certificate for the webhook Service, and print
+    /// the base64 caBundle.
+    Certs(CertsArgs),
+    /// Print (or write) the ValidatingWebhookConfiguration, Service and RBAC manifests.
+    WebhookConfig(WebhookConfigArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CertsArgs {
+    /// Directory for ca.crt, ca.key, tls.crt and tls.key.
+    #[arg(long, env = "RELOADER_CERTS_DIR", default_value = "certs")]
+    pub out_dir: PathBuf,
+    /// Name of the webhook Service.
+    #[arg(long, env = "RELOADER_SERVICE_NAME", default_value = "reloader")]
+    pub service_name: String,
+    /// Namespace of the webhook Service.
+    #[arg(long, env = "RELOADER_NAMESPACE", default_value = "reloader")]
+    pub namespace: String,
+    /// Extra subject alternative name (DNS name or IP address); repeatable.
+    #[arg(long = "san", env = "RELOADER_EXTRA_SANS", value_delimiter = ',')]
+    pub sans: Vec<String>,
+    /// Validity of the certificates, in days.
+    #[arg(long, env = "RELOADER_CERT_DAYS", default_value_t = 365)]
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfigArgs {
+    /// Namespace reloader runs in.
+    #[arg(long, env = "RELOADER_NAMESPACE", default_value = "reloader")]
+    pub namespace: String,
+    /// Name of the webhook Service.
+    #[arg(long, env = "RELOADER_SERVICE_NAME", default_value = "reloader")]
+    pub service_name: String,
+    /// Base64 of the PEM CA that signed the serving certificate (`reloader certs` prints it).
+    #[arg(long, env = "RELOADER_CA_BUNDLE")]
+    pub ca_bundle: Option<String>,
+    /// Call the webhooks at this https:// base URL instead of the Service (local runs).
+    #[arg(long, env = "RELOADER_WEBHOOK_URL")]
+    pub url: Option<String>,
+    /// Namespace whose Secrets and ConfigMaps are never sent to the webhook; repeatable.
+    #[arg(
+        long = "exclude-namespace",
+        env = "RELOADER_EXCLUDE_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub exclude_namespaces: Vec<String>,
+    /// Write one file per manifest group into this directory instead of printing.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,4 +15,5 @@ pub mod telemetry;
 pub mod tls;
 pub mod trigger;
 pub mod webhook;
+pub mod webhook_config;
 pub mod workload;
