@@ -15,6 +15,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the ReloaderConfig CustomResourceDefinition as YAML.
+    Crd,
     /// Print the version.
     Version,
 }

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod crd;
+pub mod duration;
 pub mod hash;
 pub mod source;
 pub mod workload;
