@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod hash;
+pub mod refs;
 pub mod source;
 pub mod workload;
