@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod hash;
+pub mod policy;
 pub mod refs;
 pub mod source;
 pub mod workload;
