@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod hash;
+pub mod index;
 pub mod policy;
 pub mod refs;
 pub mod source;
