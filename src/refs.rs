@@ -5,7 +5,7 @@
 //! containers, init containers and ephemeral containers, optional or not. CSI volumes are out of
 //! scope: their contents come from a driver, not from an object we can see change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{Container, EnvFromSource, EnvVar, PodSpec, Volume, VolumeMount};
 
@@ -96,16 +96,28 @@ impl PodRefs {
             sources: BTreeMap::new(),
             main_containers: spec.containers.len(),
         };
-        let volumes = spec.volumes.as_deref().unwrap_or_default();
-        for volume in volumes {
-            for key in volume_sources(volume) {
-                push_unique(&mut refs.usage_mut(key).volumes, volume.name.clone());
+        // Volume name → the sources it carries, so each mount is one hash lookup.
+        let mut by_volume: HashMap<&str, Vec<SourceKey>> = HashMap::new();
+        for volume in spec.volumes.as_deref().unwrap_or_default() {
+            let keys = volume_sources(volume);
+            for key in &keys {
+                push_unique(
+                    &mut refs.usage_mut(key.clone()).volumes,
+                    volume.name.clone(),
+                );
             }
+            by_volume
+                .entry(volume.name.as_str())
+                .or_default()
+                .extend(keys);
         }
-        let views = container_views(spec);
-        for view in &views {
-            for mount in view.mounts {
-                refs.record_mount(volumes, mount, &view.id);
+        for view in &container_views(spec) {
+            let mounted = view
+                .mounts
+                .iter()
+                .filter_map(|m| by_volume.get(m.name.as_str()));
+            for key in mounted.flatten() {
+                push_unique(&mut refs.usage_mut(key.clone()).mounted_by, view.id.clone());
             }
             for key in env_sources(view.env, view.env_from) {
                 push_unique(&mut refs.usage_mut(key).env_from, view.id.clone());
@@ -158,14 +170,6 @@ impl PodRefs {
 
     fn usage_mut(&mut self, key: SourceKey) -> &mut Usage {
         self.sources.entry(key).or_default()
-    }
-
-    fn record_mount(&mut self, volumes: &[Volume], mount: &VolumeMount, id: &ContainerId) {
-        for volume in volumes.iter().filter(|v| v.name == mount.name) {
-            for key in volume_sources(volume) {
-                push_unique(&mut self.usage_mut(key).mounted_by, id.clone());
-            }
-        }
     }
 }
 
