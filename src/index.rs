@@ -1007,4 +1007,113 @@ mod tests {
             "100k workloads: {large_t:?} per lookup batch vs 100: {small_t:?} (build {build:?})"
         );
     }
+
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        const NAMES: [&str; 3] = ["a", "b", "c1"];
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Apply {
+                ns: usize,
+                name: usize,
+                annotations: Vec<(&'static str, &'static str)>,
+                refs: Vec<(bool, usize)>,
+            },
+            Delete {
+                ns: usize,
+                name: usize,
+            },
+        }
+
+        fn annotation() -> impl Strategy<Value = (&'static str, &'static str)> {
+            prop::sample::select(vec![
+                ("reloader.stakater.com/auto", "true"),
+                ("reloader.stakater.com/auto", "false"),
+                ("secret.reloader.stakater.com/auto", "true"),
+                ("configmap.reloader.stakater.com/reload", "a"),
+                ("configmap.reloader.stakater.com/reload", "c.*, b"),
+                ("secret.reloader.stakater.com/reload", "[ab]"),
+                ("reloader.stakater.com/search", "true"),
+                ("configmaps.exclude.reloader.stakater.com/reload", "a"),
+            ])
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => (0..2usize, 0..3usize, prop::collection::vec(annotation(), 0..3),
+                      prop::collection::vec((any::<bool>(), 0..3usize), 0..3))
+                    .prop_map(|(ns, name, annotations, refs)| Op::Apply { ns, name, annotations, refs }),
+                1 => (0..2usize, 0..3usize).prop_map(|(ns, name)| Op::Delete { ns, name }),
+            ]
+        }
+
+        fn kind(secret: bool) -> SourceKind {
+            if secret { SECRET } else { CM }
+        }
+
+        proptest! {
+            /// After any sequence of applies and deletes, the index reloads exactly the
+            /// workloads that deciding over every live workload (brute force) reloads.
+            #[test]
+            fn index_agrees_with_deciding_over_every_live_workload(
+                ops in prop::collection::vec(op(), 1..25),
+                auto_reload_all in any::<bool>(),
+                matched in any::<bool>(),
+            ) {
+                let global = GlobalOptions { auto_reload_all, ..Default::default() };
+                let keys = AnnotationKeys::default();
+                let mut index = FollowerIndex::new(keys.clone(), global.clone());
+                let mut live: BTreeMap<WorkloadRef, WorkloadInput> = BTreeMap::new();
+                for op in ops {
+                    match op {
+                        Op::Apply { ns, name, annotations, refs } => {
+                            let refs: Vec<_> = refs.iter().map(|(s, n)| (kind(*s), NAMES[*n])).collect();
+                            let input = workload(&format!("ns{ns}"), &format!("w{name}"), &annotations, &refs);
+                            live.insert(input.workload.clone(), input.clone());
+                            index.apply_workload(input);
+                        }
+                        Op::Delete { ns, name } => {
+                            let w = deployment(&format!("ns{ns}"), &format!("w{name}"));
+                            live.remove(&w);
+                            index.delete_workload(&w);
+                        }
+                    }
+                }
+                let source_annotations = if matched { ann(&[("reloader.stakater.com/match", "true")]) } else { Annotations::new() };
+                for ns in ["ns0", "ns1"] {
+                    for secret in [true, false] {
+                        for name in NAMES {
+                            let source = src(ns, kind(secret), name);
+                            let mut expected: Vec<(WorkloadRef, Decision)> = live.values()
+                                .filter(|i| i.workload.namespace == ns)
+                                .filter_map(|i| {
+                                    let policy = WorkloadPolicy::parse(i.workload.kind, Some(&i.annotations), Some(&i.template_annotations), &keys);
+                                    let facts = SourceFacts::from_annotations(source.kind, name, Some(&source_annotations), &keys, i.refs.references(source.kind, name));
+                                    let d = decide(&policy, &facts, &global);
+                                    d.reloads().then(|| (i.workload.clone(), d))
+                                })
+                                .collect();
+                            expected.sort_by(|x, y| x.0.cmp(&y.0));
+                            let got: Vec<(WorkloadRef, Decision)> = index.lookup(&source, Some(&source_annotations))
+                                .into_iter()
+                                .filter(|c| c.decision.reloads())
+                                .map(|c| (c.follower.workload().clone(), c.decision))
+                                .collect();
+                            prop_assert_eq!(got, expected, "{}", source);
+                        }
+                    }
+                }
+                // Deleting what is left must leave nothing behind (stale entries would only
+                // cost memory, as lookups skip workloads that are gone).
+                for w in live.keys() {
+                    index.delete_workload(w);
+                }
+                prop_assert_eq!(index.stats(), IndexStats::default());
+            }
+        }
+    }
 }

@@ -1031,4 +1031,63 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_annotations() -> impl Strategy<Value = Annotations> {
+            let keys = AnnotationKeys::default();
+            let key = prop::sample::select(vec![
+                keys.auto,
+                keys.secret_auto,
+                keys.configmap_auto,
+                keys.secret_reload,
+                keys.configmap_reload,
+                keys.search,
+                keys.secret_exclude,
+                keys.configmap_exclude,
+                "deployment.reloader.stakater.com/pause-period".to_owned(),
+            ]);
+            let value = prop_oneof![
+                prop::sample::select(vec!["true", "false", "T", "0", "", "yes"])
+                    .prop_map(str::to_owned),
+                ".{0,24}",
+                "[a-c,.*()\\[\\] |]{0,12}",
+            ];
+            prop::collection::btree_map(key, value, 0..6)
+        }
+
+        proptest! {
+            #[test]
+            fn any_annotations_parse_and_decide_without_panicking_and_respect_the_order(
+                workload in any_annotations(),
+                template in any_annotations(),
+                secret in any::<bool>(),
+                name in "[a-c]{1,3}",
+                ignore in any::<bool>(),
+                matched in any::<bool>(),
+                referenced in any::<bool>(),
+                auto_reload_all in any::<bool>(),
+            ) {
+                let keys = AnnotationKeys::default();
+                let policy = WorkloadPolicy::parse(WorkloadKind::Deployment, Some(&workload), Some(&template), &keys);
+                let kind = if secret { SourceKind::Secret } else { SourceKind::ConfigMap };
+                let facts = SourceFacts { kind, name: &name, ignore, matched, referenced };
+                let global = GlobalOptions { auto_reload_all, ..Default::default() };
+                let decision = decide(&policy, &facts, &global);
+                if ignore {
+                    prop_assert_eq!(decision, Decision::Skip(SkipReason::SourceIgnored));
+                }
+                if let Decision::Reload(reason) = decision {
+                    prop_assert!(reason == ReloadReason::Explicit || referenced,
+                        "{:?} reload of an unreferenced source", reason);
+                    prop_assert!(!policy.for_kind(kind).exclude.contains(name.as_str()));
+                }
+                if decision == Decision::Reload(ReloadReason::Explicit) {
+                    prop_assert!(policy.for_kind(kind).reload.iter().any(|p| p.matches(&name)));
+                }
+            }
+        }
+    }
 }
