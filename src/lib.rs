@@ -9,5 +9,8 @@ pub mod cli;
 pub mod crd;
 pub mod duration;
 pub mod hash;
+pub mod index;
+pub mod policy;
+pub mod refs;
 pub mod source;
 pub mod workload;
