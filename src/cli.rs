@@ -33,6 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the ReloaderConfig CustomResourceDefinition as YAML.
+    Crd,
     /// Serve the admission webhooks (HTTPS) and health and metrics (HTTP).
     Serve(ServeArgs),
     /// Write a development CA and a serving certificate for the webhook Service, and print

@@ -7,8 +7,13 @@
 
 pub mod certs;
 pub mod cli;
+pub mod crd;
+pub mod duration;
 pub mod hash;
+pub mod index;
 pub mod metrics;
+pub mod policy;
+pub mod refs;
 pub mod serve;
 pub mod source;
 pub mod telemetry;

@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => reloader::serve::run(args).await?,
         Command::Certs(args) => reloader::certs::run(&args)?,
         Command::WebhookConfig(args) => reloader::webhook_config::run_cli(&args)?,
+        Command::Crd => print!("{}", reloader::crd::crd_yaml()?),
         Command::Version => println!("reloader {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
