@@ -144,6 +144,8 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
         [200, 200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 400]
     );
     let exposition = reqwest_free_get(metrics, "/metrics").await;
+    assert!(reqwest_free_get(metrics, "/healthz").await.ends_with("ok"));
+    assert!(reqwest_free_get(metrics, "/readyz").await.ends_with("ok"));
     assert!(
         exposition.contains("reloader_admission_reviews_total"),
         "{exposition}"
