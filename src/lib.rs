@@ -10,6 +10,8 @@ pub mod crd;
 pub mod duration;
 pub mod hash;
 pub mod index;
+pub mod patch;
+pub mod planner;
 pub mod policy;
 pub mod refs;
 pub mod source;
