@@ -40,10 +40,8 @@ impl ApiRequest {
             return Err(ApiError::BadRequest("request body must not be empty".into()));
         }
         let media = self.content_type.split(';').next().unwrap_or_default().trim();
-        if media.contains("protobuf") {
-            return Err(ApiError::UnsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
-            ));
+        if media == "application/vnd.kubernetes.protobuf" {
+            return crate::protobuf::decode(&self.body).map_err(|e| ApiError::UnsupportedMediaType(e.to_string()));
         }
         let parsed: Result<Value, String> = if media.contains("yaml") {
             serde_yaml::from_slice(&self.body).map_err(|e| e.to_string())
