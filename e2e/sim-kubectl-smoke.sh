@@ -24,26 +24,26 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 
-# Starts a process whose first stdout line is "listening on https://ADDR"; prints ADDR.
+# Starts a process whose first stdout line is "listening on https://ADDR" and sets
+# $started_addr. Runs in this shell (not a subshell) so the trap knows every pid.
 start_and_wait() {
   local name="$1"; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=("$!")
-  for _ in $(seq 1 100); do
-    if [[ -s "$work/$name.out" ]]; then
-      sed -n '1s#^listening on https://##p' "$work/$name.out"
-      return 0
-    fi
+  for _ in $(seq 1 200); do
+    started_addr="$(sed -n '1s#^listening on https://##p' "$work/$name.out")"
+    [[ -n "$started_addr" ]] && return 0
     sleep 0.05
   done
   cat "$work/$name.err" >&2
   fail "$name did not start"
 }
 
-webhook_addr="$(start_and_wait deny-webhook "$bin" deny-webhook --listen 127.0.0.1:0 \
-  --ca-out "$work/webhook-ca.pem" --dns-name deny.smoke.svc --message "configmaps are frozen")"
+start_and_wait deny-webhook "$bin" deny-webhook --listen 127.0.0.1:0 \
+  --ca-out "$work/webhook-ca.pem" --dns-name deny.smoke.svc --message "configmaps are frozen"
+webhook_addr="$started_addr"
 start_and_wait apiserver-sim "$bin" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" \
-  --service-endpoint "smoke/deny=$webhook_addr" >/dev/null
+  --service-endpoint "smoke/deny=$webhook_addr"
 
 k() { kubectl --kubeconfig "$work/kubeconfig" --cache-dir "$work/cache" "$@"; }
 expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }

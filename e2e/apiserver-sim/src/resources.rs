@@ -51,6 +51,25 @@ impl ResourceType {
     }
 }
 
+/// How a built-in type treats `status` and `generation`.
+#[derive(Clone, Copy)]
+enum Storage {
+    Plain,
+    Status,
+    Generation,
+    StatusAndGeneration,
+}
+
+impl Storage {
+    const fn has_status(self) -> bool {
+        matches!(self, Storage::Status | Storage::StatusAndGeneration)
+    }
+
+    const fn tracks_generation(self) -> bool {
+        matches!(self, Storage::Generation | Storage::StatusAndGeneration)
+    }
+}
+
 struct Builtin {
     group: &'static str,
     version: &'static str,
@@ -58,8 +77,7 @@ struct Builtin {
     kind: &'static str,
     namespaced: bool,
     short_names: &'static [&'static str],
-    has_status: bool,
-    tracks_generation: bool,
+    storage: Storage,
 }
 
 const fn b(
@@ -69,28 +87,131 @@ const fn b(
     kind: &'static str,
     namespaced: bool,
     short_names: &'static [&'static str],
-    has_status: bool,
-    tracks_generation: bool,
+    storage: Storage,
 ) -> Builtin {
-    Builtin { group, version, plural, kind, namespaced, short_names, has_status, tracks_generation }
+    Builtin {
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        short_names,
+        storage,
+    }
 }
 
 const BUILTINS: &[Builtin] = &[
-    b("", "v1", "namespaces", "Namespace", false, &["ns"], true, false),
-    b("", "v1", "secrets", "Secret", true, &[], false, false),
-    b("", "v1", "configmaps", "ConfigMap", true, &["cm"], false, false),
-    b("", "v1", "events", "Event", true, &["ev"], false, false),
-    b("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false, false),
-    b("", "v1", "services", "Service", true, &["svc"], true, false),
-    b("", "v1", "pods", "Pod", true, &["po"], true, false),
-    b("apps", "v1", "deployments", "Deployment", true, &["deploy"], true, true),
-    b("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"], true, true),
-    b("apps", "v1", "daemonsets", "DaemonSet", true, &["ds"], true, true),
-    b("apps", "v1", "replicasets", "ReplicaSet", true, &["rs"], true, true),
-    b("batch", "v1", "jobs", "Job", true, &[], true, true),
-    b("batch", "v1", "cronjobs", "CronJob", true, &["cj"], true, true),
-    b("events.k8s.io", "v1", "events", "Event", true, &["ev"], false, false),
-    b("coordination.k8s.io", "v1", "leases", "Lease", true, &[], false, false),
+    b(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        false,
+        &["ns"],
+        Storage::Status,
+    ),
+    b("", "v1", "secrets", "Secret", true, &[], Storage::Plain),
+    b(
+        "",
+        "v1",
+        "configmaps",
+        "ConfigMap",
+        true,
+        &["cm"],
+        Storage::Plain,
+    ),
+    b("", "v1", "events", "Event", true, &["ev"], Storage::Plain),
+    b(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        Storage::Plain,
+    ),
+    b(
+        "",
+        "v1",
+        "services",
+        "Service",
+        true,
+        &["svc"],
+        Storage::Status,
+    ),
+    b("", "v1", "pods", "Pod", true, &["po"], Storage::Status),
+    b(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        &["deploy"],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        &["sts"],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "apps",
+        "v1",
+        "daemonsets",
+        "DaemonSet",
+        true,
+        &["ds"],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        true,
+        &["rs"],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        true,
+        &[],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "batch",
+        "v1",
+        "cronjobs",
+        "CronJob",
+        true,
+        &["cj"],
+        Storage::StatusAndGeneration,
+    ),
+    b(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        true,
+        &["ev"],
+        Storage::Plain,
+    ),
+    b(
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        &[],
+        Storage::Plain,
+    ),
     b(
         "apiextensions.k8s.io",
         "v1",
@@ -98,8 +219,7 @@ const BUILTINS: &[Builtin] = &[
         "CustomResourceDefinition",
         false,
         &["crd", "crds"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "admissionregistration.k8s.io",
@@ -108,8 +228,7 @@ const BUILTINS: &[Builtin] = &[
         "ValidatingWebhookConfiguration",
         false,
         &[],
-        false,
-        true,
+        Storage::Generation,
     ),
     b(
         "admissionregistration.k8s.io",
@@ -118,8 +237,7 @@ const BUILTINS: &[Builtin] = &[
         "MutatingWebhookConfiguration",
         false,
         &[],
-        false,
-        true,
+        Storage::Generation,
     ),
 ];
 
@@ -127,7 +245,10 @@ fn categories_for(group: &str, plural: &str) -> Vec<String> {
     let all = matches!(
         (group, plural),
         ("", "pods" | "services")
-            | ("apps", "deployments" | "statefulsets" | "daemonsets" | "replicasets")
+            | (
+                "apps",
+                "deployments" | "statefulsets" | "daemonsets" | "replicasets"
+            )
             | ("batch", "jobs" | "cronjobs")
     );
     let api_extensions = group == "apiextensions.k8s.io" || group == "admissionregistration.k8s.io";
@@ -159,9 +280,9 @@ pub fn builtin_resources() -> Vec<ResourceType> {
             namespaced: r.namespaced,
             short_names: r.short_names.iter().map(|s| s.to_string()).collect(),
             categories: categories_for(r.group, r.plural),
-            has_status: r.has_status,
+            has_status: r.storage.has_status(),
             has_scale: scale_for(r.group, r.plural),
-            tracks_generation: r.tracks_generation,
+            tracks_generation: r.storage.tracks_generation(),
             custom: false,
             schema: None,
             printer_columns: vec![],
@@ -202,7 +323,10 @@ mod tests {
 
     #[test]
     fn workloads_are_in_category_all() {
-        assert_eq!(find("apps", "deployments").categories, vec!["all".to_string()]);
+        assert_eq!(
+            find("apps", "deployments").categories,
+            vec!["all".to_string()]
+        );
         assert!(find("", "secrets").categories.is_empty());
     }
 }

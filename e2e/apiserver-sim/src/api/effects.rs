@@ -8,11 +8,12 @@ use crate::crd;
 use crate::resources::ResourceType;
 
 pub fn after_write(app: &App, resource: &ResourceType, object: &Value) {
-    if resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions" {
-        if let Ok(types) = crd::resource_types_of(object) {
-            let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            app.registry.register_crd(name, types);
-        }
+    if resource.group == "apiextensions.k8s.io"
+        && resource.plural == "customresourcedefinitions"
+        && let Ok(types) = crd::resource_types_of(object)
+    {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        app.registry.register_crd(name, types);
     }
 }
 
@@ -25,7 +26,12 @@ pub fn after_delete(app: &App, resource: &ResourceType, object: &Value) {
                 let (items, _) = app.store.list(&served.storage_key(), None);
                 for item in items {
                     let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
-                    let _ = app.store.delete(&served.storage_key(), ns, crate::object::name_of(&item), None);
+                    let _ = app.store.delete(
+                        &served.storage_key(),
+                        ns,
+                        crate::object::name_of(&item),
+                        None,
+                    );
                 }
             }
         }
