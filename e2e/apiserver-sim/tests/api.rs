@@ -531,3 +531,27 @@ async fn custom_resource_definitions_serve_their_resources() {
     assert_eq!(status.metadata.generation, Some(2));
     assert_eq!(status.data["status"]["ok"], json!(true));
 }
+
+#[tokio::test]
+async fn kube_runtime_event_recorder_publishes_events() {
+    use k8s_openapi::api::events::v1::Event;
+    use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), "ns").create(&PostParams::default(), &configmap("a", json!({}))).await.expect("create");
+    let recorder = Recorder::new(client.clone(), Reporter { controller: "reloader-test".into(), instance: None });
+    let reference = kube::Resource::object_ref(&cm, &());
+    for _ in 0..2 {
+        let event = RecordedEvent {
+            type_: EventType::Normal,
+            reason: "Reloaded".into(),
+            note: Some("rolled".into()),
+            action: "Reload".into(),
+            secondary: None,
+        };
+        recorder.publish(&event, &reference).await.expect("published");
+    }
+    let events = Api::<Event>::namespaced(client, "ns").list(&ListParams::default()).await.expect("events");
+    assert_eq!(events.items.len(), 1, "the repeat is recorded on the same event");
+    assert_eq!(events.items[0].reason.as_deref(), Some("Reloaded"));
+}
