@@ -538,8 +538,17 @@ async fn kube_runtime_event_recorder_publishes_events() {
     use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
     let (_sim, client) = start().await;
     create_namespace(&client, "ns").await;
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), "ns").create(&PostParams::default(), &configmap("a", json!({}))).await.expect("create");
-    let recorder = Recorder::new(client.clone(), Reporter { controller: "reloader-test".into(), instance: None });
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), "ns")
+        .create(&PostParams::default(), &configmap("a", json!({})))
+        .await
+        .expect("create");
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "reloader-test".into(),
+            instance: None,
+        },
+    );
     let reference = kube::Resource::object_ref(&cm, &());
     for _ in 0..2 {
         let event = RecordedEvent {
@@ -549,9 +558,106 @@ async fn kube_runtime_event_recorder_publishes_events() {
             action: "Reload".into(),
             secondary: None,
         };
-        recorder.publish(&event, &reference).await.expect("published");
+        recorder
+            .publish(&event, &reference)
+            .await
+            .expect("published");
     }
-    let events = Api::<Event>::namespaced(client, "ns").list(&ListParams::default()).await.expect("events");
-    assert_eq!(events.items.len(), 1, "the repeat is recorded on the same event");
+    let events = Api::<Event>::namespaced(client, "ns")
+        .list(&ListParams::default())
+        .await
+        .expect("events");
+    assert_eq!(
+        events.items.len(),
+        1,
+        "the repeat is recorded on the same event"
+    );
     assert_eq!(events.items[0].reason.as_deref(), Some("Reloaded"));
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_statuses_not_dropped_connections() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "ns");
+    api.create(&PostParams::default(), &configmap("a", json!({})))
+        .await
+        .expect("create");
+    let to_array: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "", "value": [1]}]))
+            .expect("patch");
+    assert_eq!(
+        status_code(
+            api.patch("a", &PatchParams::default(), &Patch::<()>::Json(to_array))
+                .await
+                .expect_err("array")
+        ),
+        400
+    );
+    let cases = [
+        (
+            "POST",
+            "/api/v1/namespaces/ns/configmaps",
+            "application/json",
+            "[1,2]",
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/ns/configmaps",
+            "application/json",
+            "{not json",
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/ns/secrets",
+            "application/json",
+            r#"{"metadata":{"name":"s"},"data":"x","stringData":{"a":"b"}}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces",
+            "application/json",
+            r#"{"metadata":{"name":"n2","labels":"x"},"spec":"y","status":3}"#,
+            400,
+        ),
+        (
+            "DELETE",
+            "/api/v1/namespaces/ns/configmaps/a",
+            "application/json",
+            "[]",
+            400,
+        ),
+        (
+            "PATCH",
+            "/api/v1/namespaces/ns/configmaps/a",
+            "text/plain",
+            "{}",
+            415,
+        ),
+        ("GET", "/api/v1/namespaces/ns/widgets", "", "", 404),
+        (
+            "GET",
+            "/api/v1/namespaces/ns/configmaps?labelSelector=a%20in%20b",
+            "",
+            "",
+            400,
+        ),
+    ];
+    for (method, path, content_type, body, expected) in cases {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .body(kube::client::Body::from(body.as_bytes().to_vec()))
+            .expect("request");
+        let response = client.send(request).await.expect("answered");
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "{method} {path} {body}"
+        );
+    }
 }

@@ -17,16 +17,31 @@ async fn announces_writes_kubeconfig_rejects_strangers_and_exits_on_sigterm() {
         .spawn()
         .expect("spawn");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-    let address = line.trim().strip_prefix("listening on https://").expect("announcement").to_string();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let address = line
+        .trim()
+        .strip_prefix("listening on https://")
+        .expect("announcement")
+        .to_string();
     assert!(address.starts_with("127.0.0.1:"), "{address}");
 
     let parsed = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
     let cluster = parsed.clusters[0].cluster.clone().expect("cluster");
-    assert_eq!(cluster.server.as_deref(), Some(format!("https://{address}").as_str()));
-    let config = kube::Config::from_custom_kubeconfig(parsed, &kube::config::KubeConfigOptions::default()).await.expect("config");
+    assert_eq!(
+        cluster.server.as_deref(),
+        Some(format!("https://{address}").as_str())
+    );
+    let config =
+        kube::Config::from_custom_kubeconfig(parsed, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("config");
     let client = kube::Client::try_from(config.clone()).expect("client");
-    client.apiserver_version().await.expect("authorized request");
+    client
+        .apiserver_version()
+        .await
+        .expect("authorized request");
 
     let mut stranger = config;
     stranger.auth_info.token = Some("wrong".to_string().into());
@@ -37,7 +52,11 @@ async fn announces_writes_kubeconfig_rejects_strangers_and_exits_on_sigterm() {
         other => panic!("expected 401, got {other:?}"),
     }
 
-    let killed = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
@@ -52,7 +71,10 @@ async fn announces_writes_kubeconfig_rejects_strangers_and_exits_on_sigterm() {
 
 #[test]
 fn missing_kubeconfig_out_is_an_error() {
-    let output = Command::new(BINARY).args(["--listen", "127.0.0.1:0"]).output().expect("run");
+    let output = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--kubeconfig-out"));
 }

@@ -1,6 +1,9 @@
 //! One request, end to end: authentication, routing, the request log.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures::FutureExt;
 
 use bytes::Bytes;
 use http::{Request, Response, header};
@@ -46,7 +49,20 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
     };
     let authorized = header(header::AUTHORIZATION) == format!("Bearer {}", app.token);
     let (reply, verb, resource) = if authorized {
-        route_request(&app, &api_request).await
+        // Like the real server, a handler panic becomes a 500, never a dropped connection.
+        match AssertUnwindSafe(route_request(&app, &api_request))
+            .catch_unwind()
+            .await
+        {
+            Ok(routed) => routed,
+            Err(_) => (
+                error_reply(&ApiError::InternalError(
+                    "the server panicked handling the request".into(),
+                )),
+                String::new(),
+                String::new(),
+            ),
+        }
     } else {
         (
             error_reply(&ApiError::Unauthorized("Unauthorized".into())),
