@@ -110,7 +110,7 @@ fn containers(object: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn cell(object: &Value, column: &PrinterColumn) -> Value {
+fn cell(object: &Value, column: &PrinterColumn, custom: bool) -> Value {
     match column.json_path.as_str() {
         "#age" => json!(age_of(object)),
         "#data-count" => {
@@ -144,6 +144,8 @@ fn cell(object: &Value, column: &PrinterColumn) -> Value {
             let value = evaluate_path(object, path);
             match (column.type_.as_str(), &value) {
                 ("date", Value::String(_)) if column.name == "Age" => json!(age_of(object)),
+                // Built-in printers show unset counters as 0.
+                ("integer", Value::Null) if !custom => json!(0),
                 (_, Value::Null) => Value::Null,
                 (_, v) => v.clone(),
             }
@@ -169,7 +171,7 @@ pub fn to_table(
         .iter()
         .map(|object| {
             let mut cells = vec![object["metadata"]["name"].clone()];
-            cells.extend(columns.iter().map(|c| cell(object, c)));
+            cells.extend(columns.iter().map(|c| cell(object, c, resource.custom)));
             let mut row = json!({"cells": cells});
             match include_object {
                 "None" => {}

@@ -661,3 +661,33 @@ async fn hostile_bodies_get_statuses_not_dropped_connections() {
         );
     }
 }
+
+#[tokio::test]
+async fn delete_collection_honours_the_label_selector() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    for (name, tier) in [("a", "front"), ("b", "back"), ("c", "front")] {
+        api.create(
+            &PostParams::default(),
+            &configmap(name, json!({"tier": tier})),
+        )
+        .await
+        .expect("create");
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("tier=front"),
+    )
+    .await
+    .expect("deletecollection");
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(left, vec!["b"]);
+}

@@ -78,3 +78,12 @@ fn missing_kubeconfig_out_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--kubeconfig-out"));
 }
+
+#[tokio::test]
+async fn test_helper_finds_the_binary_next_to_the_test_executable() {
+    let sim = apiserver_sim::testing::SimProcess::start().expect("binary located and started");
+    let client = sim.client().await.expect("client");
+    client.apiserver_version().await.expect("reachable");
+    assert!(sim.url().starts_with("https://127.0.0.1:"));
+    assert!(sim.kubeconfig_path().is_file());
+}
