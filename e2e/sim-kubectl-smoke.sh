@@ -43,7 +43,7 @@ start_and_wait deny-webhook "$bin" deny-webhook --listen 127.0.0.1:0 \
   --ca-out "$work/webhook-ca.pem" --dns-name deny.smoke.svc --message "configmaps are frozen"
 webhook_addr="$started_addr"
 start_and_wait apiserver-sim "$bin" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" \
-  --service-endpoint "smoke/deny=$webhook_addr"
+  --service-endpoint "smoke/deny=$webhook_addr" --simulate-rollouts
 
 k() { kubectl --kubeconfig "$work/kubeconfig" --cache-dir "$work/cache" "$@"; }
 expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
@@ -97,6 +97,7 @@ k patch deploy web -n smoke --type=strategic \
 expect_eq "$(k get deploy web -n smoke -o jsonpath='{.spec.template.spec.containers[0].image}')" "nginx:1.28" "strategic patch"
 expect_eq "$(k get deploy web -n smoke -o jsonpath='{.spec.template.spec.containers[0].envFrom[0].secretRef.name}')" "app-secret" "strategic patch kept envFrom"
 k get deploy -n smoke -l tier=web -o name | grep -q "deployment.apps/web" || fail "label selector"
+k rollout status deploy/web -n smoke --timeout=10s | grep -q "successfully rolled out" || fail "rollout status"
 
 step "replace and delete"
 k get cm -n smoke 2>&1 | grep -q "No resources found" || fail "empty configmap list"

@@ -17,6 +17,7 @@ pub mod patch;
 pub mod protobuf;
 pub mod registry;
 pub mod resources;
+pub mod rollouts;
 pub mod run;
 pub mod selectors;
 pub mod status;

@@ -38,6 +38,8 @@ pub struct SimOptions {
     pub service_endpoints: Vec<(String, String)>,
     pub watch_window: Option<usize>,
     pub bookmark_interval_ms: Option<u64>,
+    /// Pass `--simulate-rollouts`: workload status follows generation at once.
+    pub simulate_rollouts: bool,
     /// Explicit binary path (otherwise located automatically).
     pub binary: Option<PathBuf>,
 }
@@ -99,6 +101,9 @@ impl SimProcess {
             command
                 .arg("--bookmark-interval-ms")
                 .arg(interval.to_string());
+        }
+        if options.simulate_rollouts {
+            command.arg("--simulate-rollouts");
         }
         let mut child = command
             .stdout(Stdio::piped())

@@ -691,3 +691,32 @@ async fn delete_collection_honours_the_label_selector() {
         .collect();
     assert_eq!(left, vec!["b"]);
 }
+
+#[tokio::test]
+async fn simulated_rollouts_observe_each_generation() {
+    let (_sim, client) = common::start_with(apiserver_sim::testing::SimOptions {
+        simulate_rollouts: true,
+        ..common::options()
+    })
+    .await;
+    create_namespace(&client, "ns").await;
+    let api: Api<Deployment> = Api::namespaced(client, "ns");
+    api.create(&PostParams::default(), &deployment("web", "nginx:1"))
+        .await
+        .expect("create");
+    let observed = |d: &Deployment| d.status.as_ref().and_then(|s| s.observed_generation);
+    assert_eq!(observed(&api.get("web").await.expect("get")), Some(1));
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"paused": true}})),
+    )
+    .await
+    .expect("patch");
+    let rolled = api.get("web").await.expect("get");
+    assert_eq!(
+        (rolled.metadata.generation, observed(&rolled)),
+        (Some(2), Some(2))
+    );
+    assert_eq!(rolled.status.and_then(|s| s.ready_replicas), Some(1));
+}
