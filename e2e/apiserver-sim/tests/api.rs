@@ -720,3 +720,24 @@ async fn simulated_rollouts_observe_each_generation() {
     );
     assert_eq!(rolled.status.and_then(|s| s.ready_replicas), Some(1));
 }
+
+#[tokio::test]
+async fn create_refuses_a_resource_version() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    let mut cm = configmap("a", json!({}));
+    cm.metadata.resource_version = Some("42".into());
+    let (code, _, message) = api_error(
+        api.create(&PostParams::default(), &cm)
+            .await
+            .expect_err("rejected"),
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            400,
+            "resourceVersion should not be set on objects to be created"
+        )
+    );
+}

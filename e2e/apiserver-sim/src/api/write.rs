@@ -74,6 +74,14 @@ async fn create_object(
     }
     let dry_run = request.dry_run()?;
     let resource = &target.resource;
+    if object["metadata"]["resourceVersion"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "resourceVersion should not be set on objects to be created".into(),
+        ));
+    }
     check_type_meta(resource, &mut object)?;
     prepare::check_decodable(resource, &object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
