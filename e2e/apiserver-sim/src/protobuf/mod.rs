@@ -48,7 +48,7 @@ fn field_value(def: &FieldDef, field: Field<'_>) -> Result<Option<Value>, Protob
         (Kind::Str, Field::Bytes(b)) => (!b.is_empty()).then(|| json!(text(b))),
         (Kind::Int, Field::Varint(v)) => (v != 0).then(|| json!(v as i64 as i32)),
         (Kind::OptionalInt, Field::Varint(v)) => Some(json!(v as i64 as i32)),
-        (Kind::Bool, Field::Varint(v)) => (v != 0).then(|| json!(true)),
+        (Kind::Bool, Field::Varint(v)) => (v != 0).then_some(json!(true)),
         (Kind::OptionalBool, Field::Varint(v)) => Some(json!(v != 0)),
         (Kind::Message(name), Field::Bytes(b)) => Some(message(name, b)?),
         _ => return Err(ProtobufError::Malformed),
