@@ -105,23 +105,24 @@ async fn create_object(
     let name = assign_name(resource, &mut object)?;
     prepare::prepare_create(resource, &mut object);
     prepare::validate(resource, &object, None)?;
-    if app
-        .store
-        .get(&resource.storage_key(), &target.namespace, &name)
-        .is_some()
-    {
-        return Err(ApiError::already_exists(
-            &resource.plural,
-            &resource.group,
-            &name,
-        ));
-    }
+    // As in kube-apiserver, webhooks see a create before storage finds a duplicate.
     warnings.extend(
         admission
             .validate(Operation::Create, &name, Some(object.clone()), None)
             .await?,
     );
     if dry_run {
+        let exists = app
+            .store
+            .get(&resource.storage_key(), &target.namespace, &name)
+            .is_some();
+        if exists {
+            return Err(ApiError::already_exists(
+                &resource.plural,
+                &resource.group,
+                &name,
+            ));
+        }
         return Ok(Reply::with_status(201, present(target, object), warnings));
     }
     let stored = app
