@@ -14,6 +14,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod object;
 pub mod patch;
+pub mod presentation;
 pub mod protobuf;
 pub mod registry;
 pub mod resources;

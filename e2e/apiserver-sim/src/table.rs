@@ -5,14 +5,6 @@ use serde_json::{Value, json};
 
 use crate::resources::{PrinterColumn, ResourceType};
 
-/// Whether the client asked for a Table (`Accept: application/json;as=Table;…`).
-pub fn wants_table(accept: &str) -> bool {
-    accept
-        .split(',')
-        .next()
-        .is_some_and(|first| first.contains("as=Table"))
-}
-
 fn column(name: &str, type_: &str, json_path: &str, priority: i64) -> PrinterColumn {
     PrinterColumn {
         name: name.into(),
@@ -238,13 +230,5 @@ mod tests {
         assert_eq!(table["rows"][0]["cells"][1], 2);
         assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(table["columnDefinitions"][1]["name"], "Data");
-    }
-
-    #[test]
-    fn table_is_wanted_only_when_first_accept_choice() {
-        assert!(wants_table(
-            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-        ));
-        assert!(!wants_table("application/json"));
     }
 }

@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -278,6 +277,3 @@ pub fn fault(verb: &str, resource: &str, count: u32, status: u16) -> Fault {
         hang_ms: None,
     }
 }
-
-/// How long tests wait for asynchronous outcomes by default.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);

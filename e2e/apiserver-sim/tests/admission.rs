@@ -432,3 +432,79 @@ async fn dry_run_is_refused_for_webhooks_with_side_effects() {
     );
     assert!(seen.lock().expect("lock").is_empty());
 }
+
+#[tokio::test]
+async fn match_conditions_skip_requests_they_exclude() {
+    let (server, seen) = webhook(|_| json!({"allowed": true}));
+    let (_sim, client) = start_with(sim_options(&server)).await;
+    create_namespace(&client, "ns").await;
+    let conditions = json!({"matchConditions": [
+        {"name": "not-dry-run", "expression": "!request.dryRun"},
+        {"name": "not-skipped", "expression": "!(has(object.metadata.labels) && 'skip' in object.metadata.labels)"}
+    ]});
+    register(
+        &client,
+        validating(
+            "conditional.example.com",
+            &server.ca_bundle(),
+            json!(["secrets"]),
+            conditions,
+        ),
+    )
+    .await;
+    let api: Api<Secret> = Api::namespaced(client, "ns");
+    api.create(
+        &PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        },
+        &secret("dry", "1"),
+    )
+    .await
+    .expect("dry run");
+    let mut skipped = secret("skipped", "1");
+    skipped.metadata.labels = Some([("skip".to_string(), "yes".to_string())].into());
+    api.create(&PostParams::default(), &skipped)
+        .await
+        .expect("skipped");
+    api.create(&PostParams::default(), &secret("called", "1"))
+        .await
+        .expect("called");
+    let names: Vec<String> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, vec!["called"]);
+}
+
+#[tokio::test]
+async fn match_condition_errors_follow_the_failure_policy() {
+    let (server, seen) = webhook(|_| json!({"allowed": true}));
+    let (_sim, client) = start_with(sim_options(&server)).await;
+    create_namespace(&client, "ns").await;
+    let broken = json!({"failurePolicy": "Fail", "matchConditions": [{"name": "broken", "expression": "object.no.such.field == 1"}]});
+    register(
+        &client,
+        validating(
+            "broken.example.com",
+            &server.ca_bundle(),
+            json!(["secrets"]),
+            broken,
+        ),
+    )
+    .await;
+    let api: Api<Secret> = Api::namespaced(client, "ns");
+    let (code, _, message) = api_error(
+        api.create(&PostParams::default(), &secret("s", "1"))
+            .await
+            .expect_err("fails closed"),
+    );
+    assert_eq!(code, 500);
+    assert!(
+        message.contains("matchCondition \"broken\" error"),
+        "{message}"
+    );
+    assert!(seen.lock().expect("lock").is_empty());
+}

@@ -720,3 +720,62 @@ async fn simulated_rollouts_observe_each_generation() {
     );
     assert_eq!(rolled.status.and_then(|s| s.ready_replicas), Some(1));
 }
+
+#[tokio::test]
+async fn create_refuses_a_resource_version() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    let mut cm = configmap("a", json!({}));
+    cm.metadata.resource_version = Some("42".into());
+    let (code, _, message) = api_error(
+        api.create(&PostParams::default(), &cm)
+            .await
+            .expect_err("rejected"),
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            400,
+            "resourceVersion should not be set on objects to be created"
+        )
+    );
+}
+
+#[tokio::test]
+async fn metadata_only_reads_and_watches_return_partial_object_metadata() {
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<Secret> = Api::namespaced(client.clone(), "ns");
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "s"}, "stringData": {"k": "v"}}))
+            .expect("secret"),
+    )
+    .await
+    .expect("create");
+    let listed = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list metadata");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(
+        listed.items[0].types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+    let single = api.get_metadata("s").await.expect("get metadata");
+    assert_eq!(single.metadata.name.as_deref(), Some("s"));
+    let metadata_only: Api<PartialObjectMeta<Secret>> = Api::namespaced(client, "ns");
+    let mut stream = Box::pin(watcher(metadata_only, watcher::Config::default()).applied_objects());
+    let first = futures::StreamExt::next(&mut stream)
+        .await
+        .expect("an event")
+        .expect("ok");
+    assert_eq!(first.metadata.name.as_deref(), Some("s"));
+    assert_eq!(
+        first.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+}

@@ -65,3 +65,41 @@ async fn kubectl_lists_resources_with_short_names() {
             .any(|l| l.starts_with("configmaps ") && l.contains(" cm "))
     );
 }
+
+#[tokio::test]
+async fn aggregated_discovery_and_protobuf_accepts_get_plain_json() {
+    let (_sim, client) = start().await;
+    let cases = [
+        (
+            "/apis",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+            "APIGroupList",
+        ),
+        (
+            "/api/v1/namespaces/default",
+            "application/vnd.kubernetes.protobuf,application/json",
+            "Namespace",
+        ),
+    ];
+    for (path, accept, kind) in cases {
+        let request = http::Request::get(path)
+            .header("accept", accept)
+            .body(kube::client::Body::empty())
+            .expect("request");
+        let response = client.send(request).await.expect("sent");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{path}"
+        );
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(value["kind"], kind, "{path}");
+    }
+}

@@ -74,6 +74,14 @@ async fn create_object(
     }
     let dry_run = request.dry_run()?;
     let resource = &target.resource;
+    if object["metadata"]["resourceVersion"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "resourceVersion should not be set on objects to be created".into(),
+        ));
+    }
     check_type_meta(resource, &mut object)?;
     prepare::check_decodable(resource, &object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
@@ -97,23 +105,24 @@ async fn create_object(
     let name = assign_name(resource, &mut object)?;
     prepare::prepare_create(resource, &mut object);
     prepare::validate(resource, &object, None)?;
-    if app
-        .store
-        .get(&resource.storage_key(), &target.namespace, &name)
-        .is_some()
-    {
-        return Err(ApiError::already_exists(
-            &resource.plural,
-            &resource.group,
-            &name,
-        ));
-    }
+    // As in kube-apiserver, webhooks see a create before storage finds a duplicate.
     warnings.extend(
         admission
             .validate(Operation::Create, &name, Some(object.clone()), None)
             .await?,
     );
     if dry_run {
+        let exists = app
+            .store
+            .get(&resource.storage_key(), &target.namespace, &name)
+            .is_some();
+        if exists {
+            return Err(ApiError::already_exists(
+                &resource.plural,
+                &resource.group,
+                &name,
+            ));
+        }
         return Ok(Reply::with_status(201, present(target, object), warnings));
     }
     let stored = app

@@ -71,6 +71,7 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
         )
     };
     let response = into_response(reply);
+    tracing::debug!(method = %api_request.method, path = %api_request.path, query = %api_request.raw_query, status = response.status().as_u16(), "request");
     app.hooks.record(LoggedRequest {
         seq: 0,
         method: api_request.method.to_string(),
