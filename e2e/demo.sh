@@ -46,8 +46,8 @@ METRICS_PORT="$(free_port)"
 say "Registering the CRD and the webhooks (reloader webhook-config | kubectl apply)"
 "$BIN/reloader" webhook-config --ca-bundle "$CA_BUNDLE" --url "https://127.0.0.1:$WEBHOOK_PORT" \
   --out-dir "$WORK/manifests"
-kubectl apply -f "$WORK/manifests/crd.yaml"
-for f in "$WORK"/manifests/*webhook-configuration.yaml; do kubectl apply -f "$f"; done
+kubectl apply --validate=false -f "$WORK/manifests/crd.yaml"
+for f in "$WORK"/manifests/*webhook-configuration.yaml; do kubectl apply --validate=false -f "$f"; done
 
 say "Starting reloader serve"
 "$BIN/reloader" serve --kubeconfig "$WORK/kubeconfig" \
@@ -60,7 +60,7 @@ wait_for 30 python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.ar
 say "A Deployment that follows the Secret app-secret"
 kubectl create namespace demo
 kubectl -n demo create secret generic app-secret --from-literal=password=first
-kubectl apply -f - <<'YAML'
+kubectl apply --validate=false -f - <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -96,7 +96,7 @@ BEFORE="$(generation)"
 
 say "Changing the Secret with kubectl"
 kubectl -n demo create secret generic app-secret --from-literal=password=second \
-  --dry-run=client -o yaml | kubectl apply -f -
+  --dry-run=client -o yaml | kubectl apply --validate=false -f -
 rolled() { [ "$(generation)" -gt "$BEFORE" ]; }
 wait_for 30 rolled || fail "the Deployment was not rolled"
 echo "after:  $(show)"
@@ -104,7 +104,7 @@ AFTER="$(generation)"
 
 say "Applying the same Secret again: no data change, so no rollout"
 kubectl -n demo create secret generic app-secret --from-literal=password=second \
-  --dry-run=client -o yaml | kubectl apply -f -
+  --dry-run=client -o yaml | kubectl apply --validate=false -f -
 sleep 2
 [ "$(generation)" = "$AFTER" ] || fail "an unchanged Secret rolled the Deployment"
 echo "still:  $(show)"
