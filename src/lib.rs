@@ -13,6 +13,8 @@ pub mod existence;
 pub mod hash;
 pub mod index;
 pub mod metrics;
+pub mod patch;
+pub mod planner;
 pub mod policy;
 pub mod refs;
 pub mod serve;
