@@ -161,6 +161,12 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
         "trace logging was not on:\n{}",
         lines.join("\n")
     );
+    // Dependencies log too: rustls through the `log` bridge.
+    assert!(
+        lines.iter().any(|l| l.contains(r#""target":"rustls"#)),
+        "no dependency logged:\n{}",
+        lines.join("\n")
+    );
     assert!(
         lines.iter().any(|l| l.contains("source data changed")),
         "the triggers were not logged:\n{}",
