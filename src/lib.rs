@@ -5,14 +5,22 @@
 //! network. See `docs/` and DESIGN notes in the README.
 #![forbid(unsafe_code)]
 
+pub mod certs;
 pub mod cli;
 pub mod crd;
 pub mod duration;
 pub mod hash;
 pub mod index;
+pub mod metrics;
 pub mod patch;
 pub mod planner;
 pub mod policy;
 pub mod refs;
+pub mod serve;
 pub mod source;
+pub mod telemetry;
+pub mod tls;
+pub mod trigger;
+pub mod webhook;
+pub mod webhook_config;
 pub mod workload;

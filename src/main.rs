@@ -7,8 +7,13 @@ use reloader::cli::{Cli, Command};
 async fn main() -> anyhow::Result<()> {
     // Explicit, so no other crate's default provider is picked by accident.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    reloader::telemetry::init(cli.log_format, &cli.log_level)?;
+    match cli.command {
         Command::Crd => print!("{}", reloader::crd::crd_yaml()?),
+        Command::Serve(args) => reloader::serve::run(args).await?,
+        Command::Certs(args) => reloader::certs::run(&args)?,
+        Command::WebhookConfig(args) => reloader::webhook_config::run_cli(&args)?,
         Command::Version => println!("reloader {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

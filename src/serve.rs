@@ -1,0 +1,133 @@
+//! `reloader serve`: wires TLS, the webhook and operations servers, the trigger queue and
+//! the certificate watcher together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cli::ServeArgs;
+use crate::metrics::Metrics;
+use crate::tls::{self, CertPaths, CertWatcher, ReloadingCert};
+use crate::trigger;
+use crate::webhook::server::{self, Readiness};
+use crate::webhook::sources::SourcesOptions;
+use crate::webhook::{AppState, Limits};
+
+/// How long open connections may finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// A Kubernetes client configuration: `--kubeconfig`, else in-cluster, else `KUBECONFIG`
+/// (or `~/.kube/config`).
+pub async fn kube_config(path: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions::default();
+    if let Some(path) = path {
+        let kc = Kubeconfig::read_from(path)
+            .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+        return Ok(kube::Config::from_custom_kubeconfig(kc, &options).await?);
+    }
+    match kube::Config::incluster() {
+        Ok(c) => Ok(c),
+        Err(in_cluster) => kube::Config::from_kubeconfig(&options)
+            .await
+            .with_context(|| format!("not in a cluster ({in_cluster}) and no usable KUBECONFIG")),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let paths = CertPaths {
+        cert: args.tls_cert_file.clone(),
+        key: args.tls_key_file.clone(),
+    };
+    let (key, cert_pem, key_pem) = tls::load(&paths).context("serving certificate")?;
+    tracing::info!(fingerprint = %tls::fingerprint(&key), "serving certificate loaded");
+    let resolver = ReloadingCert::new(key);
+    let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone())?);
+    let watcher = CertWatcher::new(paths, resolver, metrics.clone(), (cert_pem, key_pem));
+    let watch_task =
+        tokio::spawn(watcher.run(Duration::from_millis(args.cert_check_interval_ms.max(100))));
+
+    // The reload engine will consume this queue; until then a sink logs the triggers.
+    let (queue, rx) = trigger::queue(trigger::QUEUE_CAPACITY);
+    let sink_task = tokio::spawn(trigger::log_sink(rx));
+
+    match kube_config(args.kubeconfig.as_deref()).await {
+        Ok(c) => tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured"),
+        Err(e) => tracing::warn!(
+            error = %format!("{e:#}"),
+            "no Kubernetes API access; existence checks will report unknown"
+        ),
+    }
+
+    let limits = Limits::default();
+    let state = Arc::new(AppState {
+        metrics: metrics.clone(),
+        queue,
+        sources: SourcesOptions {
+            reload_on_create: args.reload_on_create,
+            reload_on_delete: args.reload_on_delete,
+        },
+        limits,
+    });
+    let ready = Readiness::default();
+    let webhook_listener = server::bind(args.webhook_addr).await?;
+    let ops_listener = server::bind(args.metrics_addr).await?;
+    tracing::info!(addr = %webhook_listener.local_addr()?, "webhook server listening");
+    tracing::info!(addr = %ops_listener.local_addr()?, "metrics server listening");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let webhook = tokio::spawn(server::serve_tls(
+        webhook_listener,
+        acceptor,
+        server::router(state),
+        limits,
+        stopped(stop_rx.clone()),
+        DRAIN,
+    ));
+    let ops = tokio::spawn(server::serve_plain(
+        ops_listener,
+        server::ops_router(metrics, ready.clone()),
+        stopped(stop_rx),
+    ));
+    ready.set(true);
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    ready.set(false);
+    let _ = stop_tx.send(true);
+    let _ = webhook.await;
+    let _ = ops.await;
+    watch_task.abort();
+    sink_task.abort();
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The serving certificate: rustls configuration (TLS 1.2 and 1.3 only) and hot reload.
+//!
+//! A `ReloadingCert` resolver hands every new handshake the last good certificate; a
+//! watcher polls the files and swaps in a new pair once it loads and matches. Polling
+//! file contents (rather than inotify) sees every way a file can change, including
+//! Kubernetes' atomic swap of the `..data` symlink of a mounted Secret. A broken or
+//! half-written pair is logged once and the last good one stays in use; established
+//! connections are never touched, so no in-flight request fails during a rotation.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use sha2::{Digest, Sha256};
+
+use crate::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} holds no PEM certificate")]
+    NoCertificate { path: PathBuf },
+    #[error("{path} is not a PEM certificate chain: {reason}")]
+    BadCertificate { path: PathBuf, reason: String },
+    #[error("{path} holds no usable PEM private key: {reason}")]
+    BadKey { path: PathBuf, reason: String },
+    #[error("the key in {key} does not belong to the certificate in {cert}: {reason}")]
+    Mismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        reason: String,
+    },
+    #[error("cannot build the TLS configuration: {0}")]
+    Config(rustls::Error),
+}
+
+/// Where the serving certificate and key are read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    // The provider is chosen here, not taken from a process default, so the TLS setup
+    // never depends on which crate installed one first.
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds a certified key from PEM bytes, checking that key and certificate match.
+pub fn certified_key(
+    paths: &CertPaths,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<CertifiedKey, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::BadCertificate {
+            path: paths.cert.clone(),
+            reason: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: paths.cert.clone(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::BadKey {
+        path: paths.key.clone(),
+        reason: e.to_string(),
+    })?;
+    CertifiedKey::from_der(chain, key, &provider()).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => TlsError::Mismatch {
+            cert: paths.cert.clone(),
+            key: paths.key.clone(),
+            reason: e.to_string(),
+        },
+        other => TlsError::BadKey {
+            path: paths.key.clone(),
+            reason: other.to_string(),
+        },
+    })
+}
+
+/// SHA-256 of the leaf certificate, for logs ("which certificate is served now?").
+pub fn fingerprint(key: &CertifiedKey) -> String {
+    key.cert
+        .first()
+        .map(|c| hex::encode(&Sha256::digest(c.as_ref())[..8]))
+        .unwrap_or_default()
+}
+
+/// Resolves every handshake to the current certificate.
+#[derive(Debug)]
+pub struct ReloadingCert {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ReloadingCert {
+    pub fn new(initial: CertifiedKey) -> Arc<Self> {
+        Arc::new(Self {
+            current: RwLock::new(Arc::new(initial)),
+        })
+    }
+
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        // A poisoned lock still holds a valid Arc: keep serving it.
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn replace(&self, key: CertifiedKey) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(key);
+    }
+}
+
+impl ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// A TLS 1.2/1.3 server configuration that asks `resolver` for the certificate and offers
+/// HTTP/2 and HTTP/1.1.
+pub fn server_config(resolver: Arc<ReloadingCert>) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(TlsError::Config)?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads and loads the pair from disk.
+pub fn load(paths: &CertPaths) -> Result<(CertifiedKey, Vec<u8>, Vec<u8>), TlsError> {
+    let cert = read(&paths.cert)?;
+    let key = read(&paths.key)?;
+    let certified = certified_key(paths, &cert, &key)?;
+    Ok((certified, cert, key))
+}
+
+/// Polls the certificate files and swaps a changed, valid pair into the resolver.
+pub struct CertWatcher {
+    paths: CertPaths,
+    resolver: Arc<ReloadingCert>,
+    metrics: Arc<Metrics>,
+    /// The file contents last looked at (good or bad), so a bad pair is reported once.
+    seen: (Vec<u8>, Vec<u8>),
+}
+
+impl CertWatcher {
+    /// `seen` are the bytes the resolver's current certificate was loaded from.
+    pub fn new(
+        paths: CertPaths,
+        resolver: Arc<ReloadingCert>,
+        metrics: Arc<Metrics>,
+        seen: (Vec<u8>, Vec<u8>),
+    ) -> Self {
+        Self {
+            paths,
+            resolver,
+            metrics,
+            seen,
+        }
+    }
+
+    /// Looks at the files once; returns whether a new certificate was installed.
+    pub fn check(&mut self) -> bool {
+        let (cert, key) = match (read(&self.paths.cert), read(&self.paths.key)) {
+            (Ok(c), Ok(k)) => (c, k),
+            (Err(e), _) | (_, Err(e)) => {
+                // Mid-rotation a file can be briefly absent; try again next tick.
+                tracing::debug!(error = %e, "serving certificate not readable; keeping the current one");
+                return false;
+            }
+        };
+        if (&cert, &key) == (&self.seen.0, &self.seen.1) {
+            return false;
+        }
+        let outcome = certified_key(&self.paths, &cert, &key);
+        self.seen = (cert, key);
+        match outcome {
+            Ok(new) => {
+                tracing::info!(fingerprint = %fingerprint(&new), "serving certificate reloaded");
+                self.resolver.replace(new);
+                self.metrics.cert_reload("success");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    fingerprint = %fingerprint(&self.resolver.current()),
+                    "new serving certificate rejected; keeping the last good one"
+                );
+                self.metrics.cert_reload("failure");
+                false
+            }
+        }
+    }
+
+    /// Checks every `interval` until the task is dropped.
+    pub async fn run(mut self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.check();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(name: &str) -> (String, String) {
+        let c = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
+        (c.cert.pem(), c.signing_key.serialize_pem())
+    }
+
+    fn paths() -> CertPaths {
+        CertPaths {
+            cert: "tls.crt".into(),
+            key: "tls.key".into(),
+        }
+    }
+
+    #[test]
+    fn a_matching_pair_loads() {
+        let (cert, key) = pair("a");
+        assert!(certified_key(&paths(), cert.as_bytes(), key.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn broken_pairs_say_which_file_is_wrong() {
+        let (cert_a, key_a) = pair("a");
+        let (_, key_b) = pair("b");
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "empty certificate file",
+                "",
+                &key_a,
+                "holds no PEM certificate",
+            ),
+            (
+                "key file without a key",
+                &cert_a,
+                &cert_a,
+                "tls.key holds no usable PEM private key",
+            ),
+            (
+                "key of another certificate",
+                &cert_a,
+                &key_b,
+                "does not belong to the certificate",
+            ),
+        ];
+        for (name, cert, key, expected) in cases {
+            let err = certified_key(&paths(), cert.as_bytes(), key.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("{name}: loaded"));
+            assert!(err.to_string().contains(expected), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_watcher_swaps_good_pairs_and_keeps_the_last_good_one_on_a_bad_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = CertPaths {
+            cert: dir.path().join("tls.crt"),
+            key: dir.path().join("tls.key"),
+        };
+        let (cert_a, key_a) = pair("a");
+        std::fs::write(&paths.cert, &cert_a).unwrap();
+        std::fs::write(&paths.key, &key_a).unwrap();
+        let (first, c, k) = load(&paths).unwrap();
+        let first_fp = fingerprint(&first);
+        let resolver = ReloadingCert::new(first);
+        let mut watcher = CertWatcher::new(
+            paths.clone(),
+            resolver.clone(),
+            Arc::new(Metrics::new()),
+            (c, k),
+        );
+
+        assert!(!watcher.check(), "unchanged files reload nothing");
+
+        let (cert_b, key_b) = pair("b");
+        std::fs::write(&paths.cert, &cert_b).unwrap();
+        assert!(
+            !watcher.check(),
+            "a new certificate with the old key is rejected"
+        );
+        assert_eq!(fingerprint(&resolver.current()), first_fp);
+
+        std::fs::write(&paths.key, &key_b).unwrap();
+        assert!(watcher.check(), "the completed pair is installed");
+        assert_ne!(fingerprint(&resolver.current()), first_fp);
+    }
+}

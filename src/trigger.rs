@@ -1,0 +1,148 @@
+//! What the webhook hands to the reload engine: one admitted change of a source's data.
+//!
+//! The queue between them is bounded and never blocks the admission answer: when it is
+//! full the trigger is dropped and counted, and the periodic resync repairs what was lost
+//! (the engine reconciles against the stored source anyway, so a trigger is only a hint).
+
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use crate::hash::SourceHash;
+use crate::source::{SourceKind, SourceRef};
+
+/// How many triggers may wait for the engine.
+///
+/// A trigger is about 250 bytes, so a full queue holds about 1 MiB. The engine coalesces
+/// per workload and drains in microseconds per trigger; 4096 absorbs a burst such as a
+/// `kubectl apply -f` of a few thousand Secrets or a Helm upgrade touching every
+/// ConfigMap of a large namespace, while keeping memory bounded when the engine is stuck
+/// (for example while it waits for leadership). Beyond that, resync is the better repair.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// The write that was admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+        }
+    }
+}
+
+/// One admitted change of a Secret's or ConfigMap's data. Carries hashes, never data, so
+/// it is safe to log with `Debug`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub namespace: String,
+    pub kind: SourceKind,
+    pub name: String,
+    /// Hash before the write; `None` on CREATE.
+    pub old_hash: Option<SourceHash>,
+    /// Hash after the write; `None` on DELETE.
+    pub new_hash: Option<SourceHash>,
+    pub operation: Operation,
+    /// The AdmissionReview `uid`, to correlate with the API server's audit log.
+    pub uid: String,
+    pub admitted_at: SystemTime,
+}
+
+impl Trigger {
+    pub fn source(&self) -> SourceRef {
+        SourceRef::new(self.namespace.clone(), self.kind, self.name.clone())
+    }
+}
+
+/// What became of an offered trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    Queued,
+    /// The queue was full; resync will repair.
+    DroppedFull,
+    /// Nobody consumes the queue any more (shutting down).
+    DroppedClosed,
+}
+
+/// The sending side, held by the webhook. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TriggerQueue {
+    tx: mpsc::Sender<Trigger>,
+}
+
+/// The receiving side, held by the engine (or the logging sink until the engine exists).
+pub type TriggerReceiver = mpsc::Receiver<Trigger>;
+
+/// A bounded queue of `capacity` triggers.
+pub fn queue(capacity: usize) -> (TriggerQueue, TriggerReceiver) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (TriggerQueue { tx }, rx)
+}
+
+impl TriggerQueue {
+    /// Offers a trigger without waiting.
+    pub fn offer(&self, trigger: Trigger) -> Offer {
+        match self.tx.try_send(trigger) {
+            Ok(()) => Offer::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => Offer::DroppedFull,
+            Err(mpsc::error::TrySendError::Closed(_)) => Offer::DroppedClosed,
+        }
+    }
+}
+
+/// Consumes triggers by logging them; stands in for the reload engine.
+pub async fn log_sink(mut rx: TriggerReceiver) {
+    while let Some(t) = rx.recv().await {
+        tracing::info!(
+            namespace = %t.namespace,
+            kind = %t.kind,
+            name = %t.name,
+            operation = t.operation.as_str(),
+            old_hash = t.old_hash.map(|h| h.short()).unwrap_or_default(),
+            new_hash = t.new_hash.map(|h| h.short()).unwrap_or_default(),
+            uid = %t.uid,
+            "source data changed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trigger(name: &str) -> Trigger {
+        Trigger {
+            namespace: "ns".into(),
+            kind: SourceKind::Secret,
+            name: name.into(),
+            old_hash: None,
+            new_hash: None,
+            operation: Operation::Update,
+            uid: "u".into(),
+            admitted_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_instead_of_waiting() {
+        let (q, mut rx) = queue(1);
+        assert_eq!(q.offer(trigger("a")), Offer::Queued);
+        assert_eq!(q.offer(trigger("b")), Offer::DroppedFull);
+        assert_eq!(rx.try_recv().unwrap().name, "a");
+        assert_eq!(q.offer(trigger("c")), Offer::Queued);
+    }
+
+    #[test]
+    fn a_queue_without_consumer_reports_closed() {
+        let (q, rx) = queue(1);
+        drop(rx);
+        assert_eq!(q.offer(trigger("a")), Offer::DroppedClosed);
+    }
+}

@@ -1,0 +1,461 @@
+//! AdmissionReview envelopes: parse `admission.k8s.io/v1` and `v1beta1`, answer in the
+//! version asked.
+//!
+//! The body is decoded once; `object` and `oldObject` are kept as borrowed raw JSON and
+//! decoded into a typed object only when the handler needs it. Decoding errors never
+//! quote the input (serde messages can carry fragments of a Secret's values): they give
+//! the JSON path and position only.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+pub const V1: &str = "admission.k8s.io/v1";
+pub const V1BETA1: &str = "admission.k8s.io/v1beta1";
+const REVIEW_KIND: &str = "AdmissionReview";
+
+/// The `admission.k8s.io` version a review was sent in, and is answered in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewVersion {
+    V1,
+    V1Beta1,
+}
+
+impl ReviewVersion {
+    pub fn api_version(self) -> &'static str {
+        match self {
+            ReviewVersion::V1 => V1,
+            ReviewVersion::V1Beta1 => V1BETA1,
+        }
+    }
+}
+
+/// The operation under review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
+/// `request.kind`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct GroupVersionKind {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    pub kind: String,
+}
+
+/// The parts of an `AdmissionRequest` the webhooks use, borrowing the objects from the
+/// body. Its `Debug` leaves the objects out: they may hold Secret data.
+pub struct Review<'a> {
+    pub version: ReviewVersion,
+    pub uid: String,
+    pub kind: GroupVersionKind,
+    pub operation: Operation,
+    pub name: String,
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    pub dry_run: bool,
+    pub object: Option<&'a RawValue>,
+    pub old_object: Option<&'a RawValue>,
+}
+
+impl std::fmt::Debug for Review<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |o: Option<&RawValue>| o.map(|_| "<redacted>");
+        f.debug_struct("Review")
+            .field("version", &self.version)
+            .field("uid", &self.uid)
+            .field("kind", &self.kind)
+            .field("operation", &self.operation)
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .field("dry_run", &self.dry_run)
+            .field("object", &redacted(self.object))
+            .field("old_object", &redacted(self.old_object))
+            .finish()
+    }
+}
+
+/// Why a body is not a usable AdmissionReview. Messages never contain input values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewError {
+    #[error("body is not valid JSON: {0}")]
+    Syntax(String),
+    #[error("body is not an AdmissionReview: {0}")]
+    Shape(String),
+    #[error("kind is {0:?}; expected \"AdmissionReview\"")]
+    NotAReview(String),
+    #[error(
+        "apiVersion {0:?} is not supported; expected \"admission.k8s.io/v1\" or \"admission.k8s.io/v1beta1\""
+    )]
+    UnsupportedVersion(String),
+    #[error("request is missing: an AdmissionReview sent to a webhook must carry a request")]
+    MissingRequest,
+    #[error("{0} is missing")]
+    MissingField(&'static str),
+    #[error("request.operation {0:?} is unknown; expected CREATE, UPDATE, DELETE or CONNECT")]
+    UnknownOperation(String),
+    #[error("request.kind is {got:?}; {path} accepts {allowed}")]
+    WrongKind {
+        got: String,
+        path: &'static str,
+        allowed: &'static str,
+    },
+    #[error("{field} has kind {got:?}, expected a {expected}")]
+    ObjectKindMismatch {
+        field: &'static str,
+        got: String,
+        expected: &'static str,
+    },
+    #[error("{field} is not a valid {expected}: {detail}")]
+    BadObject {
+        field: &'static str,
+        expected: &'static str,
+        detail: String,
+    },
+}
+
+impl ReviewError {
+    /// A short, fixed word for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReviewError::Syntax(_) => "syntax",
+            ReviewError::Shape(_) => "shape",
+            ReviewError::NotAReview(_) => "not_a_review",
+            ReviewError::UnsupportedVersion(_) => "unsupported_version",
+            ReviewError::MissingRequest => "missing_request",
+            ReviewError::MissingField(_) => "missing_field",
+            ReviewError::UnknownOperation(_) => "unknown_operation",
+            ReviewError::WrongKind { .. } => "wrong_kind",
+            ReviewError::ObjectKindMismatch { .. } => "object_kind_mismatch",
+            ReviewError::BadObject { .. } => "bad_object",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawReview<'a> {
+    api_version: Option<String>,
+    kind: Option<String>,
+    #[serde(borrow)]
+    request: Option<RawRequest<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRequest<'a> {
+    uid: Option<String>,
+    kind: Option<GroupVersionKind>,
+    operation: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+    #[serde(borrow, default)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    old_object: Option<&'a RawValue>,
+}
+
+/// Describes a serde_json error by category, path and position, without its message
+/// (which may quote the input).
+fn describe(path: &serde_path_to_error::Path, err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "unexpected end of input",
+        Category::Data => "wrong type or value",
+        Category::Io => "read error",
+    };
+    let path = path.to_string();
+    if path == "." || path.is_empty() {
+        format!("{what} at line {} column {}", err.line(), err.column())
+    } else {
+        format!(
+            "{what} at `{path}` (line {} column {})",
+            err.line(),
+            err.column()
+        )
+    }
+}
+
+/// Parses an AdmissionReview request body.
+pub fn parse(body: &[u8]) -> Result<Review<'_>, ReviewError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let raw: RawReview<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let detail = describe(e.path(), e.inner());
+        match e.inner().classify() {
+            serde_json::error::Category::Data => ReviewError::Shape(detail),
+            _ => ReviewError::Syntax(detail),
+        }
+    })?;
+    match raw.kind.as_deref() {
+        Some(REVIEW_KIND) => {}
+        Some(other) => return Err(ReviewError::NotAReview(other.to_owned())),
+        None => return Err(ReviewError::MissingField("kind")),
+    }
+    let version = match raw.api_version.as_deref() {
+        Some(V1) => ReviewVersion::V1,
+        Some(V1BETA1) => ReviewVersion::V1Beta1,
+        Some(other) => return Err(ReviewError::UnsupportedVersion(other.to_owned())),
+        None => return Err(ReviewError::MissingField("apiVersion")),
+    };
+    let req = raw.request.ok_or(ReviewError::MissingRequest)?;
+    let uid = req
+        .uid
+        .filter(|u| !u.is_empty())
+        .ok_or(ReviewError::MissingField("request.uid"))?;
+    let kind = req.kind.ok_or(ReviewError::MissingField("request.kind"))?;
+    let operation = match req
+        .operation
+        .as_deref()
+        .ok_or(ReviewError::MissingField("request.operation"))?
+    {
+        "CREATE" => Operation::Create,
+        "UPDATE" => Operation::Update,
+        "DELETE" => Operation::Delete,
+        "CONNECT" => Operation::Connect,
+        other => return Err(ReviewError::UnknownOperation(other.to_owned())),
+    };
+    Ok(Review {
+        version,
+        uid,
+        kind,
+        operation,
+        name: req.name.unwrap_or_default(),
+        namespace: req.namespace.unwrap_or_default(),
+        dry_run: req.dry_run.unwrap_or(false),
+        object: req.object,
+        old_object: req.old_object,
+    })
+}
+
+#[derive(Deserialize)]
+struct KindProbe {
+    kind: Option<String>,
+}
+
+/// Decodes `request.object` or `request.oldObject` as a `T` whose Kubernetes kind is
+/// `expected`. Errors name the field and the JSON path, never a value.
+pub fn decode_object<T: DeserializeOwned>(
+    raw: &RawValue,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<T, ReviewError> {
+    let de = &mut serde_json::Deserializer::from_str(raw.get());
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            // Only on failure: look at `kind` to say "a ConfigMap, expected a Secret".
+            if let Ok(KindProbe { kind: Some(got) }) = serde_json::from_str(raw.get())
+                && got != expected
+            {
+                return Err(ReviewError::ObjectKindMismatch {
+                    field,
+                    got,
+                    expected,
+                });
+            }
+            Err(ReviewError::BadObject {
+                field,
+                expected,
+                detail: describe(e.path(), e.inner()),
+            })
+        }
+    }
+}
+
+/// `status` of a denied answer (a subset of `metav1.Status`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenyStatus {
+    pub code: u16,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The `response` of an answered review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub uid: String,
+    pub allowed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DenyStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Answer {
+    pub fn allow(uid: impl Into<String>) -> Self {
+        Self {
+            uid: uid.into(),
+            allowed: true,
+            status: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// Denies as invalid (422), with a message kubectl shows to the user.
+    pub fn deny(uid: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            uid: uid.into(),
+            allowed: false,
+            status: Some(DenyStatus {
+                code: 422,
+                reason: "Invalid".to_owned(),
+                message: message.into(),
+            }),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The whole answer body: an AdmissionReview with `response`, in the version asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerReview {
+    pub api_version: String,
+    pub kind: String,
+    pub response: Answer,
+}
+
+impl AnswerReview {
+    pub fn new(version: ReviewVersion, response: Answer) -> Self {
+        Self {
+            api_version: version.api_version().to_owned(),
+            kind: REVIEW_KIND.to_owned(),
+            response,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(api_version: &str, request: &str) -> String {
+        format!(r#"{{"apiVersion":"{api_version}","kind":"AdmissionReview","request":{request}}}"#)
+    }
+
+    const REQ: &str = r#"{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Secret"},"operation":"UPDATE","name":"s","namespace":"ns","dryRun":true,"object":{"kind":"Secret"},"oldObject":null}"#;
+
+    #[test]
+    fn a_v1_review_parses_with_borrowed_objects() {
+        let body = review(V1, REQ);
+        let r = parse(body.as_bytes()).unwrap();
+        assert_eq!(r.version, ReviewVersion::V1);
+        assert_eq!(r.uid, "u-1");
+        assert_eq!(r.kind.kind, "Secret");
+        assert_eq!(r.operation, Operation::Update);
+        assert_eq!((r.name.as_str(), r.namespace.as_str()), ("s", "ns"));
+        assert!(r.dry_run);
+        assert_eq!(r.object.unwrap().get(), r#"{"kind":"Secret"}"#);
+        assert!(r.old_object.is_none());
+        let debug = format!("{r:?}");
+        assert!(
+            debug.contains("<redacted>") && !debug.contains(r#""kind":"Secret""#),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_v1beta1_review_is_answered_in_v1beta1() {
+        let body = review(V1BETA1, REQ);
+        let r = parse(body.as_bytes()).unwrap();
+        let answer =
+            serde_json::to_value(AnswerReview::new(r.version, Answer::allow(r.uid))).unwrap();
+        assert_eq!(answer["apiVersion"], V1BETA1);
+        assert_eq!(answer["kind"], "AdmissionReview");
+        assert_eq!(answer["response"]["uid"], "u-1");
+        assert_eq!(answer["response"]["allowed"], true);
+    }
+
+    #[test]
+    fn malformed_envelopes_are_told_apart() {
+        let cases: &[(&str, String, &str)] = &[
+            ("not JSON", "{nope".into(), "syntax"),
+            ("truncated", r#"{"kind":"#.into(), "syntax"),
+            ("a JSON array", "[1,2]".into(), "shape"),
+            ("uid of the wrong type", review(V1, r#"{"uid":7}"#), "shape"),
+            (
+                "another kind",
+                r#"{"apiVersion":"v1","kind":"Secret"}"#.into(),
+                "not_a_review",
+            ),
+            (
+                "no kind",
+                r#"{"apiVersion":"admission.k8s.io/v1"}"#.into(),
+                "missing_field",
+            ),
+            (
+                "unknown version",
+                r#"{"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview"}"#.into(),
+                "unsupported_version",
+            ),
+            (
+                "no request",
+                r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.into(),
+                "missing_request",
+            ),
+            (
+                "no uid",
+                review(V1, r#"{"operation":"CREATE"}"#),
+                "missing_field",
+            ),
+            ("empty uid", review(V1, r#"{"uid":""}"#), "missing_field"),
+            (
+                "unknown operation",
+                review(
+                    V1,
+                    r#"{"uid":"u","kind":{"kind":"Secret"},"operation":"PATCH"}"#,
+                ),
+                "unknown_operation",
+            ),
+        ];
+        for (name, body, reason) in cases {
+            let err = parse(body.as_bytes()).expect_err(name);
+            assert_eq!(err.reason(), *reason, "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_path_but_never_quote_values() {
+        let body = review(V1, r#"{"uid":"u","kind":{"kind":"Secret"},"operation":42}"#);
+        let err = parse(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("request.operation"), "{err}");
+
+        let raw: Box<RawValue> =
+            serde_json::from_str(r#"{"data":{"password":"not base64 CANARY!"}}"#).unwrap();
+        let err =
+            decode_object::<k8s_openapi::api::core::v1::Secret>(&raw, "request.object", "Secret")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("data.password"), "{err}");
+        assert!(!err.contains("CANARY"), "{err}");
+    }
+
+    #[test]
+    fn an_object_of_another_kind_is_named_as_such() {
+        let raw: Box<RawValue> =
+            serde_json::from_str(r#"{"apiVersion":"v1","kind":"ConfigMap","data":{}}"#).unwrap();
+        let err =
+            decode_object::<k8s_openapi::api::core::v1::Secret>(&raw, "request.object", "Secret")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "request.object has kind \"ConfigMap\", expected a Secret"
+        );
+    }
+}

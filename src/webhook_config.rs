@@ -1,0 +1,468 @@
+//! `reloader webhook-config`: the ValidatingWebhookConfiguration, Service and RBAC, rendered
+//! from the Kubernetes API types. The files in `webhook-config/` are the default rendering
+//! (a test fails when they drift).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::admissionregistration::v1::{
+    RuleWithOperations, ServiceReference, ValidatingWebhook, ValidatingWebhookConfiguration,
+    WebhookClientConfig,
+};
+use k8s_openapi::api::core::v1::{Service, ServiceAccount, ServicePort, ServiceSpec};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// Label on a Namespace that turns the sources webhook off for it.
+pub const NAMESPACE_OPT_OUT_LABEL: &str = "reloader.stakater.com/webhook";
+pub const NAMESPACE_OPT_OUT_VALUE: &str = "disabled";
+
+pub const WEBHOOK_PORT: i32 = 9443;
+pub const METRICS_PORT: i32 = 9090;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("--ca-bundle is not base64: {0}")]
+    CaBundle(base64::DecodeError),
+    #[error(
+        "--url must start with https:// (the API server only calls webhooks over TLS), got {0:?}"
+    )]
+    Url(String),
+    #[error("cannot render YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the rendering depends on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderOptions {
+    pub namespace: String,
+    pub service_name: String,
+    /// Base64 of the PEM CA certificate(s), as printed by `reloader certs`.
+    pub ca_bundle: Option<String>,
+    /// Call the webhooks at this base URL instead of the Service (local runs).
+    pub url: Option<String>,
+    /// Namespaces whose Secrets and ConfigMaps are never sent to the webhook.
+    pub exclude_namespaces: Vec<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            namespace: "reloader".to_owned(),
+            service_name: "reloader".to_owned(),
+            ca_bundle: None,
+            url: None,
+            exclude_namespaces: Vec::new(),
+        }
+    }
+}
+
+fn labels() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_owned(), "reloader".to_owned()),
+        (
+            "app.kubernetes.io/component".to_owned(),
+            "webhook".to_owned(),
+        ),
+    ])
+}
+
+fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: namespace.map(str::to_owned),
+        labels: Some(labels()),
+        ..ObjectMeta::default()
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn client_config(opts: &RenderOptions, ca: &Option<ByteString>, path: &str) -> WebhookClientConfig {
+    match &opts.url {
+        Some(base) => WebhookClientConfig {
+            ca_bundle: ca.clone(),
+            url: Some(format!("{}{path}", base.trim_end_matches('/'))),
+            service: None,
+        },
+        None => WebhookClientConfig {
+            ca_bundle: ca.clone(),
+            url: None,
+            service: Some(ServiceReference {
+                name: opts.service_name.clone(),
+                namespace: opts.namespace.clone(),
+                path: Some(path.to_owned()),
+                port: Some(443),
+            }),
+        },
+    }
+}
+
+fn namespace_selector(opts: &RenderOptions) -> LabelSelector {
+    let mut exprs = vec![LabelSelectorRequirement {
+        key: NAMESPACE_OPT_OUT_LABEL.to_owned(),
+        operator: "NotIn".to_owned(),
+        values: Some(vec![NAMESPACE_OPT_OUT_VALUE.to_owned()]),
+    }];
+    if !opts.exclude_namespaces.is_empty() {
+        exprs.push(LabelSelectorRequirement {
+            key: "kubernetes.io/metadata.name".to_owned(),
+            operator: "NotIn".to_owned(),
+            values: Some(opts.exclude_namespaces.clone()),
+        });
+    }
+    LabelSelector {
+        match_expressions: Some(exprs),
+        match_labels: None,
+    }
+}
+
+pub fn validating_webhook_configuration(
+    opts: &RenderOptions,
+) -> Result<ValidatingWebhookConfiguration, RenderError> {
+    use base64::Engine;
+    let ca = opts
+        .ca_bundle
+        .as_deref()
+        .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
+        .transpose()
+        .map_err(RenderError::CaBundle)?
+        .map(ByteString);
+    if let Some(url) = &opts.url
+        && !url.starts_with("https://")
+    {
+        return Err(RenderError::Url(url.clone()));
+    }
+    let sources = ValidatingWebhook {
+        name: "sources.reloader.stakater.com".to_owned(),
+        admission_review_versions: strings(&["v1"]),
+        client_config: client_config(opts, &ca, "/validate/sources"),
+        // Never block a write because reloader is down or slow.
+        failure_policy: Some("Ignore".to_owned()),
+        match_policy: Some("Equivalent".to_owned()),
+        namespace_selector: Some(namespace_selector(opts)),
+        rules: Some(vec![RuleWithOperations {
+            api_groups: Some(strings(&[""])),
+            api_versions: Some(strings(&["v1"])),
+            operations: Some(strings(&["CREATE", "UPDATE", "DELETE"])),
+            resources: Some(strings(&["secrets", "configmaps"])),
+            scope: Some("Namespaced".to_owned()),
+        }]),
+        side_effects: "NoneOnDryRun".to_owned(),
+        timeout_seconds: Some(5),
+        ..ValidatingWebhook::default()
+    };
+    let reloaderconfigs = ValidatingWebhook {
+        name: "reloaderconfigs.reloader.stakater.com".to_owned(),
+        admission_review_versions: strings(&["v1"]),
+        client_config: client_config(opts, &ca, "/validate/reloaderconfigs"),
+        failure_policy: Some("Fail".to_owned()),
+        match_policy: Some("Equivalent".to_owned()),
+        rules: Some(vec![RuleWithOperations {
+            api_groups: Some(strings(&["reloader.stakater.com"])),
+            api_versions: Some(strings(&["v1alpha1"])),
+            operations: Some(strings(&["CREATE", "UPDATE"])),
+            resources: Some(strings(&["reloaderconfigs"])),
+            scope: Some("Namespaced".to_owned()),
+        }]),
+        side_effects: "None".to_owned(),
+        timeout_seconds: Some(5),
+        ..ValidatingWebhook::default()
+    };
+    Ok(ValidatingWebhookConfiguration {
+        metadata: meta("reloader", None),
+        webhooks: Some(vec![sources, reloaderconfigs]),
+    })
+}
+
+pub fn service(opts: &RenderOptions) -> Service {
+    let port = |name: &str, port: i32, target: i32| ServicePort {
+        name: Some(name.to_owned()),
+        port,
+        target_port: Some(IntOrString::Int(target)),
+        protocol: Some("TCP".to_owned()),
+        ..ServicePort::default()
+    };
+    Service {
+        metadata: meta(&opts.service_name, Some(&opts.namespace)),
+        spec: Some(ServiceSpec {
+            selector: Some(BTreeMap::from([(
+                "app.kubernetes.io/name".to_owned(),
+                "reloader".to_owned(),
+            )])),
+            ports: Some(vec![
+                port("webhook", 443, WEBHOOK_PORT),
+                port("metrics", METRICS_PORT, METRICS_PORT),
+            ]),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(strings(groups)),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        ..PolicyRule::default()
+    }
+}
+
+const FOLLOW: &[&str] = &["get", "list", "watch", "patch"];
+
+/// ServiceAccount, ClusterRole and binding, and the namespaced Role for leader election.
+/// Secrets and ConfigMaps get `get` only: the data arrives in the AdmissionReview, so
+/// reloader never lists or watches them.
+pub fn rbac(
+    opts: &RenderOptions,
+) -> (
+    ServiceAccount,
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+) {
+    let sa = ServiceAccount {
+        metadata: meta("reloader", Some(&opts.namespace)),
+        ..ServiceAccount::default()
+    };
+    let cluster_role = ClusterRole {
+        metadata: meta("reloader", None),
+        rules: Some(vec![
+            rule(&[""], &["secrets", "configmaps"], &["get"]),
+            rule(
+                &["apps"],
+                &["deployments", "statefulsets", "daemonsets"],
+                FOLLOW,
+            ),
+            rule(&["batch"], &["cronjobs"], FOLLOW),
+            rule(
+                &["batch"],
+                &["jobs"],
+                &["get", "list", "watch", "patch", "create"],
+            ),
+            rule(&["argoproj.io"], &["rollouts"], FOLLOW),
+            rule(&["apps.openshift.io"], &["deploymentconfigs"], FOLLOW),
+            rule(
+                &["reloader.stakater.com"],
+                &["reloaderconfigs"],
+                &["get", "list", "watch"],
+            ),
+            rule(
+                &["reloader.stakater.com"],
+                &["reloaderconfigs/status"],
+                &["get", "patch", "update"],
+            ),
+            rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+        ]),
+        aggregation_rule: None,
+    };
+    let subject = Subject {
+        kind: "ServiceAccount".to_owned(),
+        name: "reloader".to_owned(),
+        namespace: Some(opts.namespace.clone()),
+        api_group: None,
+    };
+    let binding = ClusterRoleBinding {
+        metadata: meta("reloader", None),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_owned(),
+            kind: "ClusterRole".to_owned(),
+            name: "reloader".to_owned(),
+        },
+        subjects: Some(vec![subject.clone()]),
+    };
+    let role = Role {
+        metadata: meta("reloader-leader-election", Some(&opts.namespace)),
+        rules: Some(vec![rule(
+            &["coordination.k8s.io"],
+            &["leases"],
+            &["get", "list", "watch", "create", "update", "patch"],
+        )]),
+    };
+    let role_binding = RoleBinding {
+        metadata: meta("reloader-leader-election", Some(&opts.namespace)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_owned(),
+            kind: "Role".to_owned(),
+            name: "reloader-leader-election".to_owned(),
+        },
+        subjects: Some(vec![subject]),
+    };
+    (sa, cluster_role, binding, role, role_binding)
+}
+
+const HEADER: &str = "# Generated by `reloader webhook-config`; do not edit. Regenerate with `make webhook-config`.\n";
+
+fn documents(docs: &[&dyn erased::Yaml]) -> Result<String, RenderError> {
+    let mut out = String::from(HEADER);
+    for doc in docs {
+        out.push_str("---\n");
+        out.push_str(&doc.to_yaml()?);
+    }
+    Ok(out)
+}
+
+mod erased {
+    pub trait Yaml {
+        fn to_yaml(&self) -> Result<String, serde_yaml::Error>;
+    }
+    impl<T: serde::Serialize> Yaml for T {
+        fn to_yaml(&self) -> Result<String, serde_yaml::Error> {
+            serde_yaml::to_string(self)
+        }
+    }
+}
+
+/// The rendered files, by name, in a stable order.
+pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, RenderError> {
+    let (sa, cluster_role, binding, role, role_binding) = rbac(opts);
+    Ok(vec![
+        (
+            "validating-webhook-configuration.yaml",
+            documents(&[&validating_webhook_configuration(opts)?])?,
+        ),
+        ("service.yaml", documents(&[&service(opts)])?),
+        (
+            "rbac.yaml",
+            documents(&[&sa, &cluster_role, &binding, &role, &role_binding])?,
+        ),
+    ])
+}
+
+/// Writes the rendered files into `dir`, or prints them all when `dir` is `None`.
+pub fn run(opts: &RenderOptions, dir: Option<&Path>) -> Result<(), RenderError> {
+    let files = render(opts)?;
+    match dir {
+        None => {
+            for (_, text) in files {
+                print!("{text}");
+            }
+        }
+        Some(dir) => {
+            for (name, text) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .map_err(|source| RenderError::Write { path, source })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `reloader webhook-config`.
+pub fn run_cli(args: &crate::cli::WebhookConfigArgs) -> Result<(), RenderError> {
+    let opts = RenderOptions {
+        namespace: args.namespace.clone(),
+        service_name: args.service_name.clone(),
+        ca_bundle: args.ca_bundle.clone().filter(|b| !b.trim().is_empty()),
+        url: args.url.clone(),
+        exclude_namespaces: args.exclude_namespaces.clone(),
+    };
+    run(&opts, args.out_dir.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checked_in_files_are_the_default_rendering() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("webhook-config");
+        for (name, expected) in render(&RenderOptions::default()).unwrap() {
+            let actual = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            assert!(
+                actual == expected,
+                "webhook-config/{name} differs from the rendering; run `make webhook-config`"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ca_bundle_and_url_are_filled_in() {
+        let opts = RenderOptions {
+            ca_bundle: Some("LS0tLS1CRUdJTg==".into()),
+            url: Some("https://127.0.0.1:9443/".into()),
+            exclude_namespaces: vec!["kube-system".into()],
+            ..RenderOptions::default()
+        };
+        let vwc = validating_webhook_configuration(&opts).unwrap();
+        let hooks = vwc.webhooks.unwrap();
+        assert_eq!(
+            hooks[0].client_config.ca_bundle.as_ref().unwrap().0,
+            b"-----BEGIN"
+        );
+        assert_eq!(
+            hooks[1].client_config.url.as_deref(),
+            Some("https://127.0.0.1:9443/validate/reloaderconfigs")
+        );
+        assert!(hooks[0].client_config.service.is_none());
+        let yaml = render(&opts).unwrap()[0].1.clone();
+        assert!(yaml.contains("caBundle: LS0tLS1CRUdJTg=="), "{yaml}");
+        assert!(yaml.contains("kube-system"), "{yaml}");
+    }
+
+    #[test]
+    fn the_service_path_is_used_without_a_url() {
+        let opts = RenderOptions {
+            namespace: "ops".into(),
+            service_name: "rl".into(),
+            ..RenderOptions::default()
+        };
+        let hooks = validating_webhook_configuration(&opts)
+            .unwrap()
+            .webhooks
+            .unwrap();
+        let svc = hooks[0].client_config.service.as_ref().unwrap();
+        assert_eq!((svc.name.as_str(), svc.namespace.as_str()), ("rl", "ops"));
+        assert_eq!(svc.path.as_deref(), Some("/validate/sources"));
+        assert!(hooks[0].client_config.ca_bundle.is_none());
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_the_flag_named() {
+        let bad_ca = RenderOptions {
+            ca_bundle: Some("%%%".into()),
+            ..RenderOptions::default()
+        };
+        assert!(
+            render(&bad_ca)
+                .unwrap_err()
+                .to_string()
+                .contains("--ca-bundle")
+        );
+        let http = RenderOptions {
+            url: Some("http://x".into()),
+            ..RenderOptions::default()
+        };
+        assert!(render(&http).unwrap_err().to_string().contains("--url"));
+    }
+
+    #[test]
+    fn secrets_and_configmaps_are_never_listed_or_watched() {
+        let (_, role, ..) = rbac(&RenderOptions::default());
+        for rule in role.rules.unwrap() {
+            let resources = rule.resources.unwrap_or_default();
+            if resources
+                .iter()
+                .any(|r| r == "secrets" || r == "configmaps")
+            {
+                assert_eq!(rule.verbs, ["get"]);
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Runs the real binary at trace level (every crate) and checks that Secret values never
+//! reach its log output or its metrics, whatever path a review takes.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::tls::*;
+use common::*;
+use reloader::certs::Ca;
+use serde_json::Value;
+
+const CANARY: &str = "canary-5e1f0c2b9d7a-do-not-log";
+
+struct Server {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn wait_for(&self, message: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            for line in self.lines.lock().unwrap().iter() {
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && v["message"] == message
+                {
+                    return v;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "no {message:?} log line; got:\n{}",
+            self.lines.lock().unwrap().join("\n")
+        );
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline && self.child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reloader"))
+        .args(["--log-level", "trace", "--log-format", "json", "serve"])
+        .arg("--tls-cert-file")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.join("tls.key"))
+        .args([
+            "--webhook-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
+        .args(["--reload-on-create", "--reload-on-delete"])
+        .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Server { child, lines }
+}
+
+fn addr(v: &Value) -> std::net::SocketAddr {
+    v["addr"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_never_appear_in_trace_logs_or_metrics() {
+    let (_keep, dir) = temp_dir();
+    let ca = Ca::generate("test CA", 1).unwrap();
+    write_pair(&ca, &dir);
+    let server = start(&dir);
+    let webhook = addr(&server.wait_for("webhook server listening"));
+    let metrics = addr(&server.wait_for("metrics server listening"));
+
+    let plain = secret("db", &[("password", CANARY.as_bytes())]);
+    let other = secret("db", &[("password", b"rotated")]);
+    let mut string_data = other.clone();
+    string_data["stringData"] = serde_json::json!({"password": CANARY});
+    let cm = configmap(
+        "settings",
+        &[("token", CANARY)],
+        &[("bin", CANARY.as_bytes())],
+    );
+    let mut not_base64 = Review::update(other.clone(), plain.clone()).json();
+    not_base64["request"]["object"]["data"]["password"] = Value::String(format!("{CANARY}!"));
+    let mut wrong_type = Review::update(other.clone(), plain.clone()).json();
+    wrong_type["request"]["object"]["data"] = Value::String(CANARY.into());
+    let mut bad_uid = Review::update(other.clone(), plain.clone()).json();
+    bad_uid["request"]["uid"] = Value::String(CANARY.into());
+    bad_uid["request"]["kind"]["kind"] = Value::String("Pod".into());
+
+    let bodies: Vec<Vec<u8>> = vec![
+        Review::update(other.clone(), plain.clone()).body(),
+        Review::update(plain.clone(), other.clone()).body(),
+        Review::update(other.clone(), string_data).body(),
+        Review::new("CREATE", Some(plain.clone()), None).body(),
+        Review::new("DELETE", None, Some(plain.clone())).body(),
+        Review::update(plain.clone(), plain.clone()).body(),
+        Review::update(other.clone(), plain.clone()).dry_run().body(),
+        Review::update(configmap("settings", &[], &[]), cm).body(),
+        serde_json::to_vec(&not_base64).unwrap(),
+        serde_json::to_vec(&wrong_type).unwrap(),
+        format!("{{\"kind\": \"{CANARY}\"").into_bytes(),
+        format!("{{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{{\"uid\":{CANARY}}}}}").into_bytes(),
+    ];
+    let mut client = Client::connect(webhook, client_config(&ca.cert_pem, false, &[]))
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for body in bodies {
+        let (status, _) = client.post("/validate/sources", body.into()).await.unwrap();
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 400]
+    );
+    let exposition = reqwest_free_get(metrics, "/metrics").await;
+    assert!(
+        exposition.contains("reloader_admission_reviews_total"),
+        "{exposition}"
+    );
+
+    let lines = server.stop();
+    let trace_lines = lines
+        .iter()
+        .filter(|l| l.contains(r#""level":"TRACE""#))
+        .count();
+    assert!(
+        trace_lines > 0,
+        "trace logging was not on:\n{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("source data changed")),
+        "the triggers were not logged:\n{}",
+        lines.join("\n")
+    );
+    let encoded = b64(CANARY.as_bytes());
+    for needle in [CANARY, encoded.as_str()] {
+        for line in &lines {
+            assert!(!line.contains(needle), "secret value in a log line: {line}");
+        }
+        assert!(!exposition.contains(needle), "secret value in metrics");
+    }
+}
+
+/// GET over plain HTTP/1.1 with a bare TCP stream.
+async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
