@@ -38,7 +38,9 @@ impl App {
             store: Store::new(settings.watch_window),
             registry: Registry::new(),
             hooks: Hooks::default(),
-            admission: AdmissionChain { service_endpoints: settings.service_endpoints },
+            admission: AdmissionChain {
+                service_endpoints: settings.service_endpoints,
+            },
             token: settings.token,
             server_address: settings.server_address,
             bookmark_interval: settings.bookmark_interval,

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "apiserver-sim", about = "A Kubernetes API server simulator for end-to-end tests", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "apiserver-sim",
+    about = "A Kubernetes API server simulator for end-to-end tests",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -68,22 +72,52 @@ mod tests {
     #[test]
     fn parses_the_contract() {
         let cli = Cli::try_parse_from([
-            "apiserver-sim", "--listen", "127.0.0.1:0", "--kubeconfig-out", "/tmp/k", "--service-endpoint", "sys/hook=127.0.0.1:9443", "--watch-window", "5",
+            "apiserver-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig-out",
+            "/tmp/k",
+            "--service-endpoint",
+            "sys/hook=127.0.0.1:9443",
+            "--watch-window",
+            "5",
         ])
         .expect("parses");
         assert!(cli.command.is_none());
-        assert_eq!(cli.serve.service_endpoints, vec![("sys/hook".to_string(), "127.0.0.1:9443".to_string())]);
+        assert_eq!(
+            cli.serve.service_endpoints,
+            vec![("sys/hook".to_string(), "127.0.0.1:9443".to_string())]
+        );
         assert_eq!(cli.serve.watch_window, 5);
     }
 
     #[test]
     fn rejects_malformed_service_endpoint() {
-        assert!(Cli::try_parse_from(["apiserver-sim", "--kubeconfig-out", "/k", "--service-endpoint", "hook"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "apiserver-sim",
+                "--kubeconfig-out",
+                "/k",
+                "--service-endpoint",
+                "hook"
+            ])
+            .is_err()
+        );
     }
 
     #[test]
     fn parses_deny_webhook_mode() {
-        let cli = Cli::try_parse_from(["apiserver-sim", "deny-webhook", "--ca-out", "/tmp/ca.pem", "--message", "no"]).expect("parses");
-        assert!(matches!(cli.command, Some(Command::DenyWebhook(DenyWebhookArgs { ref message, .. })) if message == "no"));
+        let cli = Cli::try_parse_from([
+            "apiserver-sim",
+            "deny-webhook",
+            "--ca-out",
+            "/tmp/ca.pem",
+            "--message",
+            "no",
+        ])
+        .expect("parses");
+        assert!(
+            matches!(cli.command, Some(Command::DenyWebhook(DenyWebhookArgs { ref message, .. })) if message == "no")
+        );
     }
 }

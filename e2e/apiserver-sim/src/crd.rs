@@ -12,16 +12,25 @@ pub enum CrdError {
 }
 
 fn invalid(field: &str, detail: &str) -> CrdError {
-    CrdError::Invalid { field: field.into(), detail: detail.into() }
+    CrdError::Invalid {
+        field: field.into(),
+        detail: detail.into(),
+    }
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(*k)).and_then(Value::as_str)
+    path.iter()
+        .try_fold(v, |v, k| v.get(*k))
+        .and_then(Value::as_str)
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -29,24 +38,39 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// real validation of the fields the simulator relies on.
 pub fn resource_types_of(crd: &Value) -> Result<Vec<ResourceType>, CrdError> {
     let name = str_at(crd, &["metadata", "name"]).unwrap_or_default();
-    let group = str_at(crd, &["spec", "group"]).ok_or_else(|| invalid("spec.group", "Required value"))?;
+    let group =
+        str_at(crd, &["spec", "group"]).ok_or_else(|| invalid("spec.group", "Required value"))?;
     let plural = str_at(crd, &["spec", "names", "plural"])
         .ok_or_else(|| invalid("spec.names.plural", "Required value"))?;
     let kind = str_at(crd, &["spec", "names", "kind"])
         .ok_or_else(|| invalid("spec.names.kind", "Required value"))?;
     if name != format!("{plural}.{group}") {
-        return Err(invalid("metadata.name", "must be spec.names.plural+\".\"+spec.group"));
+        return Err(invalid(
+            "metadata.name",
+            "must be spec.names.plural+\".\"+spec.group",
+        ));
     }
     let namespaced = match str_at(crd, &["spec", "scope"]) {
         Some("Namespaced") => true,
         Some("Cluster") => false,
-        _ => return Err(invalid("spec.scope", "Unsupported value: must be Cluster or Namespaced")),
+        _ => {
+            return Err(invalid(
+                "spec.scope",
+                "Unsupported value: must be Cluster or Namespaced",
+            ));
+        }
     };
     let versions = crd["spec"]["versions"].as_array().filter(|v| !v.is_empty());
     let versions = versions.ok_or_else(|| invalid("spec.versions", "Required value"))?;
     let names = &crd["spec"]["names"];
-    let singular = names["singular"].as_str().map(String::from).unwrap_or(kind.to_lowercase());
-    let list_kind = names["listKind"].as_str().map(String::from).unwrap_or(format!("{kind}List"));
+    let singular = names["singular"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or(kind.to_lowercase());
+    let list_kind = names["listKind"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or(format!("{kind}List"));
     let mut types = Vec::new();
     for (index, version) in versions.iter().enumerate() {
         let version_name = version["name"]
@@ -117,7 +141,10 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<(String, St
     {
         errors.push((
             path.to_string(),
-            format!("Invalid value: \"{}\": {path} in body must be of type {expected}", json_type(value)),
+            format!(
+                "Invalid value: \"{}\": {path} in body must be of type {expected}",
+                json_type(value)
+            ),
         ));
         return;
     }
@@ -127,7 +154,10 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<(String, St
         let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
         errors.push((
             path.to_string(),
-            format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
         ));
     }
     if let Some(object) = value.as_object() {
@@ -157,7 +187,11 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<(String, St
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_matches(expected: &str, value: &Value, schema: &Value) -> bool {
@@ -215,7 +249,10 @@ mod tests {
         let types = resource_types_of(&widget_crd()).expect("valid crd");
         assert_eq!(types.len(), 1);
         let t = &types[0];
-        assert_eq!((t.group.as_str(), t.version.as_str(), t.plural.as_str()), ("example.com", "v1", "widgets"));
+        assert_eq!(
+            (t.group.as_str(), t.version.as_str(), t.plural.as_str()),
+            ("example.com", "v1", "widgets")
+        );
         assert!(t.namespaced && t.has_status && t.custom && t.tracks_generation);
         assert_eq!(t.short_names, vec!["wdg".to_string()]);
         assert_eq!(t.printer_columns[0].json_path, ".spec.size");
@@ -226,7 +263,9 @@ mod tests {
     fn crd_name_must_match_plural_and_group() {
         let mut crd = widget_crd();
         crd["metadata"]["name"] = json!("gadgets.example.com");
-        assert!(matches!(resource_types_of(&crd), Err(CrdError::Invalid { field, .. }) if field == "metadata.name"));
+        assert!(
+            matches!(resource_types_of(&crd), Err(CrdError::Invalid { field, .. }) if field == "metadata.name")
+        );
     }
 
     #[test]
@@ -241,14 +280,32 @@ mod tests {
         let types = resource_types_of(&widget_crd()).expect("valid crd");
         let schema = types[0].schema.clone().expect("schema");
         let cases = [
-            ("valid object", json!({"spec": {"size": 3, "color": "red"}}), vec![]),
-            ("missing required", json!({"spec": {"color": "red"}}), vec!["spec.size"]),
-            ("enum violation", json!({"spec": {"size": 1, "color": "green"}}), vec!["spec.color"]),
-            ("wrong type", json!({"spec": {"size": "big"}}), vec!["spec.size"]),
+            (
+                "valid object",
+                json!({"spec": {"size": 3, "color": "red"}}),
+                vec![],
+            ),
+            (
+                "missing required",
+                json!({"spec": {"color": "red"}}),
+                vec!["spec.size"],
+            ),
+            (
+                "enum violation",
+                json!({"spec": {"size": 1, "color": "green"}}),
+                vec!["spec.color"],
+            ),
+            (
+                "wrong type",
+                json!({"spec": {"size": "big"}}),
+                vec!["spec.size"],
+            ),
         ];
         for (name, object, expected_fields) in cases {
-            let fields: Vec<String> =
-                validate_against_schema(&schema, &object).into_iter().map(|(f, _)| f).collect();
+            let fields: Vec<String> = validate_against_schema(&schema, &object)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
             assert_eq!(fields, expected_fields, "{name}");
         }
     }

@@ -5,7 +5,16 @@ use serde_json::{Value, json};
 use crate::registry::Registry;
 use crate::resources::ResourceType;
 
-const RESOURCE_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const RESOURCE_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
 pub fn version_info() -> Value {
@@ -56,7 +65,10 @@ pub fn api_group_list(registry: &Registry) -> Value {
 
 /// `/apis/{group}`, or `None` if the group is not served.
 pub fn api_group(registry: &Registry, group: &str) -> Option<Value> {
-    let (_, versions) = registry.groups().into_iter().find(|(g, _)| g == group && !g.is_empty())?;
+    let (_, versions) = registry
+        .groups()
+        .into_iter()
+        .find(|(g, _)| g == group && !g.is_empty())?;
     let mut document = group_document(group, &versions);
     document["kind"] = json!("APIGroup");
     document["apiVersion"] = json!("v1");
@@ -82,8 +94,11 @@ fn resource_entry(r: &ResourceType) -> Value {
 
 /// `/api/v1` or `/apis/{group}/{version}`, or `None` if nothing is served there.
 pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
-    let resources: Vec<ResourceType> =
-        registry.all().into_iter().filter(|r| r.group == group && r.version == version).collect();
+    let resources: Vec<ResourceType> = registry
+        .all()
+        .into_iter()
+        .filter(|r| r.group == group && r.version == version)
+        .collect();
     if resources.is_empty() {
         return None;
     }
@@ -100,8 +115,14 @@ pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Opt
             }));
         }
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}))
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}),
+    )
 }
 
 #[cfg(test)]
@@ -113,7 +134,10 @@ mod tests {
         let registry = Registry::new();
         let list = api_resource_list(&registry, "", "v1").expect("core served");
         let resources = list["resources"].as_array().expect("resources");
-        let configmaps = resources.iter().find(|r| r["name"] == "configmaps").expect("configmaps");
+        let configmaps = resources
+            .iter()
+            .find(|r| r["name"] == "configmaps")
+            .expect("configmaps");
         assert_eq!(configmaps["shortNames"], json!(["cm"]));
         assert_eq!(configmaps["namespaced"], json!(true));
         assert!(resources.iter().any(|r| r["name"] == "namespaces/status"));
@@ -140,7 +164,13 @@ mod tests {
     #[test]
     fn deployments_are_in_category_all_with_every_verb() {
         let list = api_resource_list(&Registry::new(), "apps", "v1").expect("apps");
-        let deployments = list["resources"].as_array().expect("resources").iter().find(|r| r["name"] == "deployments").cloned().expect("deployments");
+        let deployments = list["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["name"] == "deployments")
+            .cloned()
+            .expect("deployments");
         assert_eq!(deployments["categories"], json!(["all"]));
         assert_eq!(deployments["verbs"].as_array().map(Vec::len), Some(8));
     }

@@ -45,11 +45,18 @@ mod tests {
     use serde_json::json;
 
     fn builtin(plural: &str) -> ResourceType {
-        builtin_resources().into_iter().find(|r| r.plural == plural).expect("builtin")
+        builtin_resources()
+            .into_iter()
+            .find(|r| r.plural == plural)
+            .expect("builtin")
     }
 
     fn custom(has_status: bool) -> ResourceType {
-        ResourceType { custom: true, has_status, ..builtin("deployments") }
+        ResourceType {
+            custom: true,
+            has_status,
+            ..builtin("deployments")
+        }
     }
 
     fn deployment(image: &str, replicas_ready: i64, label: &str) -> Value {
@@ -63,13 +70,55 @@ mod tests {
     #[test]
     fn generation_table() {
         let cases = [
-            ("deployment spec change bumps", builtin("deployments"), deployment("a", 1, "x"), deployment("b", 1, "x"), Some(5)),
-            ("deployment status change keeps", builtin("deployments"), deployment("a", 1, "x"), deployment("a", 2, "x"), Some(4)),
-            ("deployment label change keeps", builtin("deployments"), deployment("a", 1, "x"), deployment("a", 1, "y"), Some(4)),
-            ("configmap has no generation", builtin("configmaps"), json!({"data": {"a": "1"}}), json!({"data": {"a": "2"}}), None),
-            ("custom with status: spec bumps", custom(true), deployment("a", 1, "x"), deployment("b", 1, "x"), Some(5)),
-            ("custom with status: status keeps", custom(true), deployment("a", 1, "x"), deployment("a", 3, "x"), Some(4)),
-            ("custom without status: status bumps", custom(false), deployment("a", 1, "x"), deployment("a", 3, "x"), Some(5)),
+            (
+                "deployment spec change bumps",
+                builtin("deployments"),
+                deployment("a", 1, "x"),
+                deployment("b", 1, "x"),
+                Some(5),
+            ),
+            (
+                "deployment status change keeps",
+                builtin("deployments"),
+                deployment("a", 1, "x"),
+                deployment("a", 2, "x"),
+                Some(4),
+            ),
+            (
+                "deployment label change keeps",
+                builtin("deployments"),
+                deployment("a", 1, "x"),
+                deployment("a", 1, "y"),
+                Some(4),
+            ),
+            (
+                "configmap has no generation",
+                builtin("configmaps"),
+                json!({"data": {"a": "1"}}),
+                json!({"data": {"a": "2"}}),
+                None,
+            ),
+            (
+                "custom with status: spec bumps",
+                custom(true),
+                deployment("a", 1, "x"),
+                deployment("b", 1, "x"),
+                Some(5),
+            ),
+            (
+                "custom with status: status keeps",
+                custom(true),
+                deployment("a", 1, "x"),
+                deployment("a", 3, "x"),
+                Some(4),
+            ),
+            (
+                "custom without status: status bumps",
+                custom(false),
+                deployment("a", 1, "x"),
+                deployment("a", 3, "x"),
+                Some(5),
+            ),
             (
                 "webhook configuration webhooks bump",
                 builtin("validatingwebhookconfigurations"),

@@ -56,7 +56,10 @@ impl Fault {
         field(&self.verb, request.verb)
             && field(&self.resource, request.resource)
             && self.group.as_deref().is_none_or(|g| g == request.group)
-            && self.namespace.as_deref().is_none_or(|n| n == request.namespace)
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|n| n == request.namespace)
             && self.name.as_deref().is_none_or(|n| n == request.name)
     }
 
@@ -90,21 +93,32 @@ pub struct Hooks {
 
 impl Hooks {
     pub fn add_fault(&self, fault: Fault) {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(fault);
     }
 
     pub fn clear_faults(&self) {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn faults(&self) -> Vec<Fault> {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Consumes one use of the first fault matching the request.
     pub fn take_fault(&self, request: &RequestIdentity<'_>) -> Option<Fault> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let index = faults.iter().position(|f| f.count > 0 && f.matches(request))?;
+        let index = faults
+            .iter()
+            .position(|f| f.count > 0 && f.matches(request))?;
         let fault = faults[index].clone();
         faults[index].count -= 1;
         if faults[index].count == 0 {
@@ -124,7 +138,13 @@ impl Hooks {
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).1.iter().cloned().collect()
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn clear_requests(&self) {
@@ -137,22 +157,55 @@ mod tests {
     use super::*;
 
     fn request<'a>(verb: &'a str, resource: &'a str) -> RequestIdentity<'a> {
-        RequestIdentity { verb, group: "apps", resource, namespace: "ns", name: "web" }
+        RequestIdentity {
+            verb,
+            group: "apps",
+            resource,
+            namespace: "ns",
+            name: "web",
+        }
     }
 
     fn fault(verb: &str, resource: &str, count: u32) -> Fault {
-        serde_json::from_value(serde_json::json!({"verb": verb, "resource": resource, "count": count, "status": 500}))
-            .expect("fault parses")
+        serde_json::from_value(
+            serde_json::json!({"verb": verb, "resource": resource, "count": count, "status": 500}),
+        )
+        .expect("fault parses")
     }
 
     #[test]
     fn fault_matching_table() {
         let cases = [
-            ("exact", fault("patch", "deployments", 1), request("patch", "deployments"), true),
-            ("wildcard verb", fault("*", "deployments", 1), request("get", "deployments"), true),
-            ("wildcard resource", fault("patch", "*", 1), request("patch", "secrets"), true),
-            ("other verb", fault("patch", "deployments", 1), request("get", "deployments"), false),
-            ("other resource", fault("patch", "deployments", 1), request("patch", "secrets"), false),
+            (
+                "exact",
+                fault("patch", "deployments", 1),
+                request("patch", "deployments"),
+                true,
+            ),
+            (
+                "wildcard verb",
+                fault("*", "deployments", 1),
+                request("get", "deployments"),
+                true,
+            ),
+            (
+                "wildcard resource",
+                fault("patch", "*", 1),
+                request("patch", "secrets"),
+                true,
+            ),
+            (
+                "other verb",
+                fault("patch", "deployments", 1),
+                request("get", "deployments"),
+                false,
+            ),
+            (
+                "other resource",
+                fault("patch", "deployments", 1),
+                request("patch", "secrets"),
+                false,
+            ),
         ];
         for (name, fault, request, expected) in cases {
             assert_eq!(fault.matches(&request), expected, "{name}");
@@ -185,6 +238,9 @@ mod tests {
             });
         }
         let log = hooks.requests();
-        assert_eq!(log.iter().map(|r| (r.seq, r.status)).collect::<Vec<_>>(), vec![(1, 200), (2, 404)]);
+        assert_eq!(
+            log.iter().map(|r| (r.seq, r.status)).collect::<Vec<_>>(),
+            vec![(1, 200), (2, 404)]
+        );
     }
 }

@@ -26,7 +26,11 @@ mod tests {
 
     #[test]
     fn kubeconfig_round_trips_through_kube_config() {
-        let text = render("https://127.0.0.1:6443", "-----BEGIN CERTIFICATE-----\n", "tok");
+        let text = render(
+            "https://127.0.0.1:6443",
+            "-----BEGIN CERTIFICATE-----\n",
+            "tok",
+        );
         let parsed = kube::config::Kubeconfig::from_yaml(&text).expect("parses");
         assert_eq!(parsed.current_context.as_deref(), Some(CONTEXT_NAME));
         let cluster = parsed.clusters[0].cluster.as_ref().expect("cluster");

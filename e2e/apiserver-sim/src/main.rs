@@ -13,7 +13,9 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -30,7 +32,9 @@ fn announce(address: std::net::SocketAddr) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let kubeconfig_out = args.kubeconfig_out.context("--kubeconfig-out is required")?;
+    let kubeconfig_out = args
+        .kubeconfig_out
+        .context("--kubeconfig-out is required")?;
     let running = run::start(run::ServeOptions {
         listen: args.listen,
         kubeconfig_out,
@@ -44,9 +48,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn deny_webhook(args: DenyWebhookArgs) -> anyhow::Result<()> {
-    let listener = std::net::TcpListener::bind(&args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
-    let server = webhook_server::start(listener, &[args.dns_name.as_str(), "127.0.0.1"], webhook_server::deny_with(args.message))?;
-    std::fs::write(&args.ca_out, &server.ca_pem).with_context(|| format!("cannot write {}", args.ca_out.display()))?;
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let server = webhook_server::start(
+        listener,
+        &[args.dns_name.as_str(), "127.0.0.1"],
+        webhook_server::deny_with(args.message),
+    )?;
+    std::fs::write(&args.ca_out, &server.ca_pem)
+        .with_context(|| format!("cannot write {}", args.ca_out.display()))?;
     announce(server.address)?;
     shutdown_signal().await
 }

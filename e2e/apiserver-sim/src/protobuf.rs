@@ -32,7 +32,8 @@ fn fields(mut data: &[u8]) -> Result<Vec<(u64, Field<'_>)>, ProtobufError> {
         match wire_type {
             0 => out.push((number, Field::Varint(varint(&mut data)?))),
             2 => {
-                let len = usize::try_from(varint(&mut data)?).map_err(|_| ProtobufError::Malformed)?;
+                let len =
+                    usize::try_from(varint(&mut data)?).map_err(|_| ProtobufError::Malformed)?;
                 if data.len() < len {
                     return Err(ProtobufError::Malformed);
                 }
@@ -77,14 +78,22 @@ fn map_entry(bytes: &[u8]) -> Result<(String, Vec<u8>), ProtobufError> {
     Ok((key, value))
 }
 
-fn insert_string_entry(target: &mut Map<String, Value>, field: &str, bytes: &[u8]) -> Result<(), ProtobufError> {
+fn insert_string_entry(
+    target: &mut Map<String, Value>,
+    field: &str,
+    bytes: &[u8],
+) -> Result<(), ProtobufError> {
     let (key, value) = map_entry(bytes)?;
     let map = target.entry(field).or_insert_with(|| json!({}));
     map[key] = json!(text(&value));
     Ok(())
 }
 
-fn insert_bytes_entry(target: &mut Map<String, Value>, field: &str, bytes: &[u8]) -> Result<(), ProtobufError> {
+fn insert_bytes_entry(
+    target: &mut Map<String, Value>,
+    field: &str,
+    bytes: &[u8],
+) -> Result<(), ProtobufError> {
     let (key, value) = map_entry(bytes)?;
     let map = target.entry(field).or_insert_with(|| json!({}));
     map[key] = json!(base64::engine::general_purpose::STANDARD.encode(value));
@@ -105,7 +114,12 @@ fn object_meta(bytes: &[u8]) -> Result<Value, ProtobufError> {
             3 => drop(meta.insert("namespace".into(), json!(text(b)))),
             11 => insert_string_entry(&mut meta, "labels", b)?,
             12 => insert_string_entry(&mut meta, "annotations", b)?,
-            14 => meta.entry("finalizers").or_insert_with(|| json!([])).as_array_mut().into_iter().for_each(|a| a.push(json!(text(b)))),
+            14 => meta
+                .entry("finalizers")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .into_iter()
+                .for_each(|a| a.push(json!(text(b)))),
             _ => {}
         }
     }
@@ -120,10 +134,14 @@ fn object(kind: &str, bytes: &[u8]) -> Result<Value, ProtobufError> {
             ("Secret", 2, Field::Bytes(b)) => insert_bytes_entry(&mut object, "data", b)?,
             ("Secret", 3, Field::Bytes(b)) => drop(object.insert("type".into(), json!(text(b)))),
             ("Secret", 4, Field::Bytes(b)) => insert_string_entry(&mut object, "stringData", b)?,
-            ("Secret", 5, Field::Varint(v)) => drop(object.insert("immutable".into(), json!(v != 0))),
+            ("Secret", 5, Field::Varint(v)) => {
+                drop(object.insert("immutable".into(), json!(v != 0)))
+            }
             ("ConfigMap", 2, Field::Bytes(b)) => insert_string_entry(&mut object, "data", b)?,
             ("ConfigMap", 3, Field::Bytes(b)) => insert_bytes_entry(&mut object, "binaryData", b)?,
-            ("ConfigMap", 4, Field::Varint(v)) => drop(object.insert("immutable".into(), json!(v != 0))),
+            ("ConfigMap", 4, Field::Varint(v)) => {
+                drop(object.insert("immutable".into(), json!(v != 0)))
+            }
             _ => {}
         }
     }
@@ -149,8 +167,15 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
             _ => {}
         }
     }
-    if api_version != "v1" || !matches!(kind.as_str(), "Namespace" | "Secret" | "ConfigMap" | "ServiceAccount") {
-        return Err(ProtobufError::UnsupportedKind(format!("{api_version}/{kind}")));
+    if api_version != "v1"
+        || !matches!(
+            kind.as_str(),
+            "Namespace" | "Secret" | "ConfigMap" | "ServiceAccount"
+        )
+    {
+        return Err(ProtobufError::UnsupportedKind(format!(
+            "{api_version}/{kind}"
+        )));
     }
     let mut decoded = object(&kind, raw)?;
     decoded["apiVersion"] = json!(api_version);
@@ -169,7 +194,11 @@ mod tests {
     }
 
     fn envelope(kind: &str, raw: &[u8]) -> Vec<u8> {
-        let type_meta = [length_delimited(1, b"v1"), length_delimited(2, kind.as_bytes())].concat();
+        let type_meta = [
+            length_delimited(1, b"v1"),
+            length_delimited(2, kind.as_bytes()),
+        ]
+        .concat();
         let unknown = [length_delimited(1, &type_meta), length_delimited(2, raw)].concat();
         [MAGIC.to_vec(), unknown].concat()
     }
@@ -179,7 +208,12 @@ mod tests {
         let label = [length_delimited(1, b"app"), length_delimited(2, b"web")].concat();
         let meta = [length_delimited(1, b"s1"), length_delimited(11, &label)].concat();
         let entry = [length_delimited(1, b"a"), length_delimited(2, b"1")].concat();
-        let raw = [length_delimited(1, &meta), length_delimited(2, &entry), length_delimited(3, b"Opaque")].concat();
+        let raw = [
+            length_delimited(1, &meta),
+            length_delimited(2, &entry),
+            length_delimited(3, b"Opaque"),
+        ]
+        .concat();
         let decoded = decode(&envelope("Secret", &raw)).expect("decodes");
         assert_eq!(decoded["metadata"]["name"], "s1");
         assert_eq!(decoded["metadata"]["labels"]["app"], "web");
@@ -197,7 +231,10 @@ mod tests {
 
     #[test]
     fn other_kinds_and_garbage_are_errors() {
-        assert!(matches!(decode(&envelope("Pod", &[])), Err(ProtobufError::UnsupportedKind(_))));
+        assert!(matches!(
+            decode(&envelope("Pod", &[])),
+            Err(ProtobufError::UnsupportedKind(_))
+        ));
         assert_eq!(decode(b"{}"), Err(ProtobufError::NoEnvelope));
         assert_eq!(decode(b"k8s\0\x0a\x05ab"), Err(ProtobufError::Malformed));
     }

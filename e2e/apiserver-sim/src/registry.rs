@@ -20,13 +20,20 @@ impl Default for Registry {
 
 impl Registry {
     pub fn new() -> Self {
-        Registry { builtins: builtin_resources(), custom: RwLock::new(BTreeMap::new()) }
+        Registry {
+            builtins: builtin_resources(),
+            custom: RwLock::new(BTreeMap::new()),
+        }
     }
 
     /// Every served resource type, built-ins first.
     pub fn all(&self) -> Vec<ResourceType> {
         let custom = self.custom.read().unwrap_or_else(|e| e.into_inner());
-        self.builtins.iter().cloned().chain(custom.values().flatten().cloned()).collect()
+        self.builtins
+            .iter()
+            .cloned()
+            .chain(custom.values().flatten().cloned())
+            .collect()
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
@@ -37,7 +44,9 @@ impl Registry {
 
     /// Any served version of a group/resource (for reading stored objects across versions).
     pub fn find_any_version(&self, group: &str, plural: &str) -> Option<ResourceType> {
-        self.all().into_iter().find(|r| r.group == group && r.plural == plural)
+        self.all()
+            .into_iter()
+            .find(|r| r.group == group && r.plural == plural)
     }
 
     pub fn register_crd(&self, crd_name: &str, types: Vec<ResourceType>) {

@@ -72,25 +72,124 @@ const fn b(
     has_status: bool,
     tracks_generation: bool,
 ) -> Builtin {
-    Builtin { group, version, plural, kind, namespaced, short_names, has_status, tracks_generation }
+    Builtin {
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        short_names,
+        has_status,
+        tracks_generation,
+    }
 }
 
 const BUILTINS: &[Builtin] = &[
-    b("", "v1", "namespaces", "Namespace", false, &["ns"], true, false),
+    b(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        false,
+        &["ns"],
+        true,
+        false,
+    ),
     b("", "v1", "secrets", "Secret", true, &[], false, false),
-    b("", "v1", "configmaps", "ConfigMap", true, &["cm"], false, false),
+    b(
+        "",
+        "v1",
+        "configmaps",
+        "ConfigMap",
+        true,
+        &["cm"],
+        false,
+        false,
+    ),
     b("", "v1", "events", "Event", true, &["ev"], false, false),
-    b("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false, false),
+    b(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        false,
+        false,
+    ),
     b("", "v1", "services", "Service", true, &["svc"], true, false),
     b("", "v1", "pods", "Pod", true, &["po"], true, false),
-    b("apps", "v1", "deployments", "Deployment", true, &["deploy"], true, true),
-    b("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"], true, true),
-    b("apps", "v1", "daemonsets", "DaemonSet", true, &["ds"], true, true),
-    b("apps", "v1", "replicasets", "ReplicaSet", true, &["rs"], true, true),
+    b(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        &["deploy"],
+        true,
+        true,
+    ),
+    b(
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        &["sts"],
+        true,
+        true,
+    ),
+    b(
+        "apps",
+        "v1",
+        "daemonsets",
+        "DaemonSet",
+        true,
+        &["ds"],
+        true,
+        true,
+    ),
+    b(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        true,
+        &["rs"],
+        true,
+        true,
+    ),
     b("batch", "v1", "jobs", "Job", true, &[], true, true),
-    b("batch", "v1", "cronjobs", "CronJob", true, &["cj"], true, true),
-    b("events.k8s.io", "v1", "events", "Event", true, &["ev"], false, false),
-    b("coordination.k8s.io", "v1", "leases", "Lease", true, &[], false, false),
+    b(
+        "batch",
+        "v1",
+        "cronjobs",
+        "CronJob",
+        true,
+        &["cj"],
+        true,
+        true,
+    ),
+    b(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        true,
+        &["ev"],
+        false,
+        false,
+    ),
+    b(
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        &[],
+        false,
+        false,
+    ),
     b(
         "apiextensions.k8s.io",
         "v1",
@@ -127,7 +226,10 @@ fn categories_for(group: &str, plural: &str) -> Vec<String> {
     let all = matches!(
         (group, plural),
         ("", "pods" | "services")
-            | ("apps", "deployments" | "statefulsets" | "daemonsets" | "replicasets")
+            | (
+                "apps",
+                "deployments" | "statefulsets" | "daemonsets" | "replicasets"
+            )
             | ("batch", "jobs" | "cronjobs")
     );
     let api_extensions = group == "apiextensions.k8s.io" || group == "admissionregistration.k8s.io";
@@ -202,7 +304,10 @@ mod tests {
 
     #[test]
     fn workloads_are_in_category_all() {
-        assert_eq!(find("apps", "deployments").categories, vec!["all".to_string()]);
+        assert_eq!(
+            find("apps", "deployments").categories,
+            vec!["all".to_string()]
+        );
         assert!(find("", "secrets").categories.is_empty());
     }
 }

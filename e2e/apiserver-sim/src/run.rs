@@ -17,11 +17,17 @@ use crate::tls::{self, CertificateAuthority};
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: String, source: std::io::Error },
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("cannot write kubeconfig {path}: {source}")]
-    Kubeconfig { path: PathBuf, source: std::io::Error },
+    Kubeconfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct ServeOptions {
@@ -42,8 +48,14 @@ pub struct Running {
 pub async fn start(options: ServeOptions) -> Result<Running, RunError> {
     let listener = TcpListener::bind(&options.listen)
         .await
-        .map_err(|source| RunError::Listen { address: options.listen.clone(), source })?;
-    let address = listener.local_addr().map_err(|source| RunError::Listen { address: options.listen.clone(), source })?;
+        .map_err(|source| RunError::Listen {
+            address: options.listen.clone(),
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| RunError::Listen {
+        address: options.listen.clone(),
+        source,
+    })?;
     let ca = CertificateAuthority::generate("apiserver-sim-ca")?;
     let ip = address.ip().to_string();
     let serving = ca.issue(&[ip.as_str(), "localhost", "kubernetes.default.svc"])?;
@@ -51,8 +63,10 @@ pub async fn start(options: ServeOptions) -> Result<Running, RunError> {
     let token = new_uid();
     let url = format!("https://{address}");
     let text = kubeconfig::render(&url, &ca.cert_pem, &token);
-    std::fs::write(&options.kubeconfig_out, text)
-        .map_err(|source| RunError::Kubeconfig { path: options.kubeconfig_out.clone(), source })?;
+    std::fs::write(&options.kubeconfig_out, text).map_err(|source| RunError::Kubeconfig {
+        path: options.kubeconfig_out.clone(),
+        source,
+    })?;
     let app = Arc::new(App::new(Settings {
         token,
         server_address: address.to_string(),
@@ -61,5 +75,9 @@ pub async fn start(options: ServeOptions) -> Result<Running, RunError> {
         service_endpoints: options.service_endpoints,
     }));
     let server = tokio::spawn(server::serve(listener, tls_config, app.clone()));
-    Ok(Running { address, app, server })
+    Ok(Running {
+        address,
+        app,
+        server,
+    })
 }

@@ -41,8 +41,12 @@ impl Requirement {
             Op::NotIn(vs) => !value.is_some_and(|x| vs.contains(x)),
             Op::Exists => value.is_some(),
             Op::DoesNotExist => value.is_none(),
-            Op::GreaterThan(n) => value.and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n),
-            Op::LessThan(n) => value.and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n),
+            Op::GreaterThan(n) => value
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x > *n),
+            Op::LessThan(n) => value
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x < *n),
         }
     }
 }
@@ -74,11 +78,19 @@ impl LabelSelector {
                 });
             }
         }
-        for expr in selector["matchExpressions"].as_array().into_iter().flatten() {
+        for expr in selector["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let key = expr["key"].as_str().unwrap_or_default().to_string();
             let values: Vec<String> = expr["values"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let op = match expr["operator"].as_str() {
                 Some("In") => Op::In(values),
@@ -104,7 +116,11 @@ impl LabelSelector {
 pub fn labels_of(object: &Value) -> BTreeMap<String, String> {
     object["metadata"]["labels"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -130,15 +146,25 @@ fn split_top_level(text: &str) -> Vec<&str> {
 fn parse_requirement(part: &str) -> Result<Requirement, SelectorError> {
     let err = || SelectorError::Parse(part.to_string());
     if let Some(key) = part.strip_prefix('!') {
-        return Ok(Requirement { key: valid_key(key.trim(), part)?, op: Op::DoesNotExist });
+        return Ok(Requirement {
+            key: valid_key(key.trim(), part)?,
+            op: Op::DoesNotExist,
+        });
     }
     for (token, negate) in [(" notin ", true), (" in ", false)] {
         if let Some(index) = part.find(token) {
             let key = valid_key(part[..index].trim(), part)?;
             let list = part[index + token.len()..].trim();
-            let inner = list.strip_prefix('(').and_then(|l| l.strip_suffix(')')).ok_or_else(err)?;
+            let inner = list
+                .strip_prefix('(')
+                .and_then(|l| l.strip_suffix(')'))
+                .ok_or_else(err)?;
             let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
-            let op = if negate { Op::NotIn(values) } else { Op::In(values) };
+            let op = if negate {
+                Op::NotIn(values)
+            } else {
+                Op::In(values)
+            };
             return Ok(Requirement { key, op });
         }
     }
@@ -155,13 +181,22 @@ fn parse_requirement(part: &str) -> Result<Requirement, SelectorError> {
             return Ok(Requirement { key, op });
         }
     }
-    Ok(Requirement { key: valid_key(part, part)?, op: Op::Exists })
+    Ok(Requirement {
+        key: valid_key(part, part)?,
+        op: Op::Exists,
+    })
 }
 
 fn valid_key(key: &str, part: &str) -> Result<String, SelectorError> {
     let ok = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    if ok { Ok(key.to_string()) } else { Err(SelectorError::Parse(part.to_string())) }
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(SelectorError::Parse(part.to_string()))
+    }
 }
 
 /// A parsed field selector (`=`, `==`, `!=` on a few supported fields).
@@ -197,7 +232,10 @@ impl FieldSelector {
 
     pub fn matches_object(&self, object: &Value) -> bool {
         self.terms.iter().all(|(field, equal, expected)| {
-            let actual = field.split('.').try_fold(object, |v, k| v.get(k)).and_then(Value::as_str);
+            let actual = field
+                .split('.')
+                .try_fold(object, |v, k| v.get(k))
+                .and_then(Value::as_str);
             (actual.unwrap_or_default() == expected) == *equal
         })
     }
@@ -227,7 +265,10 @@ mod tests {
     use serde_json::json;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -244,12 +285,27 @@ mod tests {
             ("in", "tier in (front, back)", &app_web, true),
             ("in mismatch", "tier in (back)", &app_web, false),
             ("notin", "tier notin (back)", &app_web, true),
-            ("notin matches missing key", "tier notin (front)", &none, true),
+            (
+                "notin matches missing key",
+                "tier notin (front)",
+                &none,
+                true,
+            ),
             ("exists", "app", &app_web, true),
             ("exists missing", "app", &none, false),
             ("does not exist", "!app", &none, true),
-            ("conjunction", "app=web,tier in (front),!gone", &app_web, true),
-            ("conjunction one fails", "app=web,tier=back", &app_web, false),
+            (
+                "conjunction",
+                "app=web,tier in (front),!gone",
+                &app_web,
+                true,
+            ),
+            (
+                "conjunction one fails",
+                "app=web,tier=back",
+                &app_web,
+                false,
+            ),
         ];
         for (name, text, labels, expected) in cases {
             let selector = LabelSelector::parse(text).expect(name);
@@ -269,11 +325,31 @@ mod tests {
         let object = json!({"metadata": {"labels": {"env": "prod", "team": "a"}}});
         let cases = [
             ("null selector", json!(null), true),
-            ("match labels", json!({"matchLabels": {"env": "prod"}}), true),
-            ("match labels mismatch", json!({"matchLabels": {"env": "dev"}}), false),
-            ("in", json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]}]}), true),
-            ("does not exist", json!({"matchExpressions": [{"key": "skip", "operator": "DoesNotExist"}]}), true),
-            ("exists fails", json!({"matchExpressions": [{"key": "skip", "operator": "Exists"}]}), false),
+            (
+                "match labels",
+                json!({"matchLabels": {"env": "prod"}}),
+                true,
+            ),
+            (
+                "match labels mismatch",
+                json!({"matchLabels": {"env": "dev"}}),
+                false,
+            ),
+            (
+                "in",
+                json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]}]}),
+                true,
+            ),
+            (
+                "does not exist",
+                json!({"matchExpressions": [{"key": "skip", "operator": "DoesNotExist"}]}),
+                true,
+            ),
+            (
+                "exists fails",
+                json!({"matchExpressions": [{"key": "skip", "operator": "Exists"}]}),
+                false,
+            ),
         ];
         for (name, selector, expected) in cases {
             let selector = LabelSelector::from_json(&selector).expect(name);

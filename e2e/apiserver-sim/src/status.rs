@@ -14,13 +14,26 @@ pub struct StatusTarget {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    NotFound { target: StatusTarget, message: String },
+    NotFound {
+        target: StatusTarget,
+        message: String,
+    },
     #[error("{message}")]
-    AlreadyExists { target: StatusTarget, message: String },
+    AlreadyExists {
+        target: StatusTarget,
+        message: String,
+    },
     #[error("{message}")]
-    Conflict { target: StatusTarget, message: String },
+    Conflict {
+        target: StatusTarget,
+        message: String,
+    },
     #[error("{message}")]
-    Invalid { target: StatusTarget, message: String, causes: Vec<Value> },
+    Invalid {
+        target: StatusTarget,
+        message: String,
+        causes: Vec<Value>,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -37,27 +50,43 @@ pub enum ApiError {
     Timeout(String),
     /// A webhook denial or any status chosen by someone else (webhook, fault injection).
     #[error("{message}")]
-    Custom { code: u16, reason: String, message: String },
+    Custom {
+        code: u16,
+        reason: String,
+        message: String,
+    },
 }
 
 impl ApiError {
     pub fn not_found(resource: &str, group: &str, name: &str) -> Self {
         ApiError::NotFound {
-            target: StatusTarget { group: group.into(), kind: resource.into(), name: name.into() },
+            target: StatusTarget {
+                group: group.into(),
+                kind: resource.into(),
+                name: name.into(),
+            },
             message: format!("{} \"{}\" not found", qualified(resource, group), name),
         }
     }
 
     pub fn already_exists(resource: &str, group: &str, name: &str) -> Self {
         ApiError::AlreadyExists {
-            target: StatusTarget { group: group.into(), kind: resource.into(), name: name.into() },
+            target: StatusTarget {
+                group: group.into(),
+                kind: resource.into(),
+                name: name.into(),
+            },
             message: format!("{} \"{}\" already exists", qualified(resource, group), name),
         }
     }
 
     pub fn conflict(resource: &str, group: &str, name: &str) -> Self {
         ApiError::Conflict {
-            target: StatusTarget { group: group.into(), kind: resource.into(), name: name.into() },
+            target: StatusTarget {
+                group: group.into(),
+                kind: resource.into(),
+                name: name.into(),
+            },
             message: format!(
                 "Operation cannot be fulfilled on {} \"{}\": the object has been modified; \
                  please apply your changes to the latest version and try again",
@@ -69,7 +98,11 @@ impl ApiError {
 
     pub fn conflict_with(resource: &str, group: &str, name: &str, why: &str) -> Self {
         ApiError::Conflict {
-            target: StatusTarget { group: group.into(), kind: resource.into(), name: name.into() },
+            target: StatusTarget {
+                group: group.into(),
+                kind: resource.into(),
+                name: name.into(),
+            },
             message: format!(
                 "Operation cannot be fulfilled on {} \"{}\": {}",
                 qualified(resource, group),
@@ -81,9 +114,17 @@ impl ApiError {
 
     /// 422 with one field cause, worded like the real validation errors.
     pub fn invalid(kind: &str, group: &str, name: &str, field: &str, detail: &str) -> Self {
-        let kind_group = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let kind_group = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         ApiError::Invalid {
-            target: StatusTarget { group: group.into(), kind: kind.into(), name: name.into() },
+            target: StatusTarget {
+                group: group.into(),
+                kind: kind.into(),
+                name: name.into(),
+            },
             message: format!("{kind_group} \"{name}\" is invalid: {field}: {detail}"),
             causes: vec![json!({"reason": "FieldValueInvalid", "message": detail, "field": field})],
         }
@@ -171,7 +212,11 @@ pub fn reason_for_code(code: u16) -> &'static str {
 }
 
 fn qualified(resource: &str, group: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 fn details_of(target: &StatusTarget, causes: &[Value]) -> Value {
@@ -215,10 +260,14 @@ mod tests {
 
     #[test]
     fn invalid_carries_field_cause() {
-        let status = ApiError::invalid("Widget", "ex.io", "w", "spec.size", "Required value").to_status();
+        let status =
+            ApiError::invalid("Widget", "ex.io", "w", "spec.size", "Required value").to_status();
         assert_eq!(status["code"], 422);
         assert_eq!(status["details"]["causes"][0]["field"], "spec.size");
-        assert_eq!(status["message"], "Widget.ex.io \"w\" is invalid: spec.size: Required value");
+        assert_eq!(
+            status["message"],
+            "Widget.ex.io \"w\" is invalid: spec.size: Required value"
+        );
     }
 
     #[test]

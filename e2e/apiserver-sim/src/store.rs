@@ -75,11 +75,17 @@ pub struct WatchStart {
 }
 
 fn key(storage_key: &str, namespace: &str, name: &str) -> ObjectKey {
-    (storage_key.to_string(), namespace.to_string(), name.to_string())
+    (
+        storage_key.to_string(),
+        namespace.to_string(),
+        name.to_string(),
+    )
 }
 
 pub fn resource_version_of(object: &Value) -> Option<u64> {
-    object["metadata"]["resourceVersion"].as_str().and_then(|rv| rv.parse().ok())
+    object["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
 }
 
 impl Store {
@@ -109,7 +115,10 @@ impl Store {
     }
 
     pub fn get(&self, storage_key: &str, namespace: &str, name: &str) -> Option<Value> {
-        self.lock().objects.get(&key(storage_key, namespace, name)).cloned()
+        self.lock()
+            .objects
+            .get(&key(storage_key, namespace, name))
+            .cloned()
     }
 
     /// Objects of one resource (in one namespace, or all), in key order, with the
@@ -125,9 +134,17 @@ impl Store {
         (items, state.resource_version)
     }
 
-    pub fn create(&self, storage_key: &str, namespace: &str, mut object: Value) -> Result<Value, StoreError> {
+    pub fn create(
+        &self,
+        storage_key: &str,
+        namespace: &str,
+        mut object: Value,
+    ) -> Result<Value, StoreError> {
         let mut state = self.lock();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let k = key(storage_key, namespace, &name);
         if state.objects.contains_key(&k) {
             return Err(StoreError::AlreadyExists);
@@ -147,7 +164,10 @@ impl Store {
         expected_version: Option<u64>,
     ) -> Result<Value, StoreError> {
         let mut state = self.lock();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let k = key(storage_key, namespace, &name);
         let previous = state.objects.get(&k).cloned().ok_or(StoreError::NotFound)?;
         if expected_version.is_some_and(|v| Some(v) != resource_version_of(&previous)) {
@@ -155,7 +175,14 @@ impl Store {
         }
         let rv = self.commit_version(&mut state, &mut object);
         state.objects.insert(k, object.clone());
-        self.record(&mut state, rv, EventType::Modified, storage_key, &object, Some(previous));
+        self.record(
+            &mut state,
+            rv,
+            EventType::Modified,
+            storage_key,
+            &object,
+            Some(previous),
+        );
         Ok(object)
     }
 
@@ -176,7 +203,14 @@ impl Store {
         state.objects.remove(&k);
         let mut object = current.clone();
         let rv = self.commit_version(&mut state, &mut object);
-        self.record(&mut state, rv, EventType::Deleted, storage_key, &object, Some(current));
+        self.record(
+            &mut state,
+            rv,
+            EventType::Deleted,
+            storage_key,
+            &object,
+            Some(current),
+        );
         Ok(object)
     }
 
@@ -192,7 +226,11 @@ impl Store {
 
     fn commit_version(&self, state: &mut State, object: &mut Value) -> u64 {
         state.resource_version += 1;
-        set_meta(object, "resourceVersion", json!(state.resource_version.to_string()));
+        set_meta(
+            object,
+            "resourceVersion",
+            json!(state.resource_version.to_string()),
+        );
         state.resource_version
     }
 
@@ -227,9 +265,17 @@ impl Store {
     pub fn watch_from(&self, since: u64) -> Result<WatchStart, StoreError> {
         let state = self.lock();
         if since < state.compacted_at {
-            return Err(StoreError::TooOld { requested: since, oldest: state.compacted_at + 1 });
+            return Err(StoreError::TooOld {
+                requested: since,
+                oldest: state.compacted_at + 1,
+            });
         }
-        let backlog = state.history.iter().filter(|e| e.resource_version > since).cloned().collect();
+        let backlog = state
+            .history
+            .iter()
+            .filter(|e| e.resource_version > since)
+            .cloned()
+            .collect();
         Ok(WatchStart {
             backlog,
             live: self.events.subscribe(),
@@ -238,7 +284,11 @@ impl Store {
     }
 
     /// A consistent snapshot of one resource plus a live feed from that point.
-    pub fn snapshot_and_watch(&self, storage_key: &str, namespace: Option<&str>) -> (Vec<Value>, u64, WatchStart) {
+    pub fn snapshot_and_watch(
+        &self,
+        storage_key: &str,
+        namespace: Option<&str>,
+    ) -> (Vec<Value>, u64, WatchStart) {
         let state = self.lock();
         let items = state
             .objects
@@ -285,7 +335,9 @@ mod tests {
     #[test]
     fn versions_increase_globally() {
         let store = Store::new(10);
-        let a = store.create("/configmaps", "ns", cm("a")).expect("create a");
+        let a = store
+            .create("/configmaps", "ns", cm("a"))
+            .expect("create a");
         let b = store.create("/secrets", "ns", cm("b")).expect("create b");
         assert_eq!(resource_version_of(&a), Some(1));
         assert_eq!(resource_version_of(&b), Some(2));
@@ -296,15 +348,23 @@ mod tests {
     fn duplicate_create_fails() {
         let store = Store::new(10);
         store.create("/configmaps", "ns", cm("a")).expect("first");
-        assert_eq!(store.create("/configmaps", "ns", cm("a")), Err(StoreError::AlreadyExists));
+        assert_eq!(
+            store.create("/configmaps", "ns", cm("a")),
+            Err(StoreError::AlreadyExists)
+        );
     }
 
     #[test]
     fn stale_update_conflicts() {
         let store = Store::new(10);
         store.create("/configmaps", "ns", cm("a")).expect("create");
-        store.update("/configmaps", "ns", cm("a"), Some(1)).expect("fresh update");
-        assert_eq!(store.update("/configmaps", "ns", cm("a"), Some(1)), Err(StoreError::Conflict));
+        store
+            .update("/configmaps", "ns", cm("a"), Some(1))
+            .expect("fresh update");
+        assert_eq!(
+            store.update("/configmaps", "ns", cm("a"), Some(1)),
+            Err(StoreError::Conflict)
+        );
     }
 
     #[test]
@@ -316,7 +376,10 @@ mod tests {
         let start = store.watch_from(1).expect("within window");
         let versions: Vec<u64> = start.backlog.iter().map(|e| e.resource_version).collect();
         assert_eq!(versions, vec![2, 3]);
-        assert!(matches!(store.watch_from(0), Err(StoreError::TooOld { .. })));
+        assert!(matches!(
+            store.watch_from(0),
+            Err(StoreError::TooOld { .. })
+        ));
     }
 
     #[test]
@@ -333,7 +396,9 @@ mod tests {
     fn delete_event_carries_new_version() {
         let store = Store::new(10);
         store.create("/configmaps", "ns", cm("a")).expect("create");
-        let deleted = store.delete("/configmaps", "ns", "a", None).expect("delete");
+        let deleted = store
+            .delete("/configmaps", "ns", "a", None)
+            .expect("delete");
         assert_eq!(resource_version_of(&deleted), Some(2));
         assert!(store.get("/configmaps", "ns", "a").is_none());
     }

@@ -7,11 +7,20 @@ use crate::resources::{PrinterColumn, ResourceType};
 
 /// Whether the client asked for a Table (`Accept: application/json;as=Table;…`).
 pub fn wants_table(accept: &str) -> bool {
-    accept.split(',').next().is_some_and(|first| first.contains("as=Table"))
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
 }
 
 fn column(name: &str, type_: &str, json_path: &str, priority: i64) -> PrinterColumn {
-    PrinterColumn { name: name.into(), type_: type_.into(), json_path: json_path.into(), priority, description: String::new() }
+    PrinterColumn {
+        name: name.into(),
+        type_: type_.into(),
+        json_path: json_path.into(),
+        priority,
+        description: String::new(),
+    }
 }
 
 /// Columns after NAME; special paths starting with `#` are computed cells.
@@ -25,11 +34,19 @@ fn columns_for(resource: &ResourceType) -> Vec<PrinterColumn> {
     }
     let age = column("Age", "string", "#age", 0);
     match (resource.group.as_str(), resource.plural.as_str()) {
-        ("", "secrets") => vec![column("Type", "string", ".type", 0), column("Data", "integer", "#data-count", 0), age],
+        ("", "secrets") => vec![
+            column("Type", "string", ".type", 0),
+            column("Data", "integer", "#data-count", 0),
+            age,
+        ],
         ("", "configmaps") => vec![column("Data", "integer", "#data-count", 0), age],
         ("", "namespaces") => vec![column("Status", "string", ".status.phase", 0), age],
         ("", "pods") => vec![column("Status", "string", ".status.phase", 0), age],
-        ("", "services") => vec![column("Type", "string", ".spec.type", 0), column("Cluster-IP", "string", ".spec.clusterIP", 0), age],
+        ("", "services") => vec![
+            column("Type", "string", ".spec.type", 0),
+            column("Cluster-IP", "string", ".spec.clusterIP", 0),
+            age,
+        ],
         ("apps", "deployments") | ("apps", "statefulsets") | ("apps", "replicasets") => vec![
             column("Ready", "string", "#ready", 0),
             column("Up-to-date", "integer", ".status.updatedReplicas", 0),
@@ -45,7 +62,11 @@ fn columns_for(resource: &ResourceType) -> Vec<PrinterColumn> {
 /// Evaluates a simple JSONPath like `.spec.size` or `.status.conditions[0].type`.
 pub fn evaluate_path(object: &Value, path: &str) -> Value {
     let mut current = object;
-    for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
+    for part in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+    {
         let (field, index) = match part.split_once('[') {
             Some((f, rest)) => (f, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
@@ -73,7 +94,9 @@ pub fn human_duration(seconds: i64) -> String {
 }
 
 fn age_of(object: &Value) -> String {
-    let created = object["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
+    let created = object["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap_or_default();
     match created.parse::<k8s_openapi::jiff::Timestamp>() {
         Ok(t) => human_duration(k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second()),
         Err(_) => "<unknown>".into(),
@@ -81,7 +104,10 @@ fn age_of(object: &Value) -> String {
 }
 
 fn containers(object: &Value) -> Vec<Value> {
-    evaluate_path(object, ".spec.template.spec.containers").as_array().cloned().unwrap_or_default()
+    evaluate_path(object, ".spec.template.spec.containers")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn cell(object: &Value, column: &PrinterColumn) -> Value {
@@ -89,7 +115,10 @@ fn cell(object: &Value, column: &PrinterColumn) -> Value {
         "#age" => json!(age_of(object)),
         "#data-count" => {
             let data = object["data"].as_object().map(|m| m.len()).unwrap_or(0);
-            let binary = object["binaryData"].as_object().map(|m| m.len()).unwrap_or(0);
+            let binary = object["binaryData"]
+                .as_object()
+                .map(|m| m.len())
+                .unwrap_or(0);
             json!(data + binary)
         }
         "#ready" => json!(format!(
@@ -97,8 +126,20 @@ fn cell(object: &Value, column: &PrinterColumn) -> Value {
             object["status"]["readyReplicas"].as_i64().unwrap_or(0),
             object["spec"]["replicas"].as_i64().unwrap_or(1)
         )),
-        "#containers" => json!(containers(object).iter().filter_map(|c| c["name"].as_str()).collect::<Vec<_>>().join(",")),
-        "#images" => json!(containers(object).iter().filter_map(|c| c["image"].as_str()).collect::<Vec<_>>().join(",")),
+        "#containers" => json!(
+            containers(object)
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        "#images" => json!(
+            containers(object)
+                .iter()
+                .filter_map(|c| c["image"].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         path => {
             let value = evaluate_path(object, path);
             match (column.type_.as_str(), &value) {
@@ -111,9 +152,16 @@ fn cell(object: &Value, column: &PrinterColumn) -> Value {
 }
 
 /// Renders objects as a Table; `include_object` is `None`, `Metadata` (default) or `Object`.
-pub fn to_table(resource: &ResourceType, objects: &[Value], include_object: &str, list_metadata: Value) -> Value {
+pub fn to_table(
+    resource: &ResourceType,
+    objects: &[Value],
+    include_object: &str,
+    list_metadata: Value,
+) -> Value {
     let columns = columns_for(resource);
-    let mut definitions = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0})];
+    let mut definitions = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
+    ];
     definitions.extend(columns.iter().map(|c| {
         json!({"name": c.name, "type": c.type_, "format": "", "description": c.description, "priority": c.priority})
     }));
@@ -153,7 +201,16 @@ mod tests {
 
     #[test]
     fn human_duration_table() {
-        let cases = [(5, "5s"), (119, "119s"), (200, "3m20s"), (3000, "50m"), (4 * 3600 + 120, "4h2m"), (30 * 3600, "30h"), (3 * 86400 + 7200, "3d2h"), (40 * 86400, "40d")];
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (200, "3m20s"),
+            (3000, "50m"),
+            (4 * 3600 + 120, "4h2m"),
+            (30 * 3600, "30h"),
+            (3 * 86400 + 7200, "3d2h"),
+            (40 * 86400, "40d"),
+        ];
         for (seconds, expected) in cases {
             assert_eq!(human_duration(seconds), expected, "{seconds}");
         }
@@ -169,7 +226,10 @@ mod tests {
 
     #[test]
     fn configmap_table_counts_data() {
-        let configmaps = builtin_resources().into_iter().find(|r| r.plural == "configmaps").expect("cm");
+        let configmaps = builtin_resources()
+            .into_iter()
+            .find(|r| r.plural == "configmaps")
+            .expect("cm");
         let object = json!({"metadata": {"name": "c", "creationTimestamp": "2020-01-01T00:00:00Z"}, "data": {"a": "1", "b": "2"}});
         let table = to_table(&configmaps, &[object], "Metadata", json!({}));
         assert_eq!(table["rows"][0]["cells"][0], "c");
@@ -180,7 +240,9 @@ mod tests {
 
     #[test]
     fn table_is_wanted_only_when_first_accept_choice() {
-        assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"));
+        assert!(wants_table(
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        ));
         assert!(!wants_table("application/json"));
     }
 }

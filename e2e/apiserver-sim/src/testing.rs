@@ -17,7 +17,9 @@ pub use crate::hooks::{Fault, LoggedRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("apiserver-sim binary not found (looked at {0:?}); build it with `cargo build -p apiserver-sim` or set APISERVER_SIM_BIN")]
+    #[error(
+        "apiserver-sim binary not found (looked at {0:?}); build it with `cargo build -p apiserver-sim` or set APISERVER_SIM_BIN"
+    )]
     BinaryNotFound(Vec<PathBuf>),
     #[error("cannot start apiserver-sim: {0}")]
     Spawn(std::io::Error),
@@ -59,7 +61,11 @@ pub fn locate_binary() -> Result<PathBuf, SimError> {
             candidates.push(dir.join(format!("apiserver-sim{}", std::env::consts::EXE_SUFFIX)));
         }
     }
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or(SimError::BinaryNotFound(candidates))
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(SimError::BinaryNotFound(candidates))
 }
 
 impl SimProcess {
@@ -76,22 +82,40 @@ impl SimProcess {
         let dir = tempfile::tempdir().map_err(SimError::Spawn)?;
         let kubeconfig = dir.path().join("kubeconfig");
         let mut command = Command::new(&binary);
-        command.arg("--listen").arg("127.0.0.1:0").arg("--kubeconfig-out").arg(&kubeconfig);
+        command
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--kubeconfig-out")
+            .arg(&kubeconfig);
         for (service, address) in &options.service_endpoints {
-            command.arg("--service-endpoint").arg(format!("{service}={address}"));
+            command
+                .arg("--service-endpoint")
+                .arg(format!("{service}={address}"));
         }
         if let Some(window) = options.watch_window {
             command.arg("--watch-window").arg(window.to_string());
         }
         if let Some(interval) = options.bookmark_interval_ms {
-            command.arg("--bookmark-interval-ms").arg(interval.to_string());
+            command
+                .arg("--bookmark-interval-ms")
+                .arg(interval.to_string());
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(SimError::Spawn)?;
-        let stdout = child.stdout.take().ok_or_else(|| SimError::Startup("no stdout".into()))?;
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(SimError::Spawn)?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| SimError::Startup("no stdout".into()))?;
         let mut first_line = String::new();
         let read = BufReader::new(stdout).read_line(&mut first_line);
         let address = match read {
-            Ok(_) => first_line.trim().strip_prefix("listening on https://").and_then(|a| a.parse::<SocketAddr>().ok()),
+            Ok(_) => first_line
+                .trim()
+                .strip_prefix("listening on https://")
+                .and_then(|a| a.parse::<SocketAddr>().ok()),
             Err(_) => None,
         };
         let Some(address) = address else {
@@ -99,7 +123,12 @@ impl SimProcess {
             let _ = child.wait();
             return Err(SimError::Startup(format!("first line was {first_line:?}")));
         };
-        Ok(SimProcess { child, address, kubeconfig, _dir: dir })
+        Ok(SimProcess {
+            child,
+            address,
+            kubeconfig,
+            _dir: dir,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -116,10 +145,14 @@ impl SimProcess {
 
     /// The kube configuration from the written kubeconfig.
     pub async fn config(&self) -> Result<kube::Config, SimError> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| SimError::Kubeconfig(e.to_string()))?;
-        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await
-            .map_err(|e| SimError::Kubeconfig(e.to_string()))
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
+            .map_err(|e| SimError::Kubeconfig(e.to_string()))?;
+        kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| SimError::Kubeconfig(e.to_string()))
     }
 
     pub async fn client(&self) -> Result<kube::Client, SimError> {
@@ -129,7 +162,9 @@ impl SimProcess {
 
     /// Hooks bound to a client of this simulator.
     pub async fn hooks(&self) -> Result<SimHooks, SimError> {
-        Ok(SimHooks { client: self.client().await? })
+        Ok(SimHooks {
+            client: self.client().await?,
+        })
     }
 
     /// Sends SIGKILL and waits; also done on drop.
@@ -156,46 +191,71 @@ impl SimHooks {
         SimHooks { client }
     }
 
-    async fn call(&self, method: http::Method, path: &str, body: Vec<u8>) -> Result<Value, SimError> {
+    async fn call(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, SimError> {
         let request = http::Request::builder()
             .method(method)
             .uri(path)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body)
             .map_err(|e| SimError::Request(e.to_string()))?;
-        let text = self.client.request_text(request).await.map_err(|e| SimError::Request(e.to_string()))?;
+        let text = self
+            .client
+            .request_text(request)
+            .await
+            .map_err(|e| SimError::Request(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| SimError::Request(e.to_string()))
     }
 
     /// The next `fault.count` matching requests hang and/or fail as described.
     pub async fn inject_fault(&self, fault: &Fault) -> Result<(), SimError> {
         let body = serde_json::to_vec(fault).map_err(|e| SimError::Request(e.to_string()))?;
-        self.call(http::Method::POST, "/_sim/faults", body).await.map(|_| ())
+        self.call(http::Method::POST, "/_sim/faults", body)
+            .await
+            .map(|_| ())
     }
 
     pub async fn clear_faults(&self) -> Result<(), SimError> {
-        self.call(http::Method::DELETE, "/_sim/faults", vec![]).await.map(|_| ())
+        self.call(http::Method::DELETE, "/_sim/faults", vec![])
+            .await
+            .map(|_| ())
     }
 
     /// Ends every open watch; returns how many were open.
     pub async fn drop_watches(&self) -> Result<u64, SimError> {
-        let answer = self.call(http::Method::POST, "/_sim/drop-watches", vec![]).await?;
+        let answer = self
+            .call(http::Method::POST, "/_sim/drop-watches", vec![])
+            .await?;
         Ok(answer["dropped"].as_u64().unwrap_or(0))
     }
 
     /// Forgets history: watches and continue tokens from before now get 410 Gone.
     pub async fn compact(&self) -> Result<u64, SimError> {
-        let answer = self.call(http::Method::POST, "/_sim/compact", vec![]).await?;
-        Ok(answer["compactedAt"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0))
+        let answer = self
+            .call(http::Method::POST, "/_sim/compact", vec![])
+            .await?;
+        Ok(answer["compactedAt"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 
     pub async fn requests(&self) -> Result<Vec<LoggedRequest>, SimError> {
-        let answer = self.call(http::Method::GET, "/_sim/requests", vec![]).await?;
-        serde_json::from_value(answer["requests"].clone()).map_err(|e| SimError::Request(e.to_string()))
+        let answer = self
+            .call(http::Method::GET, "/_sim/requests", vec![])
+            .await?;
+        serde_json::from_value(answer["requests"].clone())
+            .map_err(|e| SimError::Request(e.to_string()))
     }
 
     pub async fn clear_requests(&self) -> Result<(), SimError> {
-        self.call(http::Method::DELETE, "/_sim/requests", vec![]).await.map(|_| ())
+        self.call(http::Method::DELETE, "/_sim/requests", vec![])
+            .await
+            .map(|_| ())
     }
 }
 

@@ -35,33 +35,54 @@ impl CertificateAuthority {
     pub fn generate(common_name: &str) -> Result<Self, TlsError> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, common_name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let key = KeyPair::generate()?;
         let cert = params.self_signed(&key)?;
-        Ok(CertificateAuthority { cert_pem: cert.pem(), issuer: Issuer::new(params, key) })
+        Ok(CertificateAuthority {
+            cert_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        })
     }
 
     /// Issues a serving certificate for DNS names and/or IP addresses.
     pub fn issue(&self, names: &[&str]) -> Result<ServingCertificate, TlsError> {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names.clone())?;
-        params.distinguished_name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().cloned().unwrap_or_default(),
+        );
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(ServingCertificate { cert_pem: cert.pem(), cert_der: cert.der().clone(), key_der: key.serialize_der() })
+        Ok(ServingCertificate {
+            cert_pem: cert.pem(),
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        })
     }
 }
 
 /// A rustls server configuration offering h2 and http/1.1.
 pub fn server_config(serving: &ServingCertificate) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(serving.key_der.clone()));
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(vec![serving.cert_der.clone()], key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![serving.cert_der.clone()], key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -72,15 +93,19 @@ pub fn client_config_trusting(ca_bundle_pem: &[u8]) -> Result<Arc<rustls::Client
     let mut reader = ca_bundle_pem;
     for cert in rustls_pemfile::certs(&mut reader) {
         let cert = cert.map_err(|e| TlsError::BadBundle(e.to_string()))?;
-        roots.add(cert).map_err(|e| TlsError::BadBundle(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| TlsError::BadBundle(e.to_string()))?;
     }
     if roots.is_empty() {
         return Err(TlsError::EmptyBundle);
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -98,6 +123,9 @@ mod tests {
 
     #[test]
     fn empty_bundle_is_rejected() {
-        assert!(matches!(client_config_trusting(b""), Err(TlsError::EmptyBundle)));
+        assert!(matches!(
+            client_config_trusting(b""),
+            Err(TlsError::EmptyBundle)
+        ));
     }
 }

@@ -86,7 +86,8 @@ impl WatchRequest {
 }
 
 fn line(event_type: &str, object: Value) -> Bytes {
-    let mut bytes = serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
+    let mut bytes =
+        serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
 }
@@ -99,7 +100,8 @@ pub fn start(store: &Store, request: WatchRequest) -> Result<Body, ApiError> {
     let storage_key = request.resource.storage_key();
     let outcome = match request.start {
         StartAt::CurrentState | StartAt::InitialEventsThenBookmark => {
-            let (items, rv, start) = store.snapshot_and_watch(&storage_key, request.namespace.as_deref());
+            let (items, rv, start) =
+                store.snapshot_and_watch(&storage_key, request.namespace.as_deref());
             for item in items.iter().filter(|i| request.selects(i)) {
                 preamble.push(line("ADDED", request.present(item)));
             }
@@ -120,7 +122,9 @@ pub fn start(store: &Store, request: WatchRequest) -> Result<Body, ApiError> {
                 Some((start, last))
             }
             Err(StoreError::TooOld { requested, oldest }) => {
-                let status = ApiError::Gone(format!("too old resource version: {requested} ({oldest})")).to_status();
+                let status =
+                    ApiError::Gone(format!("too old resource version: {requested} ({oldest})"))
+                        .to_status();
                 preamble.push(line("ERROR", status));
                 None
             }
@@ -138,14 +142,28 @@ pub fn start(store: &Store, request: WatchRequest) -> Result<Body, ApiError> {
         }
     });
     let frames = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(Frame::data(bytes)), receiver))
+        receiver.recv().await.map(|bytes| {
+            (
+                Ok::<_, std::convert::Infallible>(Frame::data(bytes)),
+                receiver,
+            )
+        })
     });
     Ok(StreamBody::new(frames).boxed_unsync())
 }
 
 /// Streams live changes until timeout, client disconnect or a drop-watches hook.
-async fn follow(request: WatchRequest, start: WatchStart, mut last_seen: u64, sender: mpsc::Sender<Bytes>) {
-    let WatchStart { mut live, mut dropped, .. } = start;
+async fn follow(
+    request: WatchRequest,
+    start: WatchStart,
+    mut last_seen: u64,
+    sender: mpsc::Sender<Bytes>,
+) {
+    let WatchStart {
+        mut live,
+        mut dropped,
+        ..
+    } = start;
     let deadline = tokio::time::sleep(request.timeout);
     tokio::pin!(deadline);
     let mut ticker = tokio::time::interval(request.bookmark_interval);
@@ -178,9 +196,15 @@ async fn follow(request: WatchRequest, start: WatchStart, mut last_seen: u64, se
 }
 
 /// Shared by list and watch: parses the selectors of a request.
-pub fn parse_selectors(resource: &ResourceType, label: Option<&str>, field: Option<&str>) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let labels = LabelSelector::parse(label.unwrap_or_default()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+pub fn parse_selectors(
+    resource: &ResourceType,
+    label: Option<&str>,
+    field: Option<&str>,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(label.unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let extra = crate::selectors::extra_field_labels(&resource.group, &resource.plural);
-    let fields = FieldSelector::parse(field.unwrap_or_default(), extra).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let fields = FieldSelector::parse(field.unwrap_or_default(), extra)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok((labels, fields))
 }

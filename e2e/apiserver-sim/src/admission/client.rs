@@ -61,33 +61,50 @@ pub fn resolve(
             Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
             _ => authority,
         };
-        let connect_to = if authority.contains(':') { authority.to_string() } else { format!("{authority}:443") };
+        let connect_to = if authority.contains(':') {
+            authority.to_string()
+        } else {
+            format!("{authority}:443")
+        };
         let separator = if path.contains('?') { '&' } else { '?' };
         let path_and_query = format!("{path}{separator}{timeout_query}");
         return Ok(Endpoint {
             connect_to,
-            server_name: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            server_name: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             authority: authority.to_string(),
             display_url: format!("https://{authority}{path_and_query}"),
             path_and_query,
         });
     }
     let service = &client_config["service"];
-    let (Some(namespace), Some(name)) = (service["namespace"].as_str(), service["name"].as_str()) else {
-        return Err(CallError::Config("webhook clientConfig has neither url nor service".into()));
+    let (Some(namespace), Some(name)) = (service["namespace"].as_str(), service["name"].as_str())
+    else {
+        return Err(CallError::Config(
+            "webhook clientConfig has neither url nor service".into(),
+        ));
     };
     let port = service["port"].as_i64().unwrap_or(443);
     let path = service["path"].as_str().unwrap_or("/");
     let server_name = format!("{name}.{namespace}.svc");
     let path_and_query = format!("{path}?{timeout_query}");
     let display_url = format!("https://{server_name}:{port}{path_and_query}");
-    let connect_to = service_endpoints.get(&format!("{namespace}/{name}")).cloned().ok_or_else(|| {
-        CallError::Transport {
+    let connect_to = service_endpoints
+        .get(&format!("{namespace}/{name}"))
+        .cloned()
+        .ok_or_else(|| CallError::Transport {
             url: display_url.clone(),
             reason: format!("no endpoints available for service \"{namespace}/{name}\""),
-        }
-    })?;
-    Ok(Endpoint { connect_to, authority: format!("{server_name}:{port}"), server_name, path_and_query, display_url })
+        })?;
+    Ok(Endpoint {
+        connect_to,
+        authority: format!("{server_name}:{port}"),
+        server_name,
+        path_and_query,
+        display_url,
+    })
 }
 
 /// Decodes `caBundle` (base64 of PEM, as stored in the configuration).
@@ -99,7 +116,12 @@ pub fn decode_ca_bundle(client_config: &Value) -> Result<Vec<u8>, CallError> {
 }
 
 /// Posts a review and returns the parsed response body.
-pub async fn post_review(endpoint: &Endpoint, ca_bundle: &[u8], review: &Value, timeout: Duration) -> Result<Value, CallError> {
+pub async fn post_review(
+    endpoint: &Endpoint,
+    ca_bundle: &[u8],
+    review: &Value,
+    timeout: Duration,
+) -> Result<Value, CallError> {
     let url = endpoint.display_url.clone();
     match tokio::time::timeout(timeout, post(endpoint, ca_bundle, review)).await {
         Ok(result) => result,
@@ -108,11 +130,15 @@ pub async fn post_review(endpoint: &Endpoint, ca_bundle: &[u8], review: &Value, 
 }
 
 async fn post(endpoint: &Endpoint, ca_bundle: &[u8], review: &Value) -> Result<Value, CallError> {
-    let transport = |reason: String| CallError::Transport { url: endpoint.display_url.clone(), reason };
+    let transport = |reason: String| CallError::Transport {
+        url: endpoint.display_url.clone(),
+        reason,
+    };
     let config = tls::client_config_trusting(ca_bundle).map_err(|e| transport(e.to_string()))?;
     let mut config = (*config).clone();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let server_name = ServerName::try_from(endpoint.server_name.clone()).map_err(|e| transport(e.to_string()))?;
+    let server_name =
+        ServerName::try_from(endpoint.server_name.clone()).map_err(|e| transport(e.to_string()))?;
     let tcp = TcpStream::connect(&endpoint.connect_to)
         .await
         .map_err(|e| transport(format!("dial tcp {}: {e}", endpoint.connect_to)))?;
@@ -131,9 +157,17 @@ async fn post(endpoint: &Endpoint, ca_bundle: &[u8], review: &Value) -> Result<V
         .header(http::header::ACCEPT, "application/json, */*")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| transport(e.to_string()))?;
-    let response = sender.send_request(request).await.map_err(|e| transport(e.to_string()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| transport(e.to_string()))?;
     let status = response.status();
-    let bytes = response.into_body().collect().await.map_err(|e| transport(e.to_string()))?.to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| transport(e.to_string()))?
+        .to_bytes();
     if !status.is_success() {
         return Err(CallError::BadResponse(format!(
             "the server responded with status {}: {}",
@@ -151,31 +185,49 @@ mod tests {
 
     #[test]
     fn service_reference_resolves_through_endpoint_table() {
-        let table: HashMap<String, String> = [("sys/hook".to_string(), "127.0.0.1:9443".to_string())].into();
-        let config = json!({"service": {"namespace": "sys", "name": "hook", "path": "/validate/sources"}});
+        let table: HashMap<String, String> =
+            [("sys/hook".to_string(), "127.0.0.1:9443".to_string())].into();
+        let config =
+            json!({"service": {"namespace": "sys", "name": "hook", "path": "/validate/sources"}});
         let endpoint = resolve(&config, &table, Duration::from_secs(10)).expect("resolves");
         assert_eq!(endpoint.connect_to, "127.0.0.1:9443");
         assert_eq!(endpoint.server_name, "hook.sys.svc");
         assert_eq!(endpoint.path_and_query, "/validate/sources?timeout=10s");
-        assert_eq!(endpoint.display_url, "https://hook.sys.svc:443/validate/sources?timeout=10s");
+        assert_eq!(
+            endpoint.display_url,
+            "https://hook.sys.svc:443/validate/sources?timeout=10s"
+        );
     }
 
     #[test]
     fn unknown_service_is_a_transport_error() {
         let config = json!({"service": {"namespace": "sys", "name": "missing"}});
-        assert!(matches!(resolve(&config, &HashMap::new(), Duration::from_secs(1)), Err(CallError::Transport { .. })));
+        assert!(matches!(
+            resolve(&config, &HashMap::new(), Duration::from_secs(1)),
+            Err(CallError::Transport { .. })
+        ));
     }
 
     #[test]
     fn url_reference_keeps_host_and_port() {
         let config = json!({"url": "https://127.0.0.1:8443/deny"});
         let endpoint = resolve(&config, &HashMap::new(), Duration::from_secs(5)).expect("resolves");
-        assert_eq!((endpoint.connect_to.as_str(), endpoint.server_name.as_str()), ("127.0.0.1:8443", "127.0.0.1"));
+        assert_eq!(
+            (endpoint.connect_to.as_str(), endpoint.server_name.as_str()),
+            ("127.0.0.1:8443", "127.0.0.1")
+        );
         assert_eq!(endpoint.path_and_query, "/deny?timeout=5s");
     }
 
     #[test]
     fn plain_http_url_is_rejected() {
-        assert!(resolve(&json!({"url": "http://x/y"}), &HashMap::new(), Duration::from_secs(1)).is_err());
+        assert!(
+            resolve(
+                &json!({"url": "http://x/y"}),
+                &HashMap::new(),
+                Duration::from_secs(1)
+            )
+            .is_err()
+        );
     }
 }

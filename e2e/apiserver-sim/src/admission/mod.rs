@@ -27,7 +27,12 @@ impl Webhook {
     }
 
     fn timeout(&self) -> Duration {
-        Duration::from_secs(self.spec["timeoutSeconds"].as_u64().unwrap_or(10).clamp(1, 30))
+        Duration::from_secs(
+            self.spec["timeoutSeconds"]
+                .as_u64()
+                .unwrap_or(10)
+                .clamp(1, 30),
+        )
     }
 
     fn fails_closed(&self) -> bool {
@@ -35,14 +40,22 @@ impl Webhook {
     }
 
     fn safe_on_dry_run(&self) -> bool {
-        matches!(self.spec["sideEffects"].as_str(), Some("None") | Some("NoneOnDryRun"))
+        matches!(
+            self.spec["sideEffects"].as_str(),
+            Some("None") | Some("NoneOnDryRun")
+        )
     }
 }
 
 /// Webhooks of stored configurations, configurations sorted by name as the real server does.
 pub fn webhooks_of(configurations: &[Value]) -> Vec<Webhook> {
     let mut sorted: Vec<&Value> = configurations.iter().collect();
-    sorted.sort_by_key(|c| c["metadata"]["name"].as_str().unwrap_or_default().to_string());
+    sorted.sort_by_key(|c| {
+        c["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
     sorted
         .into_iter()
         .flat_map(|c| c["webhooks"].as_array().cloned().unwrap_or_default())
@@ -62,7 +75,12 @@ pub struct Selection<'a> {
 }
 
 impl AdmissionChain {
-    fn applicable(&self, webhooks: Vec<Webhook>, attributes: &Attributes, selection: &Selection<'_>) -> Vec<Webhook> {
+    fn applicable(
+        &self,
+        webhooks: Vec<Webhook>,
+        attributes: &Attributes,
+        selection: &Selection<'_>,
+    ) -> Vec<Webhook> {
         let r = &attributes.resource;
         // Webhook configurations are never subject to webhooks, so a bad one can be removed.
         if r.group == "admissionregistration.k8s.io" {
@@ -91,15 +109,23 @@ impl AdmissionChain {
     }
 
     /// Calls one webhook; `Ok(None)` means it failed and its policy says to ignore that.
-    async fn call(&self, webhook: &Webhook, attributes: &Attributes) -> Result<Option<Verdict>, ApiError> {
+    async fn call(
+        &self,
+        webhook: &Webhook,
+        attributes: &Attributes,
+    ) -> Result<Option<Verdict>, ApiError> {
         if attributes.dry_run && !webhook.safe_on_dry_run() {
-            return Err(ApiError::BadRequest(format!("admission webhook \"{}\" does not support dry run", webhook.name())));
+            return Err(ApiError::BadRequest(format!(
+                "admission webhook \"{}\" does not support dry run",
+                webhook.name()
+            )));
         }
         let uid = new_uid();
         let review = review_request(&uid, attributes);
         let client_config = &webhook.spec["clientConfig"];
         let outcome = async {
-            let endpoint = client::resolve(client_config, &self.service_endpoints, webhook.timeout())?;
+            let endpoint =
+                client::resolve(client_config, &self.service_endpoints, webhook.timeout())?;
             let ca = client::decode_ca_bundle(client_config)?;
             let response = client::post_review(&endpoint, &ca, &review, webhook.timeout()).await?;
             parse_response(&uid, &response).map_err(client::CallError::BadResponse)
@@ -112,7 +138,10 @@ impl AdmissionChain {
                     client::CallError::BadResponse(_) => e.to_string(),
                     _ => format!("failed to call webhook: {e}"),
                 };
-                Err(ApiError::InternalError(format!("failed calling webhook \"{}\": {detail}", webhook.name())))
+                Err(ApiError::InternalError(format!(
+                    "failed calling webhook \"{}\": {detail}",
+                    webhook.name()
+                )))
             }
             Err(e) => {
                 tracing::warn!(webhook = webhook.name(), error = %e, "webhook failed, ignored by failurePolicy");
@@ -130,14 +159,19 @@ impl AdmissionChain {
     ) -> Result<(Option<Value>, Vec<String>), ApiError> {
         let mut warnings = Vec::new();
         for webhook in self.applicable(webhooks_of(configurations), &attributes, selection) {
-            let Some(verdict) = self.call(&webhook, &attributes).await? else { continue };
+            let Some(verdict) = self.call(&webhook, &attributes).await? else {
+                continue;
+            };
             warnings.extend(verdict.warnings.iter().cloned());
             if !verdict.allowed {
                 return Err(denied(&webhook, &verdict));
             }
             if let (Some(patch), Some(object)) = (&verdict.patch, attributes.object.as_mut()) {
                 json_patch::patch(object, patch).map_err(|e| {
-                    ApiError::InternalError(format!("failed calling webhook \"{}\": JSON patch could not be applied: {e}", webhook.name()))
+                    ApiError::InternalError(format!(
+                        "failed calling webhook \"{}\": JSON patch could not be applied: {e}",
+                        webhook.name()
+                    ))
                 })?;
             }
         }
@@ -152,7 +186,8 @@ impl AdmissionChain {
         selection: &Selection<'_>,
     ) -> Result<Vec<String>, ApiError> {
         let webhooks = self.applicable(webhooks_of(configurations), attributes, selection);
-        let results = futures::future::join_all(webhooks.iter().map(|w| self.call(w, attributes))).await;
+        let results =
+            futures::future::join_all(webhooks.iter().map(|w| self.call(w, attributes))).await;
         let mut warnings = Vec::new();
         for (webhook, result) in webhooks.iter().zip(results) {
             let Some(verdict) = result? else { continue };
@@ -167,7 +202,11 @@ impl AdmissionChain {
 
 fn denied(webhook: &Webhook, verdict: &Verdict) -> ApiError {
     let (code, reason, message) = denial(webhook.name(), &verdict.status);
-    ApiError::Custom { code, reason, message }
+    ApiError::Custom {
+        code,
+        reason,
+        message,
+    }
 }
 
 #[cfg(test)]
@@ -181,13 +220,21 @@ mod tests {
             json!({"metadata": {"name": "b"}, "webhooks": [{"name": "b1"}]}),
             json!({"metadata": {"name": "a"}, "webhooks": [{"name": "a1"}, {"name": "a2"}]}),
         ];
-        let names: Vec<String> = webhooks_of(&configurations).iter().map(|w| w.name().to_string()).collect();
+        let names: Vec<String> = webhooks_of(&configurations)
+            .iter()
+            .map(|w| w.name().to_string())
+            .collect();
         assert_eq!(names, vec!["a1", "a2", "b1"]);
     }
 
     #[test]
     fn failure_policy_defaults_to_fail() {
         assert!(Webhook { spec: json!({}) }.fails_closed());
-        assert!(!Webhook { spec: json!({"failurePolicy": "Ignore"}) }.fails_closed());
+        assert!(
+            !Webhook {
+                spec: json!({"failurePolicy": "Ignore"})
+            }
+            .fails_closed()
+        );
     }
 }

@@ -60,7 +60,9 @@ pub struct Verdict {
 }
 
 pub fn parse_response(uid: &str, review: &Value) -> Result<Verdict, String> {
-    if review["apiVersion"].as_str() != Some("admission.k8s.io/v1") || review["kind"].as_str() != Some("AdmissionReview") {
+    if review["apiVersion"].as_str() != Some("admission.k8s.io/v1")
+        || review["kind"].as_str() != Some("AdmissionReview")
+    {
         return Err(format!(
             "expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got {}, Kind={}",
             review["apiVersion"].as_str().unwrap_or_default(),
@@ -73,13 +75,18 @@ pub fn parse_response(uid: &str, review: &Value) -> Result<Verdict, String> {
     }
     let got_uid = response["uid"].as_str().unwrap_or_default();
     if got_uid != uid {
-        return Err(format!("expected response.uid=\"{uid}\", got \"{got_uid}\""));
+        return Err(format!(
+            "expected response.uid=\"{uid}\", got \"{got_uid}\""
+        ));
     }
     let patch = match response["patch"].as_str() {
         None | Some("") => None,
         Some(encoded) => {
             if response["patchType"].as_str() != Some("JSONPatch") {
-                return Err(format!("expected patchType JSONPatch, got {:?}", response["patchType"]));
+                return Err(format!(
+                    "expected patchType JSONPatch, got {:?}",
+                    response["patchType"]
+                ));
             }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(encoded)
@@ -89,7 +96,11 @@ pub fn parse_response(uid: &str, review: &Value) -> Result<Verdict, String> {
     };
     let warnings = response["warnings"]
         .as_array()
-        .map(|a| a.iter().filter_map(|w| w.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Verdict {
         allowed: response["allowed"].as_bool().unwrap_or(false),
@@ -102,7 +113,10 @@ pub fn parse_response(uid: &str, review: &Value) -> Result<Verdict, String> {
 /// The status a denial is reported with: the webhook's code (400 if unset) and a
 /// message naming the webhook, as kube-apiserver words it.
 pub fn denial(webhook_name: &str, status: &Value) -> (u16, String, String) {
-    let code = status["code"].as_u64().filter(|c| (400..600).contains(c)).unwrap_or(400) as u16;
+    let code = status["code"]
+        .as_u64()
+        .filter(|c| (400..600).contains(c))
+        .unwrap_or(400) as u16;
     let reason = status["reason"].as_str().unwrap_or_default().to_string();
     let denied_by = format!("admission webhook \"{webhook_name}\" denied the request");
     let message = match (status["message"].as_str(), reason.as_str()) {
@@ -121,7 +135,10 @@ mod tests {
     fn attributes() -> Attributes {
         Attributes {
             operation: Operation::Update,
-            resource: builtin_resources().into_iter().find(|r| r.plural == "secrets").expect("secrets"),
+            resource: builtin_resources()
+                .into_iter()
+                .find(|r| r.plural == "secrets")
+                .expect("secrets"),
             subresource: String::new(),
             namespace: "ns".into(),
             name: "s".into(),
@@ -139,7 +156,10 @@ mod tests {
         let review = review_request("u-1", &attributes());
         let request = &review["request"];
         assert_eq!(request["uid"], "u-1");
-        assert_eq!(request["kind"], json!({"group": "", "version": "v1", "kind": "Secret"}));
+        assert_eq!(
+            request["kind"],
+            json!({"group": "", "version": "v1", "kind": "Secret"})
+        );
         assert_eq!(request["resource"]["resource"], "secrets");
         assert_eq!(request["operation"], "UPDATE");
         assert_eq!(request["namespace"], "ns");
@@ -157,7 +177,8 @@ mod tests {
 
     #[test]
     fn response_patch_is_decoded() {
-        let patch = base64::engine::general_purpose::STANDARD.encode(r#"[{"op":"add","path":"/a","value":1}]"#);
+        let patch = base64::engine::general_purpose::STANDARD
+            .encode(r#"[{"op":"add","path":"/a","value":1}]"#);
         let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "response": {"uid": "x", "allowed": true, "patchType": "JSONPatch", "patch": patch, "warnings": ["careful"]}});
         let verdict = parse_response("x", &review).expect("valid");
@@ -168,10 +189,30 @@ mod tests {
     #[test]
     fn denial_wording_table() {
         let cases = [
-            ("message", json!({"code": 403, "message": "no"}), 403, "admission webhook \"w\" denied the request: no"),
-            ("default code", json!({"message": "no"}), 400, "admission webhook \"w\" denied the request: no"),
-            ("reason only", json!({"reason": "Because"}), 400, "admission webhook \"w\" denied the request: Because"),
-            ("nothing", Value::Null, 400, "admission webhook \"w\" denied the request without explanation"),
+            (
+                "message",
+                json!({"code": 403, "message": "no"}),
+                403,
+                "admission webhook \"w\" denied the request: no",
+            ),
+            (
+                "default code",
+                json!({"message": "no"}),
+                400,
+                "admission webhook \"w\" denied the request: no",
+            ),
+            (
+                "reason only",
+                json!({"reason": "Because"}),
+                400,
+                "admission webhook \"w\" denied the request: Because",
+            ),
+            (
+                "nothing",
+                Value::Null,
+                400,
+                "admission webhook \"w\" denied the request without explanation",
+            ),
         ];
         for (name, status, code, message) in cases {
             let (got_code, _, got_message) = denial("w", &status);

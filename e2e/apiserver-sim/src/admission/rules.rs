@@ -36,7 +36,9 @@ pub struct RuleTarget<'a> {
 }
 
 fn strings(v: &Value) -> Vec<&str> {
-    v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn listed(list: &[&str], value: &str) -> bool {
@@ -62,7 +64,9 @@ pub fn rule_matches(rule: &Value, target: &RuleTarget<'_>) -> bool {
         && listed(&strings(&rule["operations"]), operation)
         && listed(&strings(&rule["apiGroups"]), target.group)
         && listed(&strings(&rule["apiVersions"]), target.version)
-        && strings(&rule["resources"]).iter().any(|p| resource_matches(p, target.resource, target.subresource))
+        && strings(&rule["resources"])
+            .iter()
+            .any(|p| resource_matches(p, target.resource, target.subresource))
 }
 
 /// Whether a webhook applies: some rule matches, and both selectors accept.
@@ -75,12 +79,17 @@ pub fn webhook_applies(
     object: Option<&Value>,
     old_object: Option<&Value>,
 ) -> bool {
-    let rules = webhook["rules"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let rules = webhook["rules"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if !rules.iter().any(|rule| rule_matches(rule, target)) {
         return false;
     }
     let selector_accepts = |selector: &Value, labels: &BTreeMap<String, String>| {
-        LabelSelector::from_json(selector).map(|s| s.matches(labels)).unwrap_or(false)
+        LabelSelector::from_json(selector)
+            .map(|s| s.matches(labels))
+            .unwrap_or(false)
     };
     if let Some(labels) = namespace_labels
         && !selector_accepts(&webhook["namespaceSelector"], labels)
@@ -100,8 +109,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn target(operation: Operation, group: &'static str, resource: &'static str, subresource: &'static str) -> RuleTarget<'static> {
-        RuleTarget { operation, group, version: "v1", resource, subresource, namespaced: true }
+    fn target(
+        operation: Operation,
+        group: &'static str,
+        resource: &'static str,
+        subresource: &'static str,
+    ) -> RuleTarget<'static> {
+        RuleTarget {
+            operation,
+            group,
+            version: "v1",
+            resource,
+            subresource,
+            namespaced: true,
+        }
     }
 
     fn rule(resources: Value) -> Value {
@@ -112,15 +133,60 @@ mod tests {
     fn rule_matching_table() {
         let secrets = target(Operation::Create, "", "secrets", "");
         let cases = [
-            ("exact resource", rule(json!(["secrets"])), secrets.clone(), true),
-            ("other resource", rule(json!(["configmaps"])), secrets.clone(), false),
-            ("star matches main resource", rule(json!(["*"])), secrets.clone(), true),
-            ("star does not match subresource", rule(json!(["*"])), target(Operation::Update, "", "pods", "status"), false),
-            ("star slash star matches subresource", rule(json!(["*/*"])), target(Operation::Update, "", "pods", "status"), true),
-            ("named subresource", rule(json!(["pods/status"])), target(Operation::Update, "", "pods", "status"), true),
-            ("plain resource excludes subresource", rule(json!(["pods"])), target(Operation::Update, "", "pods", "status"), false),
-            ("operation not listed", rule(json!(["secrets"])), target(Operation::Delete, "", "secrets", ""), false),
-            ("group mismatch", rule(json!(["secrets"])), target(Operation::Create, "apps", "secrets", ""), false),
+            (
+                "exact resource",
+                rule(json!(["secrets"])),
+                secrets.clone(),
+                true,
+            ),
+            (
+                "other resource",
+                rule(json!(["configmaps"])),
+                secrets.clone(),
+                false,
+            ),
+            (
+                "star matches main resource",
+                rule(json!(["*"])),
+                secrets.clone(),
+                true,
+            ),
+            (
+                "star does not match subresource",
+                rule(json!(["*"])),
+                target(Operation::Update, "", "pods", "status"),
+                false,
+            ),
+            (
+                "star slash star matches subresource",
+                rule(json!(["*/*"])),
+                target(Operation::Update, "", "pods", "status"),
+                true,
+            ),
+            (
+                "named subresource",
+                rule(json!(["pods/status"])),
+                target(Operation::Update, "", "pods", "status"),
+                true,
+            ),
+            (
+                "plain resource excludes subresource",
+                rule(json!(["pods"])),
+                target(Operation::Update, "", "pods", "status"),
+                false,
+            ),
+            (
+                "operation not listed",
+                rule(json!(["secrets"])),
+                target(Operation::Delete, "", "secrets", ""),
+                false,
+            ),
+            (
+                "group mismatch",
+                rule(json!(["secrets"])),
+                target(Operation::Create, "apps", "secrets", ""),
+                false,
+            ),
         ];
         for (name, rule, target, expected) in cases {
             assert_eq!(rule_matches(&rule, &target), expected, "{name}");
@@ -151,14 +217,48 @@ mod tests {
         let skipped = json!({"metadata": {"labels": {"skip": "yes"}}});
         let t = target(Operation::Create, "", "secrets", "");
         let cases = [
-            ("namespace and object match", Some(&team_a), Some(&plain), None, true),
-            ("namespace mismatch", Some(&team_b), Some(&plain), None, false),
-            ("object selector excludes", Some(&team_a), Some(&skipped), None, false),
-            ("old object can match", Some(&team_a), Some(&skipped), Some(&plain), true),
-            ("cluster scope ignores namespace selector", None, Some(&plain), None, true),
+            (
+                "namespace and object match",
+                Some(&team_a),
+                Some(&plain),
+                None,
+                true,
+            ),
+            (
+                "namespace mismatch",
+                Some(&team_b),
+                Some(&plain),
+                None,
+                false,
+            ),
+            (
+                "object selector excludes",
+                Some(&team_a),
+                Some(&skipped),
+                None,
+                false,
+            ),
+            (
+                "old object can match",
+                Some(&team_a),
+                Some(&skipped),
+                Some(&plain),
+                true,
+            ),
+            (
+                "cluster scope ignores namespace selector",
+                None,
+                Some(&plain),
+                None,
+                true,
+            ),
         ];
         for (name, labels, object, old, expected) in cases {
-            assert_eq!(webhook_applies(&webhook, &t, labels, object, old), expected, "{name}");
+            assert_eq!(
+                webhook_applies(&webhook, &t, labels, object, old),
+                expected,
+                "{name}"
+            );
         }
     }
 }

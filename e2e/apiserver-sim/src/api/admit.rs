@@ -41,7 +41,10 @@ pub struct Admission<'a> {
 
 impl Admission<'_> {
     fn configurations(&self, plural: &str) -> Vec<Value> {
-        self.app.store.list(&format!("admissionregistration.k8s.io/{plural}"), None).0
+        self.app
+            .store
+            .list(&format!("admissionregistration.k8s.io/{plural}"), None)
+            .0
     }
 
     fn namespace_labels(&self, object: Option<&Value>) -> Option<BTreeMap<String, String>> {
@@ -55,7 +58,13 @@ impl Admission<'_> {
         Some(namespace.as_ref().map(labels_of).unwrap_or_default())
     }
 
-    fn attributes(&self, operation: Operation, name: &str, object: Option<Value>, old_object: Option<Value>) -> Attributes {
+    fn attributes(
+        &self,
+        operation: Operation,
+        name: &str,
+        object: Option<Value>,
+        old_object: Option<Value>,
+    ) -> Attributes {
         Attributes {
             operation,
             resource: self.resource.clone(),
@@ -72,18 +81,48 @@ impl Admission<'_> {
     }
 
     /// Mutating webhooks; returns the object to continue with and their warnings.
-    pub async fn mutate(&self, operation: Operation, name: &str, object: Option<Value>, old: Option<Value>) -> Result<(Option<Value>, Vec<String>), ApiError> {
+    pub async fn mutate(
+        &self,
+        operation: Operation,
+        name: &str,
+        object: Option<Value>,
+        old: Option<Value>,
+    ) -> Result<(Option<Value>, Vec<String>), ApiError> {
         let labels = self.namespace_labels(object.as_ref().or(old.as_ref()));
-        let selection = Selection { namespace_labels: labels.as_ref() };
+        let selection = Selection {
+            namespace_labels: labels.as_ref(),
+        };
         let attributes = self.attributes(operation, name, object, old);
-        self.app.admission.mutate(&self.configurations("mutatingwebhookconfigurations"), attributes, &selection).await
+        self.app
+            .admission
+            .mutate(
+                &self.configurations("mutatingwebhookconfigurations"),
+                attributes,
+                &selection,
+            )
+            .await
     }
 
     /// Validating webhooks; returns their warnings.
-    pub async fn validate(&self, operation: Operation, name: &str, object: Option<Value>, old: Option<Value>) -> Result<Vec<String>, ApiError> {
+    pub async fn validate(
+        &self,
+        operation: Operation,
+        name: &str,
+        object: Option<Value>,
+        old: Option<Value>,
+    ) -> Result<Vec<String>, ApiError> {
         let labels = self.namespace_labels(object.as_ref().or(old.as_ref()));
-        let selection = Selection { namespace_labels: labels.as_ref() };
+        let selection = Selection {
+            namespace_labels: labels.as_ref(),
+        };
         let attributes = self.attributes(operation, name, object, old);
-        self.app.admission.validate(&self.configurations("validatingwebhookconfigurations"), &attributes, &selection).await
+        self.app
+            .admission
+            .validate(
+                &self.configurations("validatingwebhookconfigurations"),
+                &attributes,
+                &selection,
+            )
+            .await
     }
 }

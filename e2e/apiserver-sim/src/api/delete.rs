@@ -18,7 +18,8 @@ fn delete_options(request: &ApiRequest) -> Result<Value, ApiError> {
     let mut options = if request.body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&request.body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
+        serde_json::from_slice(&request.body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
     };
     options["kind"] = json!("DeleteOptions");
     options["apiVersion"] = json!("meta.k8s.io/v1");
@@ -37,7 +38,12 @@ pub async fn delete(app: &App, target: &Target, request: &ApiRequest) -> Result<
     delete_one(app, target, &name, options).await
 }
 
-async fn delete_one(app: &App, target: &Target, name: &str, options: Value) -> Result<Reply, ApiError> {
+async fn delete_one(
+    app: &App,
+    target: &Target,
+    name: &str,
+    options: Value,
+) -> Result<Reply, ApiError> {
     let resource = &target.resource;
     let (plural, group) = (&resource.plural, &resource.group);
     let current = app
@@ -48,19 +54,40 @@ async fn delete_one(app: &App, target: &Target, name: &str, options: Value) -> R
     if let Some(uid) = preconditions["uid"].as_str()
         && current["metadata"]["uid"].as_str() != Some(uid)
     {
-        let why = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", current["metadata"]["uid"].as_str().unwrap_or_default());
+        let why = format!(
+            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+            current["metadata"]["uid"].as_str().unwrap_or_default()
+        );
         return Err(ApiError::conflict_with(plural, group, name, &why));
     }
     if let Some(rv) = preconditions["resourceVersion"].as_str()
         && current["metadata"]["resourceVersion"].as_str() != Some(rv)
     {
-        let why = format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", current["metadata"]["resourceVersion"].as_str().unwrap_or_default());
+        let why = format!(
+            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+            current["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+        );
         return Err(ApiError::conflict_with(plural, group, name, &why));
     }
     let dry_run = options["dryRun"].is_array();
-    let admission = Admission { app, resource, subresource: "", namespace: &target.namespace, dry_run, options: options.clone() };
-    let (_, mut warnings) = admission.mutate(Operation::Delete, name, None, Some(current.clone())).await?;
-    warnings.extend(admission.validate(Operation::Delete, name, None, Some(current.clone())).await?);
+    let admission = Admission {
+        app,
+        resource,
+        subresource: "",
+        namespace: &target.namespace,
+        dry_run,
+        options: options.clone(),
+    };
+    let (_, mut warnings) = admission
+        .mutate(Operation::Delete, name, None, Some(current.clone()))
+        .await?;
+    warnings.extend(
+        admission
+            .validate(Operation::Delete, name, None, Some(current.clone()))
+            .await?,
+    );
     let version = resource_version_of(&current);
     if !finalizers_of(&current).is_empty() {
         let mut marked = current.clone();
@@ -94,21 +121,42 @@ async fn delete_one(app: &App, target: &Target, name: &str, options: Value) -> R
     let body = if resource.custom {
         present(target, deleted)
     } else {
-        let status_target = StatusTarget { group: group.clone(), kind: plural.clone(), name: name.to_string() };
-        success_status(&status_target, deleted["metadata"]["uid"].as_str().unwrap_or_default())
+        let status_target = StatusTarget {
+            group: group.clone(),
+            kind: plural.clone(),
+            name: name.to_string(),
+        };
+        success_status(
+            &status_target,
+            deleted["metadata"]["uid"].as_str().unwrap_or_default(),
+        )
     };
     Ok(Reply::with_status(200, body, warnings))
 }
 
-pub async fn delete_collection(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
+pub async fn delete_collection(
+    app: &App,
+    target: &Target,
+    request: &ApiRequest,
+) -> Result<Reply, ApiError> {
     let options = delete_options(request)?;
-    let (labels, fields) = crate::watch::parse_selectors(&target.resource, request.param("labelSelector"), request.param("fieldSelector"))?;
+    let (labels, fields) = crate::watch::parse_selectors(
+        &target.resource,
+        request.param("labelSelector"),
+        request.param("fieldSelector"),
+    )?;
     let namespace = (!target.namespace.is_empty()).then_some(target.namespace.as_str());
     let (items, _) = app.store.list(&target.resource.storage_key(), namespace);
     let mut deleted = Vec::new();
-    for item in items.iter().filter(|o| labels.matches_object(o) && fields.matches_object(o)) {
+    for item in items
+        .iter()
+        .filter(|o| labels.matches_object(o) && fields.matches_object(o))
+    {
         let item_target = Target {
-            namespace: item["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
+            namespace: item["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             ..target.clone()
         };
         let name = crate::object::name_of(item).to_string();

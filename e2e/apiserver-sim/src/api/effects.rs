@@ -25,7 +25,12 @@ pub fn after_delete(app: &App, resource: &ResourceType, object: &Value) {
                 let (items, _) = app.store.list(&served.storage_key(), None);
                 for item in items {
                     let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
-                    let _ = app.store.delete(&served.storage_key(), ns, crate::object::name_of(&item), None);
+                    let _ = app.store.delete(
+                        &served.storage_key(),
+                        ns,
+                        crate::object::name_of(&item),
+                        None,
+                    );
                 }
             }
         }

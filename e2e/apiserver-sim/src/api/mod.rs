@@ -27,11 +27,18 @@ pub struct Target {
 }
 
 fn page_not_found() -> ApiError {
-    ApiError::Custom { code: 404, reason: "NotFound".into(), message: "the server could not find the requested resource".into() }
+    ApiError::Custom {
+        code: 404,
+        reason: "NotFound".into(),
+        message: "the server could not find the requested resource".into(),
+    }
 }
 
 pub fn resolve(app: &App, path: &ResourcePath) -> Result<Target, ApiError> {
-    let resource = app.registry.find(&path.group, &path.version, &path.plural).ok_or_else(page_not_found)?;
+    let resource = app
+        .registry
+        .find(&path.group, &path.version, &path.plural)
+        .ok_or_else(page_not_found)?;
     let subresource = path.subresource.clone().unwrap_or_default();
     if !subresource.is_empty() && !(subresource == "status" && resource.has_status) {
         return Err(page_not_found());
@@ -39,11 +46,20 @@ pub fn resolve(app: &App, path: &ResourcePath) -> Result<Target, ApiError> {
     if resource.namespaced && path.name.is_some() && path.namespace.is_none() {
         return Err(page_not_found());
     }
-    Ok(Target { resource, namespace: path.namespace.clone().unwrap_or_default(), name: path.name.clone(), subresource })
+    Ok(Target {
+        resource,
+        namespace: path.namespace.clone().unwrap_or_default(),
+        name: path.name.clone(),
+        subresource,
+    })
 }
 
 /// The Kubernetes verb of a request.
-pub fn verb_of(method: &http::Method, has_name: bool, request: &ApiRequest) -> Option<&'static str> {
+pub fn verb_of(
+    method: &http::Method,
+    has_name: bool,
+    request: &ApiRequest,
+) -> Option<&'static str> {
     Some(match (method.as_str(), has_name) {
         ("GET", true) => "get",
         ("GET", false) if request.flag("watch") => "watch",
@@ -57,7 +73,12 @@ pub fn verb_of(method: &http::Method, has_name: bool, request: &ApiRequest) -> O
     })
 }
 
-pub async fn handle(app: &App, target: &Target, verb: &str, request: &ApiRequest) -> Result<Reply, ApiError> {
+pub async fn handle(
+    app: &App,
+    target: &Target,
+    verb: &str,
+    request: &ApiRequest,
+) -> Result<Reply, ApiError> {
     let resource_label = if target.subresource.is_empty() {
         target.resource.plural.clone()
     } else {
@@ -78,7 +99,9 @@ pub async fn handle(app: &App, target: &Target, verb: &str, request: &ApiRequest
             return Err(ApiError::Custom {
                 code,
                 reason: reason_for_code(code).into(),
-                message: fault.message.unwrap_or_else(|| format!("injected fault: {verb} {resource_label}")),
+                message: fault
+                    .message
+                    .unwrap_or_else(|| format!("injected fault: {verb} {resource_label}")),
             });
         }
     }
@@ -91,6 +114,8 @@ pub async fn handle(app: &App, target: &Target, verb: &str, request: &ApiRequest
         "patch" => write::patch(app, target, request).await,
         "delete" => delete::delete(app, target, request).await,
         "deletecollection" => delete::delete_collection(app, target, request).await,
-        other => Err(ApiError::MethodNotSupported(format!("verb {other} is not supported"))),
+        other => Err(ApiError::MethodNotSupported(format!(
+            "verb {other} is not supported"
+        ))),
     }
 }

@@ -36,14 +36,19 @@ pub fn check_type_meta(resource: &ResourceType, object: &mut Value) -> Result<()
 }
 
 /// Fills the namespace from the URL, rejecting a different one in the body.
-pub fn check_namespace(resource: &ResourceType, object: &mut Value, namespace: &str) -> Result<(), ApiError> {
+pub fn check_namespace(
+    resource: &ResourceType,
+    object: &mut Value,
+    namespace: &str,
+) -> Result<(), ApiError> {
     if !resource.namespaced {
         remove_meta(object, "namespace");
         return Ok(());
     }
     match object["metadata"]["namespace"].as_str() {
         Some(ns) if !ns.is_empty() && ns != namespace => Err(ApiError::BadRequest(
-            "the namespace of the provided object does not match the namespace sent on the request".into(),
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
         )),
         _ => {
             set_meta(object, "namespace", json!(namespace));
@@ -54,10 +59,16 @@ pub fn check_namespace(resource: &ResourceType, object: &mut Value, namespace: &
 
 /// Resolves `generateName` into a name (the real server does it after mutating admission).
 pub fn assign_name(resource: &ResourceType, object: &mut Value) -> Result<String, ApiError> {
-    if let Some(name) = object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
+    if let Some(name) = object["metadata"]["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+    {
         return Ok(name.to_string());
     }
-    match object["metadata"]["generateName"].as_str().filter(|n| !n.is_empty()) {
+    match object["metadata"]["generateName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+    {
         Some(prefix) => {
             let name = format!("{prefix}{}", random_suffix());
             set_meta(object, "name", json!(name));
@@ -78,7 +89,13 @@ pub fn prepare_create(resource: &ResourceType, object: &mut Value) {
     let metadata = metadata_mut(object);
     metadata.insert("uid".into(), json!(new_uid()));
     metadata.insert("creationTimestamp".into(), json!(now_timestamp()));
-    for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"] {
+    for field in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "managedFields",
+        "selfLink",
+    ] {
         metadata.remove(field);
     }
     if resource.tracks_generation {
@@ -100,7 +117,12 @@ pub fn prepare_create(resource: &ResourceType, object: &mut Value) {
 
 /// An update keeps system metadata from the stored object; for types with a status
 /// subresource, the main endpoint keeps the stored status and `/status` keeps all else.
-pub fn prepare_update(resource: &ResourceType, old: &Value, candidate: Value, subresource: &str) -> Value {
+pub fn prepare_update(
+    resource: &ResourceType,
+    old: &Value,
+    candidate: Value,
+    subresource: &str,
+) -> Value {
     let mut new = if subresource == "status" {
         let mut new = old.clone();
         new["status"] = candidate["status"].clone();
@@ -119,7 +141,15 @@ pub fn prepare_update(resource: &ResourceType, old: &Value, candidate: Value, su
         }
         new
     };
-    for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "name", "namespace", "resourceVersion"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "name",
+        "namespace",
+        "resourceVersion",
+    ] {
         match old["metadata"].get(field) {
             Some(value) => set_meta(&mut new, field, value.clone()),
             None => remove_meta(&mut new, field),
@@ -140,9 +170,11 @@ pub fn prepare_update(resource: &ResourceType, old: &Value, candidate: Value, su
 fn normalize(resource: &ResourceType, object: &mut Value) {
     match (resource.group.as_str(), resource.plural.as_str()) {
         ("", "secrets") => {
-            if let Some(string_data) = object.get("stringData").and_then(Value::as_object).cloned() {
+            if let Some(string_data) = object.get("stringData").and_then(Value::as_object).cloned()
+            {
                 for (key, value) in string_data {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_str().unwrap_or_default());
+                    let encoded = base64::engine::general_purpose::STANDARD
+                        .encode(value.as_str().unwrap_or_default());
                     object["data"][key] = json!(encoded);
                 }
             }
@@ -167,7 +199,11 @@ fn normalize(resource: &ResourceType, object: &mut Value) {
                 object["status"]["phase"] = json!("Active");
             }
         }
-        ("apps", _) if object["spec"].is_object() && object["spec"]["replicas"].is_null() && resource.plural != "daemonsets" => {
+        ("apps", _)
+            if object["spec"].is_object()
+                && object["spec"]["replicas"].is_null()
+                && resource.plural != "daemonsets" =>
+        {
             object["spec"]["replicas"] = json!(1);
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
@@ -191,39 +227,63 @@ fn normalize(resource: &ResourceType, object: &mut Value) {
 fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 fn is_config_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 253 && key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    !key.is_empty()
+        && key.len() <= 253
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
 }
 
 /// Validation of a new or updated object; `old` is set for updates.
-pub fn validate(resource: &ResourceType, object: &Value, old: Option<&Value>) -> Result<(), ApiError> {
+pub fn validate(
+    resource: &ResourceType,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    let invalid = |field: &str, detail: &str| ApiError::invalid(&resource.kind, &resource.group, name, field, detail);
+    let invalid = |field: &str, detail: &str| {
+        ApiError::invalid(&resource.kind, &resource.group, name, field, detail)
+    };
     if !is_dns_subdomain(name) {
         return Err(invalid(
             "metadata.name",
-            &format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"),
+            &format!(
+                "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            ),
         ));
     }
     if matches!(resource.plural.as_str(), "secrets" | "configmaps") && resource.group.is_empty() {
         for field in ["data", "binaryData"] {
             for key in object[field].as_object().into_iter().flat_map(|m| m.keys()) {
                 if !is_config_key(key) {
-                    return Err(invalid(&format!("{field}[{key}]"), &format!("Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'")));
+                    return Err(invalid(
+                        &format!("{field}[{key}]"),
+                        &format!(
+                            "Invalid value: \"{key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+                        ),
+                    ));
                 }
             }
         }
         if let Some(old) = old
             && old["immutable"].as_bool() == Some(true)
         {
-            let same = ["data", "binaryData", "type"].iter().all(|f| old[*f] == object[*f]);
+            let same = ["data", "binaryData", "type"]
+                .iter()
+                .all(|f| old[*f] == object[*f]);
             if !same || object["immutable"].as_bool() != Some(true) {
-                return Err(invalid("data", "Forbidden: field is immutable when `immutable` is set"));
+                return Err(invalid(
+                    "data",
+                    "Forbidden: field is immutable when `immutable` is set",
+                ));
             }
         }
     }
@@ -240,7 +300,8 @@ pub fn validate(resource: &ResourceType, object: &Value, old: Option<&Value>) ->
         }
     }
     if resource.group == "apiextensions.k8s.io" {
-        crd::resource_types_of(object).map_err(|crd::CrdError::Invalid { field, detail }| invalid(&field, &detail))?;
+        crd::resource_types_of(object)
+            .map_err(|crd::CrdError::Invalid { field, detail }| invalid(&field, &detail))?;
     }
     Ok(())
 }
@@ -251,7 +312,10 @@ mod tests {
     use crate::resources::builtin_resources;
 
     fn builtin(plural: &str) -> ResourceType {
-        builtin_resources().into_iter().find(|r| r.plural == plural).expect("builtin")
+        builtin_resources()
+            .into_iter()
+            .find(|r| r.plural == plural)
+            .expect("builtin")
     }
 
     #[test]
@@ -280,11 +344,23 @@ mod tests {
         let old = json!({"metadata": {"name": "d", "uid": "u", "generation": 1, "resourceVersion": "5"}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
         let candidate = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 9}});
         let main = prepare_update(&deployments, &old, candidate.clone(), "");
-        assert_eq!((main["spec"]["replicas"].clone(), main["status"]["readyReplicas"].clone()), (json!(2), json!(0)));
+        assert_eq!(
+            (
+                main["spec"]["replicas"].clone(),
+                main["status"]["readyReplicas"].clone()
+            ),
+            (json!(2), json!(0))
+        );
         assert_eq!(main["metadata"]["generation"], 2);
         assert_eq!(main["metadata"]["uid"], "u");
         let status = prepare_update(&deployments, &old, candidate, "status");
-        assert_eq!((status["spec"]["replicas"].clone(), status["status"]["readyReplicas"].clone()), (json!(1), json!(9)));
+        assert_eq!(
+            (
+                status["spec"]["replicas"].clone(),
+                status["status"]["readyReplicas"].clone()
+            ),
+            (json!(1), json!(9))
+        );
         assert_eq!(status["metadata"]["generation"], 1);
     }
 
@@ -292,7 +368,10 @@ mod tests {
     fn namespaces_get_their_name_label() {
         let mut namespace = json!({"metadata": {"name": "team-a"}});
         prepare_create(&builtin("namespaces"), &mut namespace);
-        assert_eq!(namespace["metadata"]["labels"]["kubernetes.io/metadata.name"], "team-a");
+        assert_eq!(
+            namespace["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "team-a"
+        );
         assert_eq!(namespace["status"]["phase"], "Active");
     }
 
@@ -300,9 +379,24 @@ mod tests {
     fn validation_table() {
         let cm = builtin("configmaps");
         let cases = [
-            ("valid", json!({"metadata": {"name": "ok"}, "data": {"a.b": "1"}}), None, true),
-            ("uppercase name", json!({"metadata": {"name": "Bad"}}), None, false),
-            ("bad key", json!({"metadata": {"name": "ok"}, "data": {"a b": "1"}}), None, false),
+            (
+                "valid",
+                json!({"metadata": {"name": "ok"}, "data": {"a.b": "1"}}),
+                None,
+                true,
+            ),
+            (
+                "uppercase name",
+                json!({"metadata": {"name": "Bad"}}),
+                None,
+                false,
+            ),
+            (
+                "bad key",
+                json!({"metadata": {"name": "ok"}, "data": {"a b": "1"}}),
+                None,
+                false,
+            ),
             (
                 "immutable data change",
                 json!({"metadata": {"name": "ok"}, "immutable": true, "data": {"a": "2"}}),
@@ -324,7 +418,10 @@ mod tests {
     #[test]
     fn type_meta_mismatch_is_bad_request() {
         let mut object = json!({"apiVersion": "apps/v1beta1", "kind": "Deployment"});
-        assert!(matches!(check_type_meta(&builtin("deployments"), &mut object), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            check_type_meta(&builtin("deployments"), &mut object),
+            Err(ApiError::BadRequest(_))
+        ));
         let mut object = json!({});
         check_type_meta(&builtin("deployments"), &mut object).expect("fills type meta");
         assert_eq!(object["apiVersion"], "apps/v1");

@@ -20,7 +20,12 @@ pub fn present(target: &Target, mut object: Value) -> Value {
 }
 
 fn table_option(request: &ApiRequest) -> Option<String> {
-    table::wants_table(&request.accept).then(|| request.param("includeObject").unwrap_or("Metadata").to_string())
+    table::wants_table(&request.accept).then(|| {
+        request
+            .param("includeObject")
+            .unwrap_or("Metadata")
+            .to_string()
+    })
 }
 
 pub fn get(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -28,7 +33,9 @@ pub fn get(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, Ap
     let object = app
         .store
         .get(&target.resource.storage_key(), &target.namespace, name)
-        .ok_or_else(|| ApiError::not_found(&target.resource.plural, &target.resource.group, name))?;
+        .ok_or_else(|| {
+            ApiError::not_found(&target.resource.plural, &target.resource.group, name)
+        })?;
     let object = present(target, object);
     Ok(Reply::ok(match table_option(request) {
         Some(include) => table::to_table(&target.resource, &[object], &include, json!({})),
@@ -43,11 +50,19 @@ struct ContinueToken {
 }
 
 fn object_key(object: &Value) -> String {
-    format!("{}/{}", crate::object::namespace_of(object), crate::object::name_of(object))
+    format!(
+        "{}/{}",
+        crate::object::namespace_of(object),
+        crate::object::name_of(object)
+    )
 }
 
 pub fn list(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
-    let (labels, fields) = watch::parse_selectors(&target.resource, request.param("labelSelector"), request.param("fieldSelector"))?;
+    let (labels, fields) = watch::parse_selectors(
+        &target.resource,
+        request.param("labelSelector"),
+        request.param("fieldSelector"),
+    )?;
     let namespace = (!target.namespace.is_empty()).then_some(target.namespace.as_str());
     let (items, current_rv) = app.store.list(&target.resource.storage_key(), namespace);
     let mut list_rv = current_rv;
@@ -74,13 +89,20 @@ pub fn list(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, A
         .filter(|o| after.as_deref().is_none_or(|a| object_key(o).as_str() > a))
         .map(|o| present(target, o))
         .collect();
-    let limit = request.param("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let limit = request
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
     let mut metadata = json!({"resourceVersion": list_rv.to_string()});
     let page: Vec<Value> = match limit {
         Some(limit) if selected.len() > limit => {
             let page: Vec<Value> = selected[..limit].to_vec();
-            let token = ContinueToken { rv: list_rv, after: object_key(&page[limit - 1]) };
-            let encoded = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&token).unwrap_or_default());
+            let token = ContinueToken {
+                rv: list_rv,
+                after: object_key(&page[limit - 1]),
+            };
+            let encoded = base64::engine::general_purpose::STANDARD
+                .encode(serde_json::to_vec(&token).unwrap_or_default());
             metadata["continue"] = json!(encoded);
             metadata["remainingItemCount"] = json!(selected.len() - limit);
             page
@@ -99,20 +121,39 @@ pub fn list(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, A
 }
 
 pub fn watch(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
-    let (labels, fields) = watch::parse_selectors(&target.resource, request.param("labelSelector"), request.param("fieldSelector"))?;
+    let (labels, fields) = watch::parse_selectors(
+        &target.resource,
+        request.param("labelSelector"),
+        request.param("fieldSelector"),
+    )?;
     let send_initial_events = request.param("sendInitialEvents");
-    let start = match (request.param("resourceVersion").unwrap_or_default(), send_initial_events) {
+    let start = match (
+        request.param("resourceVersion").unwrap_or_default(),
+        send_initial_events,
+    ) {
         (_, Some("true")) => {
             if !request.flag("allowWatchBookmarks") {
-                return Err(ApiError::invalid("ListOptions", "meta.k8s.io", "", "allowWatchBookmarks", "Required value: allowWatchBookmarks must be set to true when sendInitialEvents is set to true"));
+                return Err(ApiError::invalid(
+                    "ListOptions",
+                    "meta.k8s.io",
+                    "",
+                    "allowWatchBookmarks",
+                    "Required value: allowWatchBookmarks must be set to true when sendInitialEvents is set to true",
+                ));
             }
             StartAt::InitialEventsThenBookmark
         }
         ("" | "0", Some("false")) => StartAt::After(app.store.current_resource_version()),
         ("" | "0", _) => StartAt::CurrentState,
-        (rv, _) => StartAt::After(rv.parse().map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv}")))?),
+        (rv, _) => StartAt::After(
+            rv.parse()
+                .map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv}")))?,
+        ),
     };
-    let timeout = request.param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
+    let timeout = request
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(1800);
     let body = watch::start(
         &app.store,
         WatchRequest {

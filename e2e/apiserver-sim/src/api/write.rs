@@ -17,7 +17,14 @@ use crate::status::ApiError;
 use crate::store::{StoreError, resource_version_of};
 
 fn admission<'a>(app: &'a App, target: &'a Target, dry_run: bool, options: Value) -> Admission<'a> {
-    Admission { app, resource: &target.resource, subresource: &target.subresource, namespace: &target.namespace, dry_run, options }
+    Admission {
+        app,
+        resource: &target.resource,
+        subresource: &target.subresource,
+        namespace: &target.namespace,
+        dry_run,
+        options,
+    }
 }
 
 fn store_error(target: &Target, name: &str, error: StoreError) -> ApiError {
@@ -31,7 +38,12 @@ fn store_error(target: &Target, name: &str, error: StoreError) -> ApiError {
 }
 
 fn require_namespace(app: &App, target: &Target) -> Result<(), ApiError> {
-    if target.resource.namespaced && app.store.get("/namespaces", "", &target.namespace).is_none() {
+    if target.resource.namespaced
+        && app
+            .store
+            .get("/namespaces", "", &target.namespace)
+            .is_none()
+    {
         return Err(ApiError::not_found("namespaces", "", &target.namespace));
     }
     Ok(())
@@ -42,32 +54,62 @@ pub async fn create(app: &App, target: &Target, request: &ApiRequest) -> Result<
     create_object(app, target, request, object).await
 }
 
-async fn create_object(app: &App, target: &Target, request: &ApiRequest, mut object: Value) -> Result<Reply, ApiError> {
+async fn create_object(
+    app: &App,
+    target: &Target,
+    request: &ApiRequest,
+    mut object: Value,
+) -> Result<Reply, ApiError> {
     if !target.subresource.is_empty() {
-        return Err(ApiError::MethodNotSupported(format!("create is not supported on {}/{}", target.resource.plural, target.subresource)));
+        return Err(ApiError::MethodNotSupported(format!(
+            "create is not supported on {}/{}",
+            target.resource.plural, target.subresource
+        )));
     }
     let dry_run = request.dry_run()?;
     let resource = &target.resource;
     check_type_meta(resource, &mut object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
     require_namespace(app, target)?;
-    let admission = admission(app, target, dry_run, options("CreateOptions", dry_run, request.param("fieldManager")));
+    let admission = admission(
+        app,
+        target,
+        dry_run,
+        options("CreateOptions", dry_run, request.param("fieldManager")),
+    );
     let requested_name = name_of(&object).to_string();
-    let (mutated, mut warnings) = admission.mutate(Operation::Create, &requested_name, Some(object), None).await?;
+    let (mutated, mut warnings) = admission
+        .mutate(Operation::Create, &requested_name, Some(object), None)
+        .await?;
     let mut object = mutated.unwrap_or(Value::Null);
     check_type_meta(resource, &mut object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
     let name = assign_name(resource, &mut object)?;
     prepare::prepare_create(resource, &mut object);
     prepare::validate(resource, &object, None)?;
-    if app.store.get(&resource.storage_key(), &target.namespace, &name).is_some() {
-        return Err(ApiError::already_exists(&resource.plural, &resource.group, &name));
+    if app
+        .store
+        .get(&resource.storage_key(), &target.namespace, &name)
+        .is_some()
+    {
+        return Err(ApiError::already_exists(
+            &resource.plural,
+            &resource.group,
+            &name,
+        ));
     }
-    warnings.extend(admission.validate(Operation::Create, &name, Some(object.clone()), None).await?);
+    warnings.extend(
+        admission
+            .validate(Operation::Create, &name, Some(object.clone()), None)
+            .await?,
+    );
     if dry_run {
         return Ok(Reply::with_status(201, present(target, object), warnings));
     }
-    let stored = app.store.create(&resource.storage_key(), &target.namespace, object).map_err(|e| store_error(target, &name, e))?;
+    let stored = app
+        .store
+        .create(&resource.storage_key(), &target.namespace, object)
+        .map_err(|e| store_error(target, &name, e))?;
     effects::after_write(app, resource, &stored);
     Ok(Reply::with_status(201, present(target, stored), warnings))
 }
@@ -78,7 +120,9 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
     check_type_meta(&target.resource, &mut candidate)?;
     match candidate["metadata"]["name"].as_str() {
         Some(body_name) if body_name != name => {
-            return Err(ApiError::BadRequest(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
         }
         _ => crate::object::set_meta(&mut candidate, "name", json!(name)),
     }
@@ -86,9 +130,21 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
     let old = app
         .store
         .get(&target.resource.storage_key(), &target.namespace, &name)
-        .ok_or_else(|| ApiError::not_found(&target.resource.plural, &target.resource.group, &name))?;
-    if target.resource.custom && candidate["metadata"]["resourceVersion"].as_str().is_none_or(str::is_empty) {
-        return Err(ApiError::invalid(&target.resource.kind, &target.resource.group, &name, "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update"));
+        .ok_or_else(|| {
+            ApiError::not_found(&target.resource.plural, &target.resource.group, &name)
+        })?;
+    if target.resource.custom
+        && candidate["metadata"]["resourceVersion"]
+            .as_str()
+            .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::invalid(
+            &target.resource.kind,
+            &target.resource.group,
+            &name,
+            "metadata.resourceVersion",
+            "Invalid value: 0x0: must be specified for an update",
+        ));
     }
     let dry_run = request.dry_run()?;
     let options = options("UpdateOptions", dry_run, request.param("fieldManager"));
@@ -97,31 +153,66 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
 
 /// The shared update path of PUT and PATCH: admission, optimistic concurrency,
 /// server-side preparation, validation and the commit.
-async fn update_object(app: &App, target: &Target, old: Value, candidate: Value, dry_run: bool, options: Value) -> Result<Reply, ApiError> {
+async fn update_object(
+    app: &App,
+    target: &Target,
+    old: Value,
+    candidate: Value,
+    dry_run: bool,
+    options: Value,
+) -> Result<Reply, ApiError> {
     let resource = &target.resource;
     let name = name_of(&old).to_string();
     let admission = admission(app, target, dry_run, options);
-    let (mutated, mut warnings) = admission.mutate(Operation::Update, &name, Some(candidate), Some(old.clone())).await?;
+    let (mutated, mut warnings) = admission
+        .mutate(Operation::Update, &name, Some(candidate), Some(old.clone()))
+        .await?;
     let candidate = mutated.unwrap_or(Value::Null);
     let old_version = resource_version_of(&old);
-    if let Some(requested) = candidate["metadata"]["resourceVersion"].as_str().filter(|v| !v.is_empty())
+    if let Some(requested) = candidate["metadata"]["resourceVersion"]
+        .as_str()
+        .filter(|v| !v.is_empty())
         && requested.parse::<u64>().ok() != old_version
     {
         return Err(ApiError::conflict(&resource.plural, &resource.group, &name));
     }
     let new = prepare::prepare_update(resource, &old, candidate, &target.subresource);
     prepare::validate(resource, &new, Some(&old))?;
-    warnings.extend(admission.validate(Operation::Update, &name, Some(new.clone()), Some(old.clone())).await?);
+    warnings.extend(
+        admission
+            .validate(
+                Operation::Update,
+                &name,
+                Some(new.clone()),
+                Some(old.clone()),
+            )
+            .await?,
+    );
     if dry_run || new == old {
-        return Ok(Reply::with_status(200, present(target, if dry_run { new } else { old }), warnings));
+        return Ok(Reply::with_status(
+            200,
+            present(target, if dry_run { new } else { old }),
+            warnings,
+        ));
     }
-    let finished_deleting = new["metadata"]["deletionTimestamp"].is_string() && finalizers_of(&new).is_empty();
+    let finished_deleting =
+        new["metadata"]["deletionTimestamp"].is_string() && finalizers_of(&new).is_empty();
     if finished_deleting {
-        app.store.delete(&resource.storage_key(), &target.namespace, &name, old_version).map_err(|e| store_error(target, &name, e))?;
+        app.store
+            .delete(
+                &resource.storage_key(),
+                &target.namespace,
+                &name,
+                old_version,
+            )
+            .map_err(|e| store_error(target, &name, e))?;
         effects::after_delete(app, resource, &new);
         return Ok(Reply::with_status(200, present(target, new), warnings));
     }
-    let stored = app.store.update(&resource.storage_key(), &target.namespace, new, old_version).map_err(|e| store_error(target, &name, e))?;
+    let stored = app
+        .store
+        .update(&resource.storage_key(), &target.namespace, new, old_version)
+        .map_err(|e| store_error(target, &name, e))?;
     effects::after_write(app, resource, &stored);
     Ok(Reply::with_status(200, present(target, stored), warnings))
 }
@@ -129,7 +220,11 @@ async fn update_object(app: &App, target: &Target, old: Value, candidate: Value,
 fn patch_error(error: PatchError) -> ApiError {
     match error {
         PatchError::Malformed(m) => ApiError::BadRequest(m),
-        PatchError::NotApplicable(m) => ApiError::Custom { code: 422, reason: "Invalid".into(), message: m },
+        PatchError::NotApplicable(m) => ApiError::Custom {
+            code: 422,
+            reason: "Invalid".into(),
+            message: m,
+        },
         PatchError::UnsupportedMediaType(m) => ApiError::UnsupportedMediaType(m),
     }
 }
@@ -149,19 +244,33 @@ pub async fn patch(app: &App, target: &Target, request: &ApiRequest) -> Result<R
     let dry_run = request.dry_run()?;
     let field_manager = request.param("fieldManager");
     if patch_type == PatchType::Apply && field_manager.is_none_or(str::is_empty) {
-        return Err(ApiError::invalid("PatchOptions", "meta.k8s.io", "", "fieldManager", "Required value: is required for apply patch"));
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            "fieldManager",
+            "Required value: is required for apply patch",
+        ));
     }
     let mut last_error = None;
     for _ in 0..PATCH_ATTEMPTS {
-        let Some(old) = app.store.get(&resource.storage_key(), &target.namespace, &name) else {
+        let Some(old) = app
+            .store
+            .get(&resource.storage_key(), &target.namespace, &name)
+        else {
             if patch_type == PatchType::Apply {
                 let mut object = patch::parse_apply_body(&request.body).map_err(patch_error)?;
                 crate::object::set_meta(&mut object, "name", json!(name));
                 return create_object(app, target, request, object).await;
             }
-            return Err(ApiError::not_found(&resource.plural, &resource.group, &name));
+            return Err(ApiError::not_found(
+                &resource.plural,
+                &resource.group,
+                &name,
+            ));
         };
-        let mut patched = patch::apply_patch(patch_type, &old, &request.body, resource.custom).map_err(patch_error)?;
+        let mut patched = patch::apply_patch(patch_type, &old, &request.body, resource.custom)
+            .map_err(patch_error)?;
         // Name and namespace come from the URL whatever the patch said.
         crate::object::set_meta(&mut patched, "name", json!(name));
         let options = options("UpdateOptions", dry_run, field_manager);

@@ -23,7 +23,12 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let header = |name: header::HeaderName| {
-        parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
     };
     let body: Bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -43,7 +48,11 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
     let (reply, verb, resource) = if authorized {
         route_request(&app, &api_request).await
     } else {
-        (error_reply(&ApiError::Unauthorized("Unauthorized".into())), String::new(), String::new())
+        (
+            error_reply(&ApiError::Unauthorized("Unauthorized".into())),
+            String::new(),
+            String::new(),
+        )
     };
     let response = into_response(reply);
     app.hooks.record(LoggedRequest {
@@ -61,19 +70,38 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
 
 /// Routes a request; also returns the verb and resource for the request log.
 async fn route_request(app: &App, request: &ApiRequest) -> (Reply, String, String) {
-    let not_found = || error_reply(&ApiError::Custom { code: 404, reason: "NotFound".into(), message: "the server could not find the requested resource".into() });
-    let is_namespaced = |g: &str, v: &str, p: &str| app.registry.find(g, v, p).is_some_and(|r| r.namespaced);
+    let not_found = || {
+        error_reply(&ApiError::Custom {
+            code: 404,
+            reason: "NotFound".into(),
+            message: "the server could not find the requested resource".into(),
+        })
+    };
+    let is_namespaced =
+        |g: &str, v: &str, p: &str| app.registry.find(g, v, p).is_some_and(|r| r.namespaced);
     let reply = match route::parse(&request.path, is_namespaced) {
         Route::Version => Reply::ok(discovery::version_info()),
-        Route::Health => return (Reply::with_status(200, serde_json::json!("ok"), vec![]), String::new(), String::new()),
+        Route::Health => {
+            return (
+                Reply::with_status(200, serde_json::json!("ok"), vec![]),
+                String::new(),
+                String::new(),
+            );
+        }
         Route::OpenApi => not_found(),
         Route::CoreVersions => Reply::ok(discovery::core_api_versions(&app.server_address)),
         Route::GroupList => Reply::ok(discovery::api_group_list(&app.registry)),
-        Route::Group(group) => discovery::api_group(&app.registry, &group).map(Reply::ok).unwrap_or_else(not_found),
+        Route::Group(group) => discovery::api_group(&app.registry, &group)
+            .map(Reply::ok)
+            .unwrap_or_else(not_found),
         Route::ResourceList { group, version } => {
-            discovery::api_resource_list(&app.registry, &group, &version).map(Reply::ok).unwrap_or_else(not_found)
+            discovery::api_resource_list(&app.registry, &group, &version)
+                .map(Reply::ok)
+                .unwrap_or_else(not_found)
         }
-        Route::SimHook(hook) => sim::handle(app, &hook, request).unwrap_or_else(|e| error_reply(&e)),
+        Route::SimHook(hook) => {
+            sim::handle(app, &hook, request).unwrap_or_else(|e| error_reply(&e))
+        }
         Route::NotFound => not_found(),
         Route::Resource(path) => {
             let target = match api::resolve(app, &path) {
@@ -81,11 +109,19 @@ async fn route_request(app: &App, request: &ApiRequest) -> (Reply, String, Strin
                 Err(e) => return (error_reply(&e), String::new(), path.plural),
             };
             let Some(verb) = api::verb_of(&request.method, target.name.is_some(), request) else {
-                let e = ApiError::MethodNotSupported(format!("the server does not allow this method on the requested resource"));
+                let e = ApiError::MethodNotSupported(format!(
+                    "the server does not allow this method on the requested resource"
+                ));
                 return (error_reply(&e), String::new(), path.plural);
             };
-            let resource = if target.subresource.is_empty() { path.plural.clone() } else { format!("{}/{}", path.plural, target.subresource) };
-            let reply = api::handle(app, &target, verb, request).await.unwrap_or_else(|e| error_reply(&e));
+            let resource = if target.subresource.is_empty() {
+                path.plural.clone()
+            } else {
+                format!("{}/{}", path.plural, target.subresource)
+            };
+            let reply = api::handle(app, &target, verb, request)
+                .await
+                .unwrap_or_else(|e| error_reply(&e));
             return (reply, verb.to_string(), resource);
         }
     };

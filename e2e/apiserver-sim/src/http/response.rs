@@ -13,18 +13,30 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// What a handler answers before it becomes an HTTP response.
 pub enum Reply {
-    Json { status: u16, body: Value, warnings: Vec<String> },
+    Json {
+        status: u16,
+        body: Value,
+        warnings: Vec<String>,
+    },
     /// A streamed watch (always 200).
     Stream(Body),
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Reply {
-        Reply::Json { status: 200, body, warnings: vec![] }
+        Reply::Json {
+            status: 200,
+            body,
+            warnings: vec![],
+        }
     }
 
     pub fn with_status(status: u16, body: Value, warnings: Vec<String>) -> Reply {
-        Reply::Json { status, body, warnings }
+        Reply::Json {
+            status,
+            body,
+            warnings,
+        }
     }
 }
 
@@ -40,10 +52,18 @@ fn warning_header(text: &str) -> Option<HeaderValue> {
 
 pub fn into_response(reply: Reply) -> Response<Body> {
     match reply {
-        Reply::Json { status, body, warnings } => {
+        Reply::Json {
+            status,
+            body,
+            warnings,
+        } => {
             let mut response = Response::new(full(serde_json::to_vec(&body).unwrap_or_default()));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             for warning in warnings.iter().filter_map(|w| warning_header(w)) {
                 response.headers_mut().append(header::WARNING, warning);
             }
@@ -51,13 +71,23 @@ pub fn into_response(reply: Reply) -> Response<Body> {
         }
         Reply::Stream(body) => {
             let mut response = Response::new(body);
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, private"),
+            );
             response
         }
     }
 }
 
 pub fn error_reply(error: &ApiError) -> Reply {
-    Reply::Json { status: error.code(), body: error.to_status(), warnings: vec![] }
+    Reply::Json {
+        status: error.code(),
+        body: error.to_status(),
+        warnings: vec![],
+    }
 }

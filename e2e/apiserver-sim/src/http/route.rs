@@ -28,7 +28,11 @@ pub enum Route {
 /// Parses a path; `is_namespaced(group, version, plural)` resolves the
 /// `namespaces/{x}/{y}` ambiguity (a namespaced resource vs. a namespace subresource).
 pub fn parse(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Route {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     match segments.as_slice() {
         ["version"] => Route::Version,
         ["healthz" | "livez" | "readyz", ..] => Route::Health,
@@ -37,15 +41,26 @@ pub fn parse(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Ro
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::GroupList,
         ["apis", group] => Route::Group(group.to_string()),
-        ["api", version] => Route::ResourceList { group: String::new(), version: version.to_string() },
-        ["apis", group, version] => Route::ResourceList { group: group.to_string(), version: version.to_string() },
+        ["api", version] => Route::ResourceList {
+            group: String::new(),
+            version: version.to_string(),
+        },
+        ["apis", group, version] => Route::ResourceList {
+            group: group.to_string(),
+            version: version.to_string(),
+        },
         ["api", version, rest @ ..] => resource_route("", version, rest, &is_namespaced),
         ["apis", group, version, rest @ ..] => resource_route(group, version, rest, &is_namespaced),
         _ => Route::NotFound,
     }
 }
 
-fn resource_route(group: &str, version: &str, rest: &[&str], is_namespaced: &impl Fn(&str, &str, &str) -> bool) -> Route {
+fn resource_route(
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    is_namespaced: &impl Fn(&str, &str, &str) -> bool,
+) -> Route {
     let (namespace, rest) = match rest {
         ["namespaces", namespace, plural, tail @ ..] if is_namespaced(group, version, plural) => {
             (Some(namespace.to_string()), [&[*plural][..], tail].concat())
@@ -78,7 +93,13 @@ mod tests {
         matches!(plural, "secrets" | "deployments" | "widgets")
     }
 
-    fn resource(group: &str, ns: Option<&str>, plural: &str, name: Option<&str>, sub: Option<&str>) -> Route {
+    fn resource(
+        group: &str,
+        ns: Option<&str>,
+        plural: &str,
+        name: Option<&str>,
+        sub: Option<&str>,
+    ) -> Route {
         Route::Resource(ResourcePath {
             group: group.into(),
             version: "v1".into(),
@@ -96,15 +117,54 @@ mod tests {
             ("/api", Route::CoreVersions),
             ("/apis", Route::GroupList),
             ("/apis/apps", Route::Group("apps".into())),
-            ("/api/v1", Route::ResourceList { group: String::new(), version: "v1".into() }),
-            ("/apis/apps/v1", Route::ResourceList { group: "apps".into(), version: "v1".into() }),
-            ("/api/v1/namespaces", resource("", None, "namespaces", None, None)),
-            ("/api/v1/namespaces/ns1", resource("", None, "namespaces", Some("ns1"), None)),
-            ("/api/v1/namespaces/ns1/status", resource("", None, "namespaces", Some("ns1"), Some("status"))),
-            ("/api/v1/namespaces/ns1/secrets", resource("", Some("ns1"), "secrets", None, None)),
-            ("/api/v1/namespaces/ns1/secrets/s", resource("", Some("ns1"), "secrets", Some("s"), None)),
-            ("/apis/apps/v1/namespaces/ns1/deployments/d/status", resource("apps", Some("ns1"), "deployments", Some("d"), Some("status"))),
-            ("/apis/apps/v1/deployments", resource("apps", None, "deployments", None, None)),
+            (
+                "/api/v1",
+                Route::ResourceList {
+                    group: String::new(),
+                    version: "v1".into(),
+                },
+            ),
+            (
+                "/apis/apps/v1",
+                Route::ResourceList {
+                    group: "apps".into(),
+                    version: "v1".into(),
+                },
+            ),
+            (
+                "/api/v1/namespaces",
+                resource("", None, "namespaces", None, None),
+            ),
+            (
+                "/api/v1/namespaces/ns1",
+                resource("", None, "namespaces", Some("ns1"), None),
+            ),
+            (
+                "/api/v1/namespaces/ns1/status",
+                resource("", None, "namespaces", Some("ns1"), Some("status")),
+            ),
+            (
+                "/api/v1/namespaces/ns1/secrets",
+                resource("", Some("ns1"), "secrets", None, None),
+            ),
+            (
+                "/api/v1/namespaces/ns1/secrets/s",
+                resource("", Some("ns1"), "secrets", Some("s"), None),
+            ),
+            (
+                "/apis/apps/v1/namespaces/ns1/deployments/d/status",
+                resource(
+                    "apps",
+                    Some("ns1"),
+                    "deployments",
+                    Some("d"),
+                    Some("status"),
+                ),
+            ),
+            (
+                "/apis/apps/v1/deployments",
+                resource("apps", None, "deployments", None, None),
+            ),
             ("/_sim/faults", Route::SimHook("faults".into())),
             ("/openapi/v3", Route::OpenApi),
             ("/nonsense/path", Route::NotFound),

@@ -11,7 +11,8 @@ use crate::status::ApiError;
 pub fn handle(app: &App, hook: &str, request: &ApiRequest) -> Result<Reply, ApiError> {
     match (request.method.as_str(), hook) {
         ("POST", "faults") => {
-            let fault: Fault = serde_json::from_slice(&request.body).map_err(|e| ApiError::BadRequest(format!("invalid fault: {e}")))?;
+            let fault: Fault = serde_json::from_slice(&request.body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid fault: {e}")))?;
             app.hooks.add_fault(fault);
             Ok(Reply::ok(json!({"faults": app.hooks.faults()})))
         }
@@ -21,12 +22,18 @@ pub fn handle(app: &App, hook: &str, request: &ApiRequest) -> Result<Reply, ApiE
             Ok(Reply::ok(json!({"faults": []})))
         }
         ("POST", "drop-watches") => Ok(Reply::ok(json!({"dropped": app.store.drop_watches()}))),
-        ("POST", "compact") => Ok(Reply::ok(json!({"compactedAt": app.store.compact().to_string()}))),
+        ("POST", "compact") => Ok(Reply::ok(
+            json!({"compactedAt": app.store.compact().to_string()}),
+        )),
         ("GET", "requests") => Ok(Reply::ok(json!({"requests": app.hooks.requests()}))),
         ("DELETE", "requests") => {
             app.hooks.clear_requests();
             Ok(Reply::ok(json!({"requests": []})))
         }
-        _ => Err(ApiError::Custom { code: 404, reason: "NotFound".into(), message: format!("no simulator hook {} /_sim/{hook}", request.method) }),
+        _ => Err(ApiError::Custom {
+            code: 404,
+            reason: "NotFound".into(),
+            message: format!("no simulator hook {} /_sim/{hook}", request.method),
+        }),
     }
 }

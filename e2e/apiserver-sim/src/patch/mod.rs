@@ -42,7 +42,8 @@ impl PatchType {
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, PatchError> {
-    serde_json::from_slice(body).map_err(|e| PatchError::Malformed(format!("error decoding patch: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| PatchError::Malformed(format!("error decoding patch: {e}")))
 }
 
 /// Parses an apply-patch body (YAML, of which JSON is a subset).
@@ -50,7 +51,9 @@ pub fn parse_apply_body(body: &[u8]) -> Result<Value, PatchError> {
     let value: Value = serde_yaml::from_slice(body)
         .map_err(|e| PatchError::Malformed(format!("error decoding YAML: {e}")))?;
     if !value.is_object() {
-        return Err(PatchError::Malformed("apply patch must be an object".into()));
+        return Err(PatchError::Malformed(
+            "apply patch must be an object".into(),
+        ));
     }
     Ok(value)
 }
@@ -67,7 +70,8 @@ pub fn apply_patch(
             let patch: json_patch::Patch = serde_json::from_slice(body)
                 .map_err(|e| PatchError::Malformed(format!("error decoding patch: {e}")))?;
             let mut document = original.clone();
-            json_patch::patch(&mut document, &patch).map_err(|e| PatchError::NotApplicable(e.to_string()))?;
+            json_patch::patch(&mut document, &patch)
+                .map_err(|e| PatchError::NotApplicable(e.to_string()))?;
             Ok(document)
         }
         PatchType::Merge => {
@@ -89,7 +93,11 @@ pub fn apply_patch(
         }
         PatchType::Apply => {
             let applied = parse_apply_body(body)?;
-            Ok(merge_applied_configuration(original, &applied, custom_resource))
+            Ok(merge_applied_configuration(
+                original,
+                &applied,
+                custom_resource,
+            ))
         }
     }
 }
@@ -119,27 +127,45 @@ mod tests {
     fn content_types_map_to_patch_types() {
         let cases = [
             ("application/json-patch+json", Some(PatchType::Json)),
-            ("application/merge-patch+json; charset=utf-8", Some(PatchType::Merge)),
-            ("application/strategic-merge-patch+json", Some(PatchType::Strategic)),
+            (
+                "application/merge-patch+json; charset=utf-8",
+                Some(PatchType::Merge),
+            ),
+            (
+                "application/strategic-merge-patch+json",
+                Some(PatchType::Strategic),
+            ),
             ("application/apply-patch+yaml", Some(PatchType::Apply)),
             ("application/json", None),
         ];
         for (content_type, expected) in cases {
-            assert_eq!(PatchType::from_content_type(content_type), expected, "{content_type}");
+            assert_eq!(
+                PatchType::from_content_type(content_type),
+                expected,
+                "{content_type}"
+            );
         }
     }
 
     #[test]
     fn failed_json_patch_test_is_not_applicable() {
-        let body = br#"[{"op":"test","path":"/a","value":2},{"op":"replace","path":"/a","value":3}]"#;
+        let body =
+            br#"[{"op":"test","path":"/a","value":2},{"op":"replace","path":"/a","value":3}]"#;
         let result = apply_patch(PatchType::Json, &json!({"a": 1}), body, false);
-        assert!(matches!(result, Err(PatchError::NotApplicable(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(PatchError::NotApplicable(_))),
+            "{result:?}"
+        );
     }
 
     #[test]
     fn json_patch_applies_in_order() {
-        let body = br#"[{"op":"test","path":"/a","value":1},{"op":"replace","path":"/a","value":3}]"#;
-        assert_eq!(apply_patch(PatchType::Json, &json!({"a": 1}), body, false), Ok(json!({"a": 3})));
+        let body =
+            br#"[{"op":"test","path":"/a","value":1},{"op":"replace","path":"/a","value":3}]"#;
+        assert_eq!(
+            apply_patch(PatchType::Json, &json!({"a": 1}), body, false),
+            Ok(json!({"a": 3}))
+        );
     }
 
     #[test]
@@ -151,7 +177,12 @@ mod tests {
     #[test]
     fn merge_patch_null_removes_and_lists_replace() {
         let body = br#"{"a":null,"l":[3]}"#;
-        let result = apply_patch(PatchType::Merge, &json!({"a": 1, "b": 2, "l": [1, 2]}), body, false);
+        let result = apply_patch(
+            PatchType::Merge,
+            &json!({"a": 1, "b": 2, "l": [1, 2]}),
+            body,
+            false,
+        );
         assert_eq!(result, Ok(json!({"b": 2, "l": [3]})));
     }
 
@@ -164,7 +195,15 @@ mod tests {
     #[test]
     fn apply_merges_yaml_configuration() {
         let body = b"spec:\n  replicas: 3\n";
-        let result = apply_patch(PatchType::Apply, &json!({"spec": {"replicas": 1, "paused": false}}), body, false);
-        assert_eq!(result, Ok(json!({"spec": {"replicas": 3, "paused": false}})));
+        let result = apply_patch(
+            PatchType::Apply,
+            &json!({"spec": {"replicas": 1, "paused": false}}),
+            body,
+            false,
+        );
+        assert_eq!(
+            result,
+            Ok(json!({"spec": {"replicas": 3, "paused": false}}))
+        );
     }
 }

@@ -19,12 +19,19 @@ pub enum StrategicMergeError {
 /// container ports merge on containerPort, service ports on port).
 pub fn merge_key(field: &str, sample_items: &[&Value]) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
         | "imagePullSecrets" => Some("name"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
         "ports" => {
-            if sample_items.iter().any(|i| i.get("containerPort").is_some()) {
+            if sample_items
+                .iter()
+                .any(|i| i.get("containerPort").is_some())
+            {
                 Some("containerPort")
             } else {
                 Some("port")
@@ -51,7 +58,10 @@ pub fn apply(original: &Value, patch: &Value) -> Result<Value, StrategicMergeErr
 }
 
 /// Merges a patch map into a map; `None` means the map itself is deleted.
-fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>) -> Result<Option<Map<String, Value>>, StrategicMergeError> {
+fn merge_map(
+    mut original: Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, StrategicMergeError> {
     match patch.get("$patch").and_then(Value::as_str) {
         Some("delete") => return Ok(None),
         Some("replace") => return Ok(Some(strip_directives(patch))),
@@ -60,7 +70,10 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>) -> Re
     }
     for (field, value) in patch {
         if let Some(list_field) = field.strip_prefix("$deleteFromPrimitiveList/") {
-            let remove: Vec<&Value> = value.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let remove: Vec<&Value> = value
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
             if let Some(Value::Array(items)) = original.get_mut(list_field) {
                 items.retain(|item| !remove.contains(&item));
             }
@@ -102,9 +115,20 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>) -> Re
     Ok(Some(original))
 }
 
-fn merge_list(field: &str, original: Vec<Value>, patch: &[Value]) -> Result<Vec<Value>, StrategicMergeError> {
-    if patch.iter().any(|item| item.get("$patch").and_then(Value::as_str) == Some("replace")) {
-        return Ok(patch.iter().filter(|i| i.get("$patch").is_none()).map(strip_value).collect());
+fn merge_list(
+    field: &str,
+    original: Vec<Value>,
+    patch: &[Value],
+) -> Result<Vec<Value>, StrategicMergeError> {
+    if patch
+        .iter()
+        .any(|item| item.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
+        return Ok(patch
+            .iter()
+            .filter(|i| i.get("$patch").is_none())
+            .map(strip_value)
+            .collect());
     }
     if merges_as_set(field) {
         let mut merged = original;
@@ -125,7 +149,10 @@ fn merge_list(field: &str, original: Vec<Value>, patch: &[Value]) -> Result<Vec<
     let mut merged = original;
     for item in patch {
         let Some(key_value) = item.get(key) else {
-            return Err(StrategicMergeError::MissingMergeKey { field: field.into(), key: key.into() });
+            return Err(StrategicMergeError::MissingMergeKey {
+                field: field.into(),
+                key: key.into(),
+            });
         };
         let position = merged.iter().position(|m| m.get(key) == Some(key_value));
         let deleting = item.get("$patch").and_then(Value::as_str) == Some("delete");
@@ -274,7 +301,10 @@ mod tests {
             "volumes": [{"$patch": "replace"}, {"name": "other", "emptyDir": {}}]
         }}}});
         let result = apply(&pod_spec(), &patch).expect("merge");
-        assert_eq!(result["spec"]["template"]["spec"]["volumes"], json!([{"name": "other", "emptyDir": {}}]));
+        assert_eq!(
+            result["spec"]["template"]["spec"]["volumes"],
+            json!([{"name": "other", "emptyDir": {}}])
+        );
     }
 
     #[test]
@@ -284,8 +314,14 @@ mod tests {
             "volumeMounts": [{"mountPath": "/etc/cfg", "readOnly": true}]}]}}}});
         let result = apply(&pod_spec(), &patch).expect("merge");
         let app = &result["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(app["ports"], json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}, {"containerPort": 443}]));
-        assert_eq!(app["volumeMounts"], json!([{"mountPath": "/etc/cfg", "name": "cfg", "readOnly": true}]));
+        assert_eq!(
+            app["ports"],
+            json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}, {"containerPort": 443}])
+        );
+        assert_eq!(
+            app["volumeMounts"],
+            json!([{"mountPath": "/etc/cfg", "name": "cfg", "readOnly": true}])
+        );
     }
 
     #[test]
@@ -294,15 +330,28 @@ mod tests {
             "$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}],
             "containers": [{"name": "app", "image": "app:2"}]}}}});
         let result = apply(&pod_spec(), &patch).expect("merge");
-        assert_eq!(result["spec"]["template"]["spec"]["containers"][0]["image"], "app:2");
-        assert!(result["spec"]["template"]["spec"].get("$setElementOrder/containers").is_none());
+        assert_eq!(
+            result["spec"]["template"]["spec"]["containers"][0]["image"],
+            "app:2"
+        );
+        assert!(
+            result["spec"]["template"]["spec"]
+                .get("$setElementOrder/containers")
+                .is_none()
+        );
     }
 
     #[test]
     fn unknown_directive_and_missing_key_are_errors() {
         assert!(apply(&json!({}), &json!({"$patch": "explode"})).is_err());
         let missing = json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}});
-        assert!(matches!(apply(&pod_spec(), &missing), Err(StrategicMergeError::MissingMergeKey { .. })));
-        assert_eq!(apply(&json!({}), &json!([1])), Err(StrategicMergeError::NotAnObject));
+        assert!(matches!(
+            apply(&pod_spec(), &missing),
+            Err(StrategicMergeError::MissingMergeKey { .. })
+        ));
+        assert_eq!(
+            apply(&json!({}), &json!([1])),
+            Err(StrategicMergeError::NotAnObject)
+        );
     }
 }

@@ -7,7 +7,10 @@ use kube::api::{Api, PostParams};
 use serde_json::json;
 
 pub fn options() -> SimOptions {
-    SimOptions { binary: Some(env!("CARGO_BIN_EXE_apiserver-sim").into()), ..SimOptions::default() }
+    SimOptions {
+        binary: Some(env!("CARGO_BIN_EXE_apiserver-sim").into()),
+        ..SimOptions::default()
+    }
 }
 
 pub async fn start() -> (SimProcess, kube::Client) {
@@ -23,7 +26,9 @@ pub async fn start_with(options: SimOptions) -> (SimProcess, kube::Client) {
 pub async fn create_namespace(client: &kube::Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
-    api.create(&PostParams::default(), &namespace).await.expect("namespace created");
+    api.create(&PostParams::default(), &namespace)
+        .await
+        .expect("namespace created");
 }
 
 /// The HTTP status of a kube error, or panics with the error.
