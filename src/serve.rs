@@ -12,6 +12,7 @@ use crate::cli::ServeArgs;
 use crate::metrics::Metrics;
 use crate::tls::{self, CertPaths, CertWatcher, ReloadingCert};
 use crate::trigger;
+use crate::validation::ValidationOptions;
 use crate::webhook::server::{self, Readiness};
 use crate::webhook::sources::SourcesOptions;
 use crate::webhook::{AppState, Limits};
@@ -98,13 +99,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let limits = Limits::default();
     let state = Arc::new(AppState {
-        metrics: metrics.clone(),
-        queue,
         sources: SourcesOptions {
             reload_on_create: args.reload_on_create,
             reload_on_delete: args.reload_on_delete,
         },
+        reloaderconfigs: ValidationOptions {
+            allow_insecure_alert_urls: args.allow_insecure_alert_urls,
+        },
         limits,
+        // The reload engine's cache will answer here; until then nothing is known.
+        ..AppState::new(metrics.clone(), queue)
     });
     let ready = Readiness::default();
     let webhook_listener = server::bind(args.webhook_addr).await?;

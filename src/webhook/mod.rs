@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod error;
+pub mod reloaderconfig;
 pub mod review;
 pub mod server;
 pub mod sources;
@@ -16,8 +17,10 @@ pub use body::Limits;
 pub use error::ApiError;
 use review::{Answer, AnswerReview, ReviewVersion};
 
+use crate::existence::{Existence, NoCache};
 use crate::metrics::Metrics;
 use crate::trigger::TriggerQueue;
+use crate::validation::ValidationOptions;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -25,7 +28,24 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub queue: TriggerQueue,
     pub sources: sources::SourcesOptions,
+    pub reloaderconfigs: ValidationOptions,
+    /// Answers "does it exist?" for ReloaderConfig warnings.
+    pub existence: Arc<dyn Existence>,
     pub limits: Limits,
+}
+
+impl AppState {
+    /// Default options, no existence cache, default limits.
+    pub fn new(metrics: Arc<Metrics>, queue: TriggerQueue) -> Self {
+        Self {
+            metrics,
+            queue,
+            sources: sources::SourcesOptions::default(),
+            reloaderconfigs: ValidationOptions::default(),
+            existence: Arc::new(NoCache),
+            limits: Limits::default(),
+        }
+    }
 }
 
 /// A 200 answer carrying an AdmissionReview in the version asked.

@@ -18,13 +18,14 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::{ApiError, AppState, Limits, sources};
+use super::{ApiError, AppState, Limits, reloaderconfig, sources};
 use crate::metrics::Metrics;
 
 /// The webhook routes.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/validate/sources", post(sources::handle))
+        .route("/validate/reloaderconfigs", post(reloaderconfig::handle))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)

@@ -152,10 +152,9 @@ pub fn harness_with(sources: SourcesOptions, limits: Limits, capacity: usize) ->
     let (queue, triggers) = trigger::queue(capacity);
     Harness {
         state: Arc::new(AppState {
-            metrics: Arc::new(Metrics::new()),
-            queue,
             sources,
             limits,
+            ..AppState::new(Arc::new(Metrics::new()), queue)
         }),
         triggers,
     }

@@ -1,0 +1,85 @@
+//! `POST /validate/reloaderconfigs`: denies invalid ReloaderConfigs with field-specific
+//! messages and allows valid ones, with warnings for targets and sources the cache knows
+//! are missing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::AppState;
+use super::body::read_json;
+use super::review::{self, Answer, Operation, Review, ReviewError};
+use crate::crd::ReloaderConfig;
+use crate::validation;
+
+const PATH: &str = "/validate/reloaderconfigs";
+const WEBHOOK: &str = "reloaderconfigs";
+const GROUP: &str = "reloader.stakater.com";
+
+/// The answer for one review: pure, given the options and the existence oracle.
+pub fn review_answer(review: &Review<'_>, state: &AppState) -> Result<Answer, ReviewError> {
+    if review.kind.kind != "ReloaderConfig" || review.kind.group != GROUP {
+        return Err(ReviewError::WrongKind {
+            got: format!("{}/{}", review.kind.group, review.kind.kind),
+            path: PATH,
+            allowed: "reloader.stakater.com ReloaderConfig",
+        });
+    }
+    if !matches!(review.operation, Operation::Create | Operation::Update) {
+        return Ok(Answer::allow(review.uid.clone()));
+    }
+    let raw = review
+        .object
+        .ok_or(ReviewError::MissingField("request.object"))?;
+    let rc: ReloaderConfig = review::decode_object(raw, "request.object", "ReloaderConfig")?;
+    let namespace = match review.namespace.as_str() {
+        "" => rc.metadata.namespace.clone().unwrap_or_default(),
+        ns => ns.to_owned(),
+    };
+    let violations = validation::validate(&namespace, &rc.spec, &state.reloaderconfigs);
+    if violations.is_empty() {
+        let warnings = validation::warnings(&namespace, &rc.spec, state.existence.as_ref());
+        return Ok(Answer::allow(review.uid.clone()).with_warnings(warnings));
+    }
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Ok(Answer::deny(
+        review.uid.clone(),
+        format!(
+            "ReloaderConfig {namespace}/{} is invalid: {}",
+            review.name,
+            list.join("; ")
+        ),
+    ))
+}
+
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let bytes = read_json(&headers, body, &state.limits).await?;
+        let review = review::parse(&bytes)?;
+        let answer = review_answer(&review, &state)?;
+        Ok::<_, super::ApiError>((review.version, answer))
+    }
+    .await;
+    match result {
+        Ok((version, answer)) => {
+            let outcome = match (answer.allowed, answer.warnings.is_empty()) {
+                (false, _) => "denied",
+                (true, false) => "warned",
+                (true, true) => "allowed",
+            };
+            tracing::debug!(uid = %answer.uid, outcome, "ReloaderConfig reviewed");
+            state.metrics.review(WEBHOOK, outcome, started.elapsed());
+            super::answer(version, answer)
+        }
+        Err(err) => super::reject(&state, WEBHOOK, err, started),
+    }
+}
