@@ -1,0 +1,6 @@
+//! Scenarios through the apiserver simulator, the real `reloader` binary and real kubectl.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod basics;
