@@ -163,18 +163,18 @@ pub fn start(
             if let Some(c) = &cronjobs {
                 let _ = c.wait_until_ready().await;
             }
+            // ReloaderConfigs may not be installed; then their cache joins when it can.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                configs.wait_until_ready(),
+            )
+            .await;
         };
         tokio::select! {
             _ = resync_shutdown.wait_for(|s| *s) => return,
             _ = ready => {}
         }
         tracing::info!("workload caches filled");
-        // ReloaderConfigs may not be installed; their cache joins when it can.
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            configs.wait_until_ready(),
-        )
-        .await;
         resync::run(resolver, settings.resync, leader_rx, shutdown).await;
     });
 
