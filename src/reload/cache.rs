@@ -234,6 +234,7 @@ pub fn apply_workload_event<K: Cached>(
         }
         Event::InitDone => {
             if let Some(seen) = seen.take() {
+                tracing::info!(kind = %K::KIND, objects = seen.len(), "cache listed");
                 let gone: Vec<WorkloadRef> = known.difference(&seen).cloned().collect();
                 for w in gone {
                     index.delete_workload(&w);

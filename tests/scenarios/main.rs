@@ -4,4 +4,6 @@
 mod support;
 
 mod basics;
+mod exactly_once;
+mod faults;
 mod original;

@@ -94,6 +94,18 @@ impl Drop for Reloader {
     }
 }
 
+/// The simulator's deny-webhook, killed on drop.
+pub struct DenyWebhook {
+    child: Child,
+}
+
+impl Drop for DenyWebhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The simulator, certificates, and zero or more reloaders.
 pub struct Cluster {
     pub sim: SimProcess,
@@ -289,6 +301,70 @@ impl Cluster {
                 .to_str()
                 .unwrap(),
         ]);
+    }
+
+    /// Registers a second configuration, named `name`, calling a reloader on `port`.
+    pub fn register_webhook_named(&self, name: &str, port: u16) {
+        let out = self.dir.path().join(format!("webhook-config-{name}"));
+        std::fs::create_dir_all(&out).expect("dir");
+        reloader_cmd(&[
+            "webhook-config",
+            "--url",
+            &format!("https://127.0.0.1:{port}"),
+            "--ca-bundle",
+            &self.ca_bundle,
+            "--out-dir",
+            out.to_str().unwrap(),
+        ]);
+        let text = std::fs::read_to_string(out.join("validating-webhook-configuration.yaml"))
+            .expect("rendered");
+        let renamed = text.replacen("\n  name: reloader\n", &format!("\n  name: {name}\n"), 1);
+        assert_ne!(renamed, text, "configuration renamed");
+        self.apply(&renamed);
+    }
+
+    /// Starts the simulator's deny-webhook and registers it for Secret UPDATEs.
+    pub fn deny_secret_updates(&self) -> DenyWebhook {
+        let ca = self.dir.path().join("deny-ca.pem");
+        let mut child = Command::new(sim_binary())
+            .args(["deny-webhook", "--listen", "127.0.0.1:0", "--ca-out"])
+            .arg(&ca)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("deny webhook starts");
+        let mut line = String::new();
+        {
+            use std::io::BufRead;
+            let stdout = child.stdout.take().expect("stdout");
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .expect("announce");
+        }
+        let address = line
+            .trim()
+            .strip_prefix("listening on https://")
+            .expect("address")
+            .to_owned();
+        let pem = std::fs::read(&ca).expect("ca written");
+        use base64::Engine;
+        let bundle = base64::engine::general_purpose::STANDARD.encode(pem);
+        self.apply(&format!(
+            r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {{name: deny-secret-updates}}
+webhooks:
+- name: deny.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: Fail
+  clientConfig: {{url: "https://{address}/", caBundle: "{bundle}"}}
+  rules:
+  - {{apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [secrets]}}
+"#
+        ));
+        DenyWebhook { child }
     }
 
     pub fn unregister_webhook(&self) {
