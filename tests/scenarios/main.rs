@@ -6,4 +6,5 @@ mod support;
 mod basics;
 mod exactly_once;
 mod faults;
+mod matrix;
 mod original;
