@@ -6,5 +6,6 @@ mod support;
 mod basics;
 mod exactly_once;
 mod faults;
+mod leader;
 mod matrix;
 mod original;
