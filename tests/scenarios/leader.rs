@@ -26,7 +26,11 @@ async fn one_replica_leads_and_a_terminated_leader_hands_over() {
     })
     .await;
     let _second = cluster.start_reloader_on(free_port(), &flags);
-    assert_eq!(holder(&cluster).await.as_deref(), Some("reloader-1"), "a held lease is not taken");
+    assert_eq!(
+        holder(&cluster).await.as_deref(),
+        Some("reloader-1"),
+        "a held lease is not taken"
+    );
 
     first.terminate();
     assert!(first.exited());

@@ -6,6 +6,7 @@ mod support;
 mod basics;
 mod exactly_once;
 mod faults;
+mod latency;
 mod leader;
 mod matrix;
 mod original;

@@ -242,13 +242,15 @@ impl Cluster {
             format!("127.0.0.1:{webhook_port}"),
             "--metrics-addr".into(),
             format!("127.0.0.1:{metrics_port}"),
-            "--coalesce-window".into(),
-            "150ms".into(),
-            "--source-wait".into(),
-            "2s".into(),
             "--log-level".into(),
             "info,reloader=debug".into(),
         ];
+        // Short defaults keep scenarios fast; a test's own value wins.
+        for (flag, value) in [("--coalesce-window", "150ms"), ("--source-wait", "2s")] {
+            if !extra.contains(&flag) {
+                args.extend([flag.to_string(), value.to_string()]);
+            }
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let child = Command::new(env!("CARGO_BIN_EXE_reloader"))
             .args(&args)
@@ -257,7 +259,7 @@ impl Cluster {
             .stderr(file)
             .spawn()
             .expect("reloader starts");
-        let reloader = Reloader {
+        let mut reloader = Reloader {
             child,
             webhook_port,
             metrics_port,
@@ -265,6 +267,11 @@ impl Cluster {
         };
         let deadline = Instant::now() + WAIT;
         while !reloader.log_text().contains("workload caches filled") {
+            assert!(
+                !reloader.exited(),
+                "reloader exited:\n{}",
+                reloader.log_text()
+            );
             assert!(
                 Instant::now() < deadline,
                 "reloader never filled its caches:\n{}",
