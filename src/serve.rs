@@ -80,11 +80,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Turned true once the webhook has stopped accepting reviews: the engine then drains.
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
     crate::reload::start::settings(&args.engine)?;
+    let mut baseline = None;
     let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
         Ok(c) => {
             tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
             let client = kube::Client::try_from(c).context("Kubernetes client")?;
-            crate::reload::start::start(client, &args.engine, rx, engine_stop_rx)?
+            let started = crate::reload::start::start(client, &args.engine, rx, engine_stop_rx)?;
+            baseline = Some(Arc::new(started.baseline));
+            started.tasks
         }
         Err(e) => {
             tracing::warn!(
@@ -107,6 +110,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             allow_insecure_alert_urls: args.allow_insecure_alert_urls,
         },
         limits,
+        baseline,
         // The reload engine's cache will answer here; until then nothing is known.
         ..AppState::new(metrics.clone(), queue)
     });

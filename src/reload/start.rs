@@ -17,6 +17,7 @@ use crate::reload::cache::{self, Scope};
 use crate::reload::{Engine, EngineOptions};
 use crate::resync::{self, ResyncOptions};
 use crate::trigger::TriggerReceiver;
+use crate::webhook::workloads::Baseline;
 use crate::workload::WorkloadKind;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -94,14 +95,21 @@ fn identity() -> String {
         .unwrap_or_else(|_| format!("reloader-{}-{:08x}", std::process::id(), fastrand::u32(..)))
 }
 
-/// Starts caches, engine, resync and (with `--leader-elect`) the lease. The returned set
-/// finishes once `shutdown` is true and in-flight work is drained (and the lease released).
+/// A started engine.
+pub struct Started {
+    /// Finishes once `shutdown` is true and in-flight work is drained (lease released).
+    pub tasks: JoinSet<()>,
+    /// What `/mutate/workloads` needs to stamp baselines.
+    pub baseline: Baseline,
+}
+
+/// Starts caches, engine, resync and (with `--leader-elect`) the lease.
 pub fn start(
     client: Client,
     args: &EngineArgs,
     triggers: TriggerReceiver,
     shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<JoinSet<()>> {
+) -> anyhow::Result<Started> {
     let settings = settings(args)?;
     let index = Arc::new(RwLock::new(FollowerIndex::new(
         AnnotationKeys::default(),
@@ -132,6 +140,14 @@ pub fn start(
     let (configs, task) = cache::config_cache(client.clone(), index.clone(), scope);
     caches.spawn(task);
 
+    let baseline = Baseline {
+        client: client.clone(),
+        keys: AnnotationKeys::default(),
+        global: settings.global.clone(),
+        configs: configs.clone(),
+        strategy: settings.engine.strategy,
+        scope: settings.engine.scope.clone(),
+    };
     let engine = Engine::new(client.clone(), index, configs.clone(), settings.engine);
     let resolver = engine.resolver();
     background.spawn(engine.run(triggers, shutdown.clone()));
@@ -182,5 +198,8 @@ pub fn start(
         let _ = cache_stop.wait_for(|s| *s).await;
         caches.abort_all();
     });
-    Ok(background)
+    Ok(Started {
+        tasks: background,
+        baseline,
+    })
 }

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod baseline;
 mod basics;
 mod exactly_once;
 mod faults;

@@ -300,14 +300,13 @@ impl Cluster {
             "--out-dir",
             out.to_str().unwrap(),
         ]);
-        self.kubectl(&[
-            "apply",
-            "--validate=false",
-            "-f",
-            out.join("validating-webhook-configuration.yaml")
-                .to_str()
-                .unwrap(),
-        ]);
+        for file in [
+            "validating-webhook-configuration.yaml",
+            "mutating-webhook-configuration.yaml",
+        ] {
+            let path = out.join(file);
+            self.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
+        }
     }
 
     /// Registers a second configuration, named `name`, calling a reloader on `port`.
@@ -376,6 +375,7 @@ webhooks:
 
     pub fn unregister_webhook(&self) {
         self.kubectl(&["delete", "validatingwebhookconfiguration", "reloader"]);
+        self.kubectl(&["delete", "mutatingwebhookconfiguration", "reloader"]);
     }
 
     /// A deployment as stored.
