@@ -17,6 +17,7 @@ pub struct Settings {
     pub watch_window: usize,
     pub bookmark_interval: Duration,
     pub service_endpoints: HashMap<String, String>,
+    pub simulate_rollouts: bool,
 }
 
 pub struct App {
@@ -27,6 +28,7 @@ pub struct App {
     pub token: String,
     pub server_address: String,
     pub bookmark_interval: Duration,
+    pub simulate_rollouts: bool,
 }
 
 /// Namespaces every cluster starts with.
@@ -44,6 +46,7 @@ impl App {
             token: settings.token,
             server_address: settings.server_address,
             bookmark_interval: settings.bookmark_interval,
+            simulate_rollouts: settings.simulate_rollouts,
         };
         for name in INITIAL_NAMESPACES {
             let namespace = json!({

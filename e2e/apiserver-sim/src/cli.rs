@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// How often watches that asked for bookmarks get one, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub bookmark_interval_ms: u64,
+    /// Report every workload generation as fully rolled out (stand-in for controllers).
+    #[arg(long)]
+    pub simulate_rollouts: bool,
 }
 
 #[derive(Debug, Subcommand)]

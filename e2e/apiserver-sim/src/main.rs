@@ -41,6 +41,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         service_endpoints: args.service_endpoints.into_iter().collect(),
         watch_window: args.watch_window,
         bookmark_interval: Duration::from_millis(args.bookmark_interval_ms.max(10)),
+        simulate_rollouts: args.simulate_rollouts,
     })
     .await?;
     announce(running.address)?;

@@ -42,13 +42,6 @@ impl Registry {
             .find(|r| r.group == group && r.version == version && r.plural == plural)
     }
 
-    /// Any served version of a group/resource (for reading stored objects across versions).
-    pub fn find_any_version(&self, group: &str, plural: &str) -> Option<ResourceType> {
-        self.all()
-            .into_iter()
-            .find(|r| r.group == group && r.plural == plural)
-    }
-
     pub fn register_crd(&self, crd_name: &str, types: Vec<ResourceType>) {
         let mut custom = self.custom.write().unwrap_or_else(|e| e.into_inner());
         custom.insert(crd_name.to_string(), types);

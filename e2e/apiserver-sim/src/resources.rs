@@ -51,6 +51,25 @@ impl ResourceType {
     }
 }
 
+/// How a built-in type treats `status` and `generation`.
+#[derive(Clone, Copy)]
+enum Storage {
+    Plain,
+    Status,
+    Generation,
+    StatusAndGeneration,
+}
+
+impl Storage {
+    const fn has_status(self) -> bool {
+        matches!(self, Storage::Status | Storage::StatusAndGeneration)
+    }
+
+    const fn tracks_generation(self) -> bool {
+        matches!(self, Storage::Generation | Storage::StatusAndGeneration)
+    }
+}
+
 struct Builtin {
     group: &'static str,
     version: &'static str,
@@ -58,8 +77,7 @@ struct Builtin {
     kind: &'static str,
     namespaced: bool,
     short_names: &'static [&'static str],
-    has_status: bool,
-    tracks_generation: bool,
+    storage: Storage,
 }
 
 const fn b(
@@ -69,8 +87,7 @@ const fn b(
     kind: &'static str,
     namespaced: bool,
     short_names: &'static [&'static str],
-    has_status: bool,
-    tracks_generation: bool,
+    storage: Storage,
 ) -> Builtin {
     Builtin {
         group,
@@ -79,8 +96,7 @@ const fn b(
         kind,
         namespaced,
         short_names,
-        has_status,
-        tracks_generation,
+        storage,
     }
 }
 
@@ -92,10 +108,9 @@ const BUILTINS: &[Builtin] = &[
         "Namespace",
         false,
         &["ns"],
-        true,
-        false,
+        Storage::Status,
     ),
-    b("", "v1", "secrets", "Secret", true, &[], false, false),
+    b("", "v1", "secrets", "Secret", true, &[], Storage::Plain),
     b(
         "",
         "v1",
@@ -103,10 +118,9 @@ const BUILTINS: &[Builtin] = &[
         "ConfigMap",
         true,
         &["cm"],
-        false,
-        false,
+        Storage::Plain,
     ),
-    b("", "v1", "events", "Event", true, &["ev"], false, false),
+    b("", "v1", "events", "Event", true, &["ev"], Storage::Plain),
     b(
         "",
         "v1",
@@ -114,11 +128,18 @@ const BUILTINS: &[Builtin] = &[
         "ServiceAccount",
         true,
         &["sa"],
-        false,
-        false,
+        Storage::Plain,
     ),
-    b("", "v1", "services", "Service", true, &["svc"], true, false),
-    b("", "v1", "pods", "Pod", true, &["po"], true, false),
+    b(
+        "",
+        "v1",
+        "services",
+        "Service",
+        true,
+        &["svc"],
+        Storage::Status,
+    ),
+    b("", "v1", "pods", "Pod", true, &["po"], Storage::Status),
     b(
         "apps",
         "v1",
@@ -126,8 +147,7 @@ const BUILTINS: &[Builtin] = &[
         "Deployment",
         true,
         &["deploy"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "apps",
@@ -136,8 +156,7 @@ const BUILTINS: &[Builtin] = &[
         "StatefulSet",
         true,
         &["sts"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "apps",
@@ -146,8 +165,7 @@ const BUILTINS: &[Builtin] = &[
         "DaemonSet",
         true,
         &["ds"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "apps",
@@ -156,10 +174,17 @@ const BUILTINS: &[Builtin] = &[
         "ReplicaSet",
         true,
         &["rs"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
-    b("batch", "v1", "jobs", "Job", true, &[], true, true),
+    b(
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        true,
+        &[],
+        Storage::StatusAndGeneration,
+    ),
     b(
         "batch",
         "v1",
@@ -167,8 +192,7 @@ const BUILTINS: &[Builtin] = &[
         "CronJob",
         true,
         &["cj"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "events.k8s.io",
@@ -177,8 +201,7 @@ const BUILTINS: &[Builtin] = &[
         "Event",
         true,
         &["ev"],
-        false,
-        false,
+        Storage::Plain,
     ),
     b(
         "coordination.k8s.io",
@@ -187,8 +210,7 @@ const BUILTINS: &[Builtin] = &[
         "Lease",
         true,
         &[],
-        false,
-        false,
+        Storage::Plain,
     ),
     b(
         "apiextensions.k8s.io",
@@ -197,8 +219,7 @@ const BUILTINS: &[Builtin] = &[
         "CustomResourceDefinition",
         false,
         &["crd", "crds"],
-        true,
-        true,
+        Storage::StatusAndGeneration,
     ),
     b(
         "admissionregistration.k8s.io",
@@ -207,8 +228,7 @@ const BUILTINS: &[Builtin] = &[
         "ValidatingWebhookConfiguration",
         false,
         &[],
-        false,
-        true,
+        Storage::Generation,
     ),
     b(
         "admissionregistration.k8s.io",
@@ -217,8 +237,7 @@ const BUILTINS: &[Builtin] = &[
         "MutatingWebhookConfiguration",
         false,
         &[],
-        false,
-        true,
+        Storage::Generation,
     ),
 ];
 
@@ -261,9 +280,9 @@ pub fn builtin_resources() -> Vec<ResourceType> {
             namespaced: r.namespaced,
             short_names: r.short_names.iter().map(|s| s.to_string()).collect(),
             categories: categories_for(r.group, r.plural),
-            has_status: r.has_status,
+            has_status: r.storage.has_status(),
             has_scale: scale_for(r.group, r.plural),
-            tracks_generation: r.tracks_generation,
+            tracks_generation: r.storage.tracks_generation(),
             custom: false,
             schema: None,
             printer_columns: vec![],

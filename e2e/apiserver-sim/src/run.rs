@@ -36,6 +36,7 @@ pub struct ServeOptions {
     pub service_endpoints: HashMap<String, String>,
     pub watch_window: usize,
     pub bookmark_interval: Duration,
+    pub simulate_rollouts: bool,
 }
 
 pub struct Running {
@@ -73,6 +74,7 @@ pub async fn start(options: ServeOptions) -> Result<Running, RunError> {
         watch_window: options.watch_window,
         bookmark_interval: options.bookmark_interval,
         service_endpoints: options.service_endpoints,
+        simulate_rollouts: options.simulate_rollouts,
     }));
     let server = tokio::spawn(server::serve(listener, tls_config, app.clone()));
     Ok(Running {

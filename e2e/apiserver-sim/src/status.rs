@@ -46,8 +46,6 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("Internal error occurred: {0}")]
     InternalError(String),
-    #[error("{0}")]
-    Timeout(String),
     /// A webhook denial or any status chosen by someone else (webhook, fault injection).
     #[error("{message}")]
     Custom {
@@ -141,7 +139,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unauthorized(_) => 401,
             ApiError::InternalError(_) => 500,
-            ApiError::Timeout(_) => 504,
             ApiError::Custom { code, .. } => *code,
         }
     }
@@ -158,7 +155,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType".into(),
             ApiError::Unauthorized(_) => "Unauthorized".into(),
             ApiError::InternalError(_) => "InternalError".into(),
-            ApiError::Timeout(_) => "Timeout".into(),
             ApiError::Custom { reason, .. } => reason.clone(),
         }
     }

@@ -5,14 +5,6 @@ use serde_json::{Value, json};
 
 use crate::resources::{PrinterColumn, ResourceType};
 
-/// Whether the client asked for a Table (`Accept: application/json;as=Table;…`).
-pub fn wants_table(accept: &str) -> bool {
-    accept
-        .split(',')
-        .next()
-        .is_some_and(|first| first.contains("as=Table"))
-}
-
 fn column(name: &str, type_: &str, json_path: &str, priority: i64) -> PrinterColumn {
     PrinterColumn {
         name: name.into(),
@@ -110,7 +102,7 @@ fn containers(object: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn cell(object: &Value, column: &PrinterColumn) -> Value {
+fn cell(object: &Value, column: &PrinterColumn, custom: bool) -> Value {
     match column.json_path.as_str() {
         "#age" => json!(age_of(object)),
         "#data-count" => {
@@ -144,6 +136,8 @@ fn cell(object: &Value, column: &PrinterColumn) -> Value {
             let value = evaluate_path(object, path);
             match (column.type_.as_str(), &value) {
                 ("date", Value::String(_)) if column.name == "Age" => json!(age_of(object)),
+                // Built-in printers show unset counters as 0.
+                ("integer", Value::Null) if !custom => json!(0),
                 (_, Value::Null) => Value::Null,
                 (_, v) => v.clone(),
             }
@@ -169,7 +163,7 @@ pub fn to_table(
         .iter()
         .map(|object| {
             let mut cells = vec![object["metadata"]["name"].clone()];
-            cells.extend(columns.iter().map(|c| cell(object, c)));
+            cells.extend(columns.iter().map(|c| cell(object, c, resource.custom)));
             let mut row = json!({"cells": cells});
             match include_object {
                 "None" => {}
@@ -236,13 +230,5 @@ mod tests {
         assert_eq!(table["rows"][0]["cells"][1], 2);
         assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(table["columnDefinitions"][1]["name"], "Data");
-    }
-
-    #[test]
-    fn table_is_wanted_only_when_first_accept_choice() {
-        assert!(wants_table(
-            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-        ));
-        assert!(!wants_table("application/json"));
     }
 }

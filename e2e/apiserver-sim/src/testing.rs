@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -38,6 +37,8 @@ pub struct SimOptions {
     pub service_endpoints: Vec<(String, String)>,
     pub watch_window: Option<usize>,
     pub bookmark_interval_ms: Option<u64>,
+    /// Pass `--simulate-rollouts`: workload status follows generation at once.
+    pub simulate_rollouts: bool,
     /// Explicit binary path (otherwise located automatically).
     pub binary: Option<PathBuf>,
 }
@@ -99,6 +100,9 @@ impl SimProcess {
             command
                 .arg("--bookmark-interval-ms")
                 .arg(interval.to_string());
+        }
+        if options.simulate_rollouts {
+            command.arg("--simulate-rollouts");
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -273,6 +277,3 @@ pub fn fault(verb: &str, resource: &str, count: u32, status: u16) -> Fault {
         hang_ms: None,
     }
 }
-
-/// How long tests wait for asynchronous outcomes by default.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);

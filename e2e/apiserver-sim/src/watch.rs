@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::http::response::Body;
+use crate::presentation::Presentation;
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::store::{EventType, Store, StoreError, StoredEvent, WatchStart};
-use crate::table;
 
 /// Where a watch starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,8 +36,7 @@ pub struct WatchRequest {
     pub bookmarks: bool,
     pub bookmark_interval: Duration,
     pub timeout: Duration,
-    /// `Some(includeObject)` when the client wants Table rows.
-    pub table: Option<String>,
+    pub presentation: Presentation,
 }
 
 impl WatchRequest {
@@ -52,10 +51,7 @@ impl WatchRequest {
     fn present(&self, object: &Value) -> Value {
         let mut object = object.clone();
         object["apiVersion"] = json!(self.resource.api_version());
-        match &self.table {
-            Some(include) => table::to_table(&self.resource, &[object], include, json!({})),
-            None => object,
-        }
+        self.presentation.one(&self.resource, object)
     }
 
     /// The event this watcher should see for a stored change, if any.

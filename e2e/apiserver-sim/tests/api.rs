@@ -531,3 +531,251 @@ async fn custom_resource_definitions_serve_their_resources() {
     assert_eq!(status.metadata.generation, Some(2));
     assert_eq!(status.data["status"]["ok"], json!(true));
 }
+
+#[tokio::test]
+async fn kube_runtime_event_recorder_publishes_events() {
+    use k8s_openapi::api::events::v1::Event;
+    use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), "ns")
+        .create(&PostParams::default(), &configmap("a", json!({})))
+        .await
+        .expect("create");
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "reloader-test".into(),
+            instance: None,
+        },
+    );
+    let reference = kube::Resource::object_ref(&cm, &());
+    for _ in 0..2 {
+        let event = RecordedEvent {
+            type_: EventType::Normal,
+            reason: "Reloaded".into(),
+            note: Some("rolled".into()),
+            action: "Reload".into(),
+            secondary: None,
+        };
+        recorder
+            .publish(&event, &reference)
+            .await
+            .expect("published");
+    }
+    let events = Api::<Event>::namespaced(client, "ns")
+        .list(&ListParams::default())
+        .await
+        .expect("events");
+    assert_eq!(
+        events.items.len(),
+        1,
+        "the repeat is recorded on the same event"
+    );
+    assert_eq!(events.items[0].reason.as_deref(), Some("Reloaded"));
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_statuses_not_dropped_connections() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "ns");
+    api.create(&PostParams::default(), &configmap("a", json!({})))
+        .await
+        .expect("create");
+    let to_array: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "", "value": [1]}]))
+            .expect("patch");
+    assert_eq!(
+        status_code(
+            api.patch("a", &PatchParams::default(), &Patch::<()>::Json(to_array))
+                .await
+                .expect_err("array")
+        ),
+        400
+    );
+    let cases = [
+        (
+            "POST",
+            "/api/v1/namespaces/ns/configmaps",
+            "application/json",
+            "[1,2]",
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/ns/configmaps",
+            "application/json",
+            "{not json",
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/ns/secrets",
+            "application/json",
+            r#"{"metadata":{"name":"s"},"data":"x","stringData":{"a":"b"}}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces",
+            "application/json",
+            r#"{"metadata":{"name":"n2","labels":"x"},"spec":"y","status":3}"#,
+            400,
+        ),
+        (
+            "DELETE",
+            "/api/v1/namespaces/ns/configmaps/a",
+            "application/json",
+            "[]",
+            400,
+        ),
+        (
+            "PATCH",
+            "/api/v1/namespaces/ns/configmaps/a",
+            "text/plain",
+            "{}",
+            415,
+        ),
+        ("GET", "/api/v1/namespaces/ns/widgets", "", "", 404),
+        (
+            "GET",
+            "/api/v1/namespaces/ns/configmaps?labelSelector=a%20in%20b",
+            "",
+            "",
+            400,
+        ),
+    ];
+    for (method, path, content_type, body, expected) in cases {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .body(kube::client::Body::from(body.as_bytes().to_vec()))
+            .expect("request");
+        let response = client.send(request).await.expect("answered");
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "{method} {path} {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delete_collection_honours_the_label_selector() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    for (name, tier) in [("a", "front"), ("b", "back"), ("c", "front")] {
+        api.create(
+            &PostParams::default(),
+            &configmap(name, json!({"tier": tier})),
+        )
+        .await
+        .expect("create");
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("tier=front"),
+    )
+    .await
+    .expect("deletecollection");
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(left, vec!["b"]);
+}
+
+#[tokio::test]
+async fn simulated_rollouts_observe_each_generation() {
+    let (_sim, client) = common::start_with(apiserver_sim::testing::SimOptions {
+        simulate_rollouts: true,
+        ..common::options()
+    })
+    .await;
+    create_namespace(&client, "ns").await;
+    let api: Api<Deployment> = Api::namespaced(client, "ns");
+    api.create(&PostParams::default(), &deployment("web", "nginx:1"))
+        .await
+        .expect("create");
+    let observed = |d: &Deployment| d.status.as_ref().and_then(|s| s.observed_generation);
+    assert_eq!(observed(&api.get("web").await.expect("get")), Some(1));
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"paused": true}})),
+    )
+    .await
+    .expect("patch");
+    let rolled = api.get("web").await.expect("get");
+    assert_eq!(
+        (rolled.metadata.generation, observed(&rolled)),
+        (Some(2), Some(2))
+    );
+    assert_eq!(rolled.status.and_then(|s| s.ready_replicas), Some(1));
+}
+
+#[tokio::test]
+async fn create_refuses_a_resource_version() {
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "ns");
+    let mut cm = configmap("a", json!({}));
+    cm.metadata.resource_version = Some("42".into());
+    let (code, _, message) = api_error(
+        api.create(&PostParams::default(), &cm)
+            .await
+            .expect_err("rejected"),
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            400,
+            "resourceVersion should not be set on objects to be created"
+        )
+    );
+}
+
+#[tokio::test]
+async fn metadata_only_reads_and_watches_return_partial_object_metadata() {
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let (_sim, client) = start().await;
+    create_namespace(&client, "ns").await;
+    let api: Api<Secret> = Api::namespaced(client.clone(), "ns");
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "s"}, "stringData": {"k": "v"}}))
+            .expect("secret"),
+    )
+    .await
+    .expect("create");
+    let listed = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list metadata");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(
+        listed.items[0].types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+    let single = api.get_metadata("s").await.expect("get metadata");
+    assert_eq!(single.metadata.name.as_deref(), Some("s"));
+    let metadata_only: Api<PartialObjectMeta<Secret>> = Api::namespaced(client, "ns");
+    let mut stream = Box::pin(watcher(metadata_only, watcher::Config::default()).applied_objects());
+    let first = futures::StreamExt::next(&mut stream)
+        .await
+        .expect("an event")
+        .expect("ok");
+    assert_eq!(first.metadata.name.as_deref(), Some("s"));
+    assert_eq!(
+        first.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+}

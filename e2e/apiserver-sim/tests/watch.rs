@@ -85,7 +85,8 @@ async fn reflector_survives_bookmark_gone_and_relist_without_duplicates_or_losse
         .await
         .expect("create secret");
     let bookmark_rv = secret.metadata.resource_version.clone().expect("rv");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Ten bookmark intervals: plenty even on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     // Hold the re-watch while the history it needs is changed and compacted away.
     hooks.clear_requests().await.expect("clear log");

@@ -1,6 +1,7 @@
 //! The admission chain: mutating webhooks in order, then validating webhooks
 //! concurrently, as kube-apiserver runs them.
 
+pub mod cel;
 pub mod client;
 pub mod review;
 pub mod rules;
@@ -37,6 +38,37 @@ impl Webhook {
 
     fn fails_closed(&self) -> bool {
         self.spec["failurePolicy"].as_str() != Some("Ignore")
+    }
+
+    /// All `matchConditions` true (none means true); an error wins only if no condition is false.
+    fn match_conditions_hold(&self, attributes: &Attributes) -> Result<bool, String> {
+        let Some(conditions) = self.spec["matchConditions"]
+            .as_array()
+            .filter(|c| !c.is_empty())
+        else {
+            return Ok(true);
+        };
+        let request = review_request("", attributes)["request"].clone();
+        let variables = serde_json::json!({
+            "object": request["object"],
+            "oldObject": request["oldObject"],
+            "request": request,
+            "params": null,
+        });
+        let mut first_error = None;
+        for condition in conditions {
+            let name = condition["name"].as_str().unwrap_or_default();
+            let expression = condition["expression"].as_str().unwrap_or_default();
+            match cel::evaluate(expression, &variables) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    first_error
+                        .get_or_insert_with(|| format!("matchCondition {name:?} error: {e}"));
+                }
+            }
+        }
+        first_error.map_or(Ok(true), Err)
     }
 
     fn safe_on_dry_run(&self) -> bool {
@@ -108,12 +140,24 @@ impl AdmissionChain {
             .collect()
     }
 
-    /// Calls one webhook; `Ok(None)` means it failed and its policy says to ignore that.
+    /// Calls one webhook; `Ok(None)` means it was skipped by its matchConditions, or
+    /// failed and its policy says to ignore that.
     async fn call(
         &self,
         webhook: &Webhook,
         attributes: &Attributes,
     ) -> Result<Option<Verdict>, ApiError> {
+        match webhook.match_conditions_hold(attributes) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) if webhook.fails_closed() => {
+                return Err(ApiError::InternalError(format!(
+                    "failed calling webhook \"{}\": {e}",
+                    webhook.name()
+                )));
+            }
+            Err(_) => return Ok(None),
+        }
         if attributes.dry_run && !webhook.safe_on_dry_run() {
             return Err(ApiError::BadRequest(format!(
                 "admission webhook \"{}\" does not support dry run",

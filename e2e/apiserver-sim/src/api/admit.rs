@@ -65,11 +65,20 @@ impl Admission<'_> {
         object: Option<Value>,
         old_object: Option<Value>,
     ) -> Attributes {
+        // kube-apiserver reads /api/v1/namespaces/{name} as being "in" that namespace.
+        let addresses_a_namespace = self.resource.group.is_empty()
+            && self.resource.plural == "namespaces"
+            && operation != Operation::Create;
+        let namespace = if addresses_a_namespace {
+            name
+        } else {
+            self.namespace
+        };
         Attributes {
             operation,
             resource: self.resource.clone(),
             subresource: self.subresource.to_string(),
-            namespace: self.namespace.to_string(),
+            namespace: namespace.to_string(),
             name: name.to_string(),
             object,
             old_object,

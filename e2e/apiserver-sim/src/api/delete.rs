@@ -21,6 +21,11 @@ fn delete_options(request: &ApiRequest) -> Result<Value, ApiError> {
         serde_json::from_slice(&request.body)
             .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
     };
+    if !options.is_object() {
+        return Err(ApiError::BadRequest(
+            "DeleteOptions must be an object".into(),
+        ));
+    }
     options["kind"] = json!("DeleteOptions");
     options["apiVersion"] = json!("meta.k8s.io/v1");
     if let Some(policy) = request.param("propagationPolicy") {

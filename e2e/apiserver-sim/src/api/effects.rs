@@ -8,11 +8,24 @@ use crate::crd;
 use crate::resources::ResourceType;
 
 pub fn after_write(app: &App, resource: &ResourceType, object: &Value) {
-    if resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions" {
-        if let Ok(types) = crd::resource_types_of(object) {
-            let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            app.registry.register_crd(name, types);
-        }
+    if app.simulate_rollouts
+        && let Some(status) = crate::rollouts::settled_status(resource, object)
+    {
+        let mut settled = object.clone();
+        settled["status"] = status;
+        let namespace = crate::object::namespace_of(object).to_string();
+        let version = crate::store::resource_version_of(object);
+        // A concurrent write wins; its own after_write settles it again.
+        let _ = app
+            .store
+            .update(&resource.storage_key(), &namespace, settled, version);
+    }
+    if resource.group == "apiextensions.k8s.io"
+        && resource.plural == "customresourcedefinitions"
+        && let Ok(types) = crd::resource_types_of(object)
+    {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        app.registry.register_crd(name, types);
     }
 }
 

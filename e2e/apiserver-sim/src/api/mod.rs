@@ -40,7 +40,9 @@ pub fn resolve(app: &App, path: &ResourcePath) -> Result<Target, ApiError> {
         .find(&path.group, &path.version, &path.plural)
         .ok_or_else(page_not_found)?;
     let subresource = path.subresource.clone().unwrap_or_default();
-    if !subresource.is_empty() && !(subresource == "status" && resource.has_status) {
+    let served_subresource =
+        subresource.is_empty() || (subresource == "status" && resource.has_status);
+    if !served_subresource {
         return Err(page_not_found());
     }
     if resource.namespaced && path.name.is_some() && path.namespace.is_none() {

@@ -35,6 +35,43 @@ pub fn check_type_meta(resource: &ResourceType, object: &mut Value) -> Result<()
     Ok(())
 }
 
+/// Rejects bodies whose well-known fields have the wrong JSON shape, as decoding into
+/// the Go types fails on the real server (400).
+pub fn check_decodable(resource: &ResourceType, object: &Value) -> Result<(), ApiError> {
+    let is_map_or_absent = |v: &Value| v.is_null() || v.is_object();
+    let maps: &[&str] = match (resource.group.as_str(), resource.plural.as_str()) {
+        ("", "secrets") => &["data", "stringData"],
+        ("", "configmaps") => &["data", "binaryData"],
+        _ => &[],
+    };
+    let bad_field = maps
+        .iter()
+        .map(|f| (f.to_string(), &object[*f]))
+        .chain(
+            ["labels", "annotations"]
+                .iter()
+                .map(|f| (format!("metadata.{f}"), &object["metadata"][*f])),
+        )
+        .chain(std::iter::once((
+            "metadata".to_string(),
+            &object["metadata"],
+        )))
+        .chain(
+            ["spec", "status"]
+                .iter()
+                .map(|f| (f.to_string(), &object[*f])),
+        )
+        .find(|(_, value)| !is_map_or_absent(value));
+    match bad_field {
+        Some((field, _)) => Err(ApiError::BadRequest(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: field {field} must be an object",
+            kind = resource.kind,
+            version = resource.version
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Fills the namespace from the URL, rejecting a different one in the body.
 pub fn check_namespace(
     resource: &ResourceType,
@@ -187,13 +224,23 @@ fn normalize(resource: &ResourceType, object: &mut Value) {
         }
         ("", "namespaces") => {
             let name = object["metadata"]["name"].clone();
-            metadata_mut(object)
+            let labels = metadata_mut(object)
                 .entry("labels")
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .map(|labels| labels.insert("kubernetes.io/metadata.name".into(), name));
+                .or_insert_with(|| json!({}));
+            if !labels.is_object() {
+                *labels = json!({});
+            }
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert("kubernetes.io/metadata.name".into(), name);
+            }
+            if !object["spec"].is_object() {
+                object["spec"] = json!({});
+            }
             if object["spec"]["finalizers"].is_null() {
                 object["spec"]["finalizers"] = json!(["kubernetes"]);
+            }
+            if !object["status"].is_object() {
+                object["status"] = json!({});
             }
             if object["status"]["phase"].is_null() {
                 object["status"]["phase"] = json!("Active");

@@ -9,8 +9,8 @@ use super::Target;
 use crate::app::App;
 use crate::http::request::ApiRequest;
 use crate::http::response::Reply;
+use crate::presentation::Presentation;
 use crate::status::ApiError;
-use crate::table;
 use crate::watch::{self, StartAt, WatchRequest};
 
 /// An object as served at the requested version.
@@ -19,13 +19,8 @@ pub fn present(target: &Target, mut object: Value) -> Value {
     object
 }
 
-fn table_option(request: &ApiRequest) -> Option<String> {
-    table::wants_table(&request.accept).then(|| {
-        request
-            .param("includeObject")
-            .unwrap_or("Metadata")
-            .to_string()
-    })
+fn presentation(request: &ApiRequest) -> Presentation {
+    Presentation::from_accept(&request.accept, request.param("includeObject"))
 }
 
 pub fn get(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -37,10 +32,9 @@ pub fn get(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, Ap
             ApiError::not_found(&target.resource.plural, &target.resource.group, name)
         })?;
     let object = present(target, object);
-    Ok(Reply::ok(match table_option(request) {
-        Some(include) => table::to_table(&target.resource, &[object], &include, json!({})),
-        None => object,
-    }))
+    Ok(Reply::ok(
+        presentation(request).one(&target.resource, object),
+    ))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -109,15 +103,11 @@ pub fn list(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, A
         }
         _ => selected,
     };
-    Ok(Reply::ok(match table_option(request) {
-        Some(include) => table::to_table(&target.resource, &page, &include, metadata),
-        None => json!({
-            "kind": target.resource.list_kind,
-            "apiVersion": target.resource.api_version(),
-            "metadata": metadata,
-            "items": page,
-        }),
-    }))
+    Ok(Reply::ok(presentation(request).list(
+        &target.resource,
+        page,
+        metadata,
+    )))
 }
 
 pub fn watch(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -165,7 +155,7 @@ pub fn watch(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, 
             bookmarks: request.flag("allowWatchBookmarks"),
             bookmark_interval: app.bookmark_interval,
             timeout: Duration::from_secs(timeout),
-            table: table_option(request),
+            presentation: presentation(request),
         },
     )?;
     Ok(Reply::Stream(body))

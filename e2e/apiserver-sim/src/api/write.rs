@@ -37,6 +37,12 @@ fn store_error(target: &Target, name: &str, error: StoreError) -> ApiError {
     }
 }
 
+fn mutated_to_non_object() -> ApiError {
+    ApiError::InternalError(
+        "a mutating webhook turned the object into something that is not an object".into(),
+    )
+}
+
 fn require_namespace(app: &App, target: &Target) -> Result<(), ApiError> {
     if target.resource.namespaced
         && app
@@ -68,7 +74,16 @@ async fn create_object(
     }
     let dry_run = request.dry_run()?;
     let resource = &target.resource;
+    if object["metadata"]["resourceVersion"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "resourceVersion should not be set on objects to be created".into(),
+        ));
+    }
     check_type_meta(resource, &mut object)?;
+    prepare::check_decodable(resource, &object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
     require_namespace(app, target)?;
     let admission = admission(
@@ -81,29 +96,33 @@ async fn create_object(
     let (mutated, mut warnings) = admission
         .mutate(Operation::Create, &requested_name, Some(object), None)
         .await?;
-    let mut object = mutated.unwrap_or(Value::Null);
+    let mut object = mutated
+        .filter(Value::is_object)
+        .ok_or_else(mutated_to_non_object)?;
     check_type_meta(resource, &mut object)?;
+    prepare::check_decodable(resource, &object)?;
     check_namespace(resource, &mut object, &target.namespace)?;
     let name = assign_name(resource, &mut object)?;
     prepare::prepare_create(resource, &mut object);
     prepare::validate(resource, &object, None)?;
-    if app
-        .store
-        .get(&resource.storage_key(), &target.namespace, &name)
-        .is_some()
-    {
-        return Err(ApiError::already_exists(
-            &resource.plural,
-            &resource.group,
-            &name,
-        ));
-    }
+    // As in kube-apiserver, webhooks see a create before storage finds a duplicate.
     warnings.extend(
         admission
             .validate(Operation::Create, &name, Some(object.clone()), None)
             .await?,
     );
     if dry_run {
+        let exists = app
+            .store
+            .get(&resource.storage_key(), &target.namespace, &name)
+            .is_some();
+        if exists {
+            return Err(ApiError::already_exists(
+                &resource.plural,
+                &resource.group,
+                &name,
+            ));
+        }
         return Ok(Reply::with_status(201, present(target, object), warnings));
     }
     let stored = app
@@ -167,7 +186,10 @@ async fn update_object(
     let (mutated, mut warnings) = admission
         .mutate(Operation::Update, &name, Some(candidate), Some(old.clone()))
         .await?;
-    let candidate = mutated.unwrap_or(Value::Null);
+    let candidate = mutated
+        .filter(Value::is_object)
+        .ok_or_else(mutated_to_non_object)?;
+    prepare::check_decodable(resource, &candidate)?;
     let old_version = resource_version_of(&old);
     if let Some(requested) = candidate["metadata"]["resourceVersion"]
         .as_str()
@@ -271,6 +293,11 @@ pub async fn patch(app: &App, target: &Target, request: &ApiRequest) -> Result<R
         };
         let mut patched = patch::apply_patch(patch_type, &old, &request.body, resource.custom)
             .map_err(patch_error)?;
+        if !patched.is_object() {
+            return Err(ApiError::BadRequest(
+                "the patch did not produce an object".into(),
+            ));
+        }
         // Name and namespace come from the URL whatever the patch said.
         crate::object::set_meta(&mut patched, "name", json!(name));
         let options = options("UpdateOptions", dry_run, field_manager);

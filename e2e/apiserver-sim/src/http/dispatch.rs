@@ -1,6 +1,9 @@
 //! One request, end to end: authentication, routing, the request log.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures::FutureExt;
 
 use bytes::Bytes;
 use http::{Request, Response, header};
@@ -46,7 +49,20 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
     };
     let authorized = header(header::AUTHORIZATION) == format!("Bearer {}", app.token);
     let (reply, verb, resource) = if authorized {
-        route_request(&app, &api_request).await
+        // Like the real server, a handler panic becomes a 500, never a dropped connection.
+        match AssertUnwindSafe(route_request(&app, &api_request))
+            .catch_unwind()
+            .await
+        {
+            Ok(routed) => routed,
+            Err(_) => (
+                error_reply(&ApiError::InternalError(
+                    "the server panicked handling the request".into(),
+                )),
+                String::new(),
+                String::new(),
+            ),
+        }
     } else {
         (
             error_reply(&ApiError::Unauthorized("Unauthorized".into())),
@@ -55,6 +71,7 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Body>
         )
     };
     let response = into_response(reply);
+    tracing::debug!(method = %api_request.method, path = %api_request.path, query = %api_request.raw_query, status = response.status().as_u16(), "request");
     app.hooks.record(LoggedRequest {
         seq: 0,
         method: api_request.method.to_string(),
@@ -109,9 +126,9 @@ async fn route_request(app: &App, request: &ApiRequest) -> (Reply, String, Strin
                 Err(e) => return (error_reply(&e), String::new(), path.plural),
             };
             let Some(verb) = api::verb_of(&request.method, target.name.is_some(), request) else {
-                let e = ApiError::MethodNotSupported(format!(
-                    "the server does not allow this method on the requested resource"
-                ));
+                let e = ApiError::MethodNotSupported(
+                    "the server does not allow this method on the requested resource".into(),
+                );
                 return (error_reply(&e), String::new(), path.plural);
             };
             let resource = if target.subresource.is_empty() {

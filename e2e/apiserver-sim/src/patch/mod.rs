@@ -70,8 +70,7 @@ pub fn apply_patch(
             let patch: json_patch::Patch = serde_json::from_slice(body)
                 .map_err(|e| PatchError::Malformed(format!("error decoding patch: {e}")))?;
             let mut document = original.clone();
-            json_patch::patch(&mut document, &patch)
-                .map_err(|e| PatchError::NotApplicable(e.to_string()))?;
+            json_patch::patch(&mut document, &patch).map_err(|e| PatchError::NotApplicable(e.to_string()))?;
             Ok(document)
         }
         PatchType::Merge => {
@@ -80,10 +79,11 @@ pub fn apply_patch(
             json_patch::merge(&mut document, &patch);
             Ok(document)
         }
-        PatchType::Strategic if custom_resource => Err(PatchError::UnsupportedMediaType(format!(
+        PatchType::Strategic if custom_resource => Err(PatchError::UnsupportedMediaType(
             "the body of the request was in an unknown format - accepted media types include: \
              application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-        ))),
+                .into(),
+        )),
         PatchType::Strategic => {
             let patch = parse_json(body)?;
             strategic::apply(original, &patch).map_err(|e| match e {
@@ -93,11 +93,7 @@ pub fn apply_patch(
         }
         PatchType::Apply => {
             let applied = parse_apply_body(body)?;
-            Ok(merge_applied_configuration(
-                original,
-                &applied,
-                custom_resource,
-            ))
+            Ok(merge_applied_configuration(original, &applied, custom_resource))
         }
     }
 }
