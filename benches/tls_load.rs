@@ -1,1 +1,162 @@
-fn main() {}
+//! Load against the real TLS server on 127.0.0.1: HTTP/1.1 keep-alive, bounded in count
+//! and time. The server runs on a single-threaded runtime (one core); the clients run on
+//! another thread. Prints requests/s and latency percentiles.
+//!
+//! `cargo bench --bench tls_load` (release build).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use common::tls::*;
+use common::*;
+use reloader::certs::Ca;
+
+struct Scenario {
+    name: &'static str,
+    body: Bytes,
+    connections: usize,
+    requests: usize,
+    time_limit: Duration,
+}
+
+fn review_of_size(total: usize) -> Vec<u8> {
+    let per_key = ((total.saturating_sub(1100)) / 2 * 3 / 4 / 5).max(1);
+    let obj = |seed: u8| {
+        let d: Vec<(String, Vec<u8>)> = (0..5)
+            .map(|k| (format!("key-{k}"), blob(per_key, seed + k)))
+            .collect();
+        let pairs: Vec<(&str, &[u8])> = d.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+        secret("app", &pairs)
+    };
+    Review::update(obj(1), obj(2)).body()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx]
+}
+
+async fn run(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    s: &Scenario,
+) -> (f64, Duration, Duration, usize, usize) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let config = client_config(ca_pem, false, &[b"http/1.1"]);
+    // Warm-up: open every connection first so handshakes are not measured.
+    let mut clients = Vec::new();
+    for _ in 0..s.connections {
+        clients.push(Client::connect(addr, config.clone()).await.unwrap());
+    }
+    let deadline = Instant::now() + s.time_limit;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        let (issued, failed, body, total) =
+            (issued.clone(), failed.clone(), s.body.clone(), s.requests);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while issued.fetch_add(1, Ordering::Relaxed) < total && Instant::now() < deadline {
+                let t = Instant::now();
+                match client.post("/validate/sources", body.clone()).await {
+                    Ok((status, _)) if status.is_success() => lat.push(t.elapsed()),
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let rps = all.len() as f64 / elapsed.as_secs_f64();
+    (
+        rps,
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        all.len(),
+        failed.load(Ordering::Relaxed),
+    )
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::generate("bench CA", 1).unwrap();
+    let paths = write_pair(&ca, dir.path());
+
+    // The server: one thread, current-thread runtime.
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server_paths = paths.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut h = harness_with(Default::default(), Default::default(), 4096);
+            let server = TlsServer::start(&h, &server_paths).await;
+            addr_tx.send(server.addr).unwrap();
+            // Consume triggers as the engine would.
+            loop {
+                if h.triggers.recv().await.is_none() {
+                    break;
+                }
+            }
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+
+    let small = review_of_size(12_000);
+    let big = big_secret_update(1024 * 1024);
+    let scenarios = [
+        Scenario {
+            name: "12 KB review",
+            body: small.into(),
+            connections: 16,
+            requests: 200_000,
+            time_limit: Duration::from_secs(15),
+        },
+        Scenario {
+            name: "2.7 MB review",
+            body: big.into(),
+            connections: 1,
+            requests: 300,
+            time_limit: Duration::from_secs(20),
+        },
+    ];
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| review | bytes | connections | requests | failed | requests/s | p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for s in &scenarios {
+        let (rps, p50, p99, n, failed) = client_rt.block_on(run(addr, &ca.cert_pem, s));
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {:.3} ms | {:.3} ms |",
+            s.name,
+            s.body.len(),
+            s.connections,
+            n,
+            failed,
+            rps,
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+}

@@ -250,27 +250,30 @@ pub fn decode_object<T: DeserializeOwned>(
     field: &'static str,
     expected: &'static str,
 ) -> Result<T, ReviewError> {
-    let de = &mut serde_json::Deserializer::from_str(raw.get());
-    match serde_path_to_error::deserialize(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            // Only on failure: look at `kind` to say "a ConfigMap, expected a Secret".
-            if let Ok(KindProbe { kind: Some(got) }) = serde_json::from_str(raw.get())
-                && got != expected
-            {
-                return Err(ReviewError::ObjectKindMismatch {
-                    field,
-                    got,
-                    expected,
-                });
-            }
-            Err(ReviewError::BadObject {
-                field,
-                expected,
-                detail: describe(e.path(), e.inner()),
-            })
-        }
+    // Fast path without path tracking; on failure decode again to say where it broke.
+    if let Ok(v) = serde_json::from_str(raw.get()) {
+        return Ok(v);
     }
+    let de = &mut serde_json::Deserializer::from_str(raw.get());
+    let err = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // Look at `kind` to say "a ConfigMap, expected a Secret".
+    if let Ok(KindProbe { kind: Some(got) }) = serde_json::from_str(raw.get())
+        && got != expected
+    {
+        return Err(ReviewError::ObjectKindMismatch {
+            field,
+            got,
+            expected,
+        });
+    }
+    Err(ReviewError::BadObject {
+        field,
+        expected,
+        detail: describe(err.path(), err.inner()),
+    })
 }
 
 /// `status` of a denied answer (a subset of `metav1.Status`).

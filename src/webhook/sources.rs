@@ -9,7 +9,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::AppState;
@@ -62,6 +65,60 @@ pub enum Decision {
     Ignore(IgnoreReason),
 }
 
+/// The parts of a Secret or ConfigMap that matter here; everything else in the object
+/// (notably `managedFields`) is skipped without being built.
+#[derive(Default, Deserialize)]
+struct Meta {
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretParts {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Option<Meta>,
+    #[serde(default)]
+    data: Option<BTreeMap<String, ByteString>>,
+    #[serde(default)]
+    string_data: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMapParts {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Option<Meta>,
+    #[serde(default)]
+    data: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    binary_data: Option<BTreeMap<String, ByteString>>,
+}
+
+fn check_kind(
+    got: Option<String>,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<(), ReviewError> {
+    match got {
+        Some(got) if got != expected => Err(ReviewError::ObjectKindMismatch {
+            field,
+            got,
+            expected,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn object_meta(meta: Option<Meta>) -> ObjectMeta {
+    ObjectMeta {
+        annotations: meta.and_then(|m| m.annotations),
+        ..ObjectMeta::default()
+    }
+}
+
 /// A decoded Secret or ConfigMap. Holds data: never `Debug`-print it.
 enum Source {
     Secret(Box<Secret>),
@@ -71,9 +128,25 @@ enum Source {
 impl Source {
     fn decode(kind: SourceKind, raw: &RawValue, field: &'static str) -> Result<Self, ReviewError> {
         Ok(match kind {
-            SourceKind::Secret => Source::Secret(review::decode_object(raw, field, "Secret")?),
+            SourceKind::Secret => {
+                let p: SecretParts = review::decode_object(raw, field, "Secret")?;
+                check_kind(p.kind, field, "Secret")?;
+                Source::Secret(Box::new(Secret {
+                    metadata: object_meta(p.metadata),
+                    data: p.data,
+                    string_data: p.string_data,
+                    ..Secret::default()
+                }))
+            }
             SourceKind::ConfigMap => {
-                Source::ConfigMap(review::decode_object(raw, field, "ConfigMap")?)
+                let p: ConfigMapParts = review::decode_object(raw, field, "ConfigMap")?;
+                check_kind(p.kind, field, "ConfigMap")?;
+                Source::ConfigMap(Box::new(ConfigMap {
+                    metadata: object_meta(p.metadata),
+                    data: p.data,
+                    binary_data: p.binary_data,
+                    ..ConfigMap::default()
+                }))
             }
         })
     }
