@@ -170,7 +170,7 @@ pub async fn handle(
     let started = Instant::now();
     let bytes = match read_json(&headers, body, &state.limits).await {
         Ok(b) => b,
-        Err(e) => return super::reject(&state, WEBHOOK, e.into(), started),
+        Err(e) => return super::reject(&state, WEBHOOK, e, started),
     };
     let review = match review::parse(&bytes) {
         Ok(r) => r,
