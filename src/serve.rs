@@ -85,7 +85,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Ok(c) => {
             tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
             let client = kube::Client::try_from(c).context("Kubernetes client")?;
-            let started = crate::reload::start::start(client, &args.engine, rx, engine_stop_rx)?;
+            let started = crate::reload::start::start(
+                client,
+                &args.engine,
+                rx,
+                engine_stop_rx,
+                metrics.clone(),
+            )?;
             baseline = Some(Arc::new(started.baseline));
             started.tasks
         }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::crd::ReloaderConfig;
 use crate::index::ConfigId;
+use crate::metrics::Metrics;
 use crate::patch::ReloadStrategy;
 use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 
@@ -62,6 +63,7 @@ pub struct Resolver {
     options: Arc<EngineOptions>,
     seq: Arc<AtomicU64>,
     inbox: mpsc::Sender<Batch>,
+    metrics: Arc<Metrics>,
 }
 
 impl Resolver {
@@ -118,9 +120,17 @@ impl Resolver {
             Ok(stored) => {
                 let batch = self.batch(&source, stored.as_ref(), false, seq);
                 tracing::debug!(%source, followers = batch.len(), "trigger resolved");
+                self.metrics.trigger_result(if batch.is_empty() {
+                    "no_followers"
+                } else {
+                    "followers"
+                });
                 self.send(batch).await;
             }
-            Err(e) => tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped"),
+            Err(e) => {
+                self.metrics.trigger_result(e.label());
+                tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
+            }
         }
     }
 
@@ -153,6 +163,7 @@ pub struct Engine {
     resolver: Resolver,
     inbox: mpsc::Receiver<Batch>,
     events: Events,
+    metrics: Arc<Metrics>,
 }
 
 /// Result of one reconcile task.
@@ -168,6 +179,7 @@ impl Engine {
         index: SharedIndex,
         configs: Store<ReloaderConfig>,
         options: EngineOptions,
+        metrics: Arc<Metrics>,
     ) -> Self {
         // Bounded like the trigger queue: each batch is small and drained at once.
         let (tx, rx) = mpsc::channel(1024);
@@ -179,6 +191,7 @@ impl Engine {
             options: options.clone(),
             seq: Arc::new(AtomicU64::new(1)),
             inbox: tx,
+            metrics: metrics.clone(),
         };
         Self {
             events: Events::new(client.clone(), options.instance.clone()),
@@ -186,6 +199,7 @@ impl Engine {
             options,
             resolver,
             inbox: rx,
+            metrics,
         }
     }
 
@@ -278,10 +292,12 @@ impl Engine {
             .collect();
         let outcome = match result {
             Ok(Outcome::UpToDate) => {
+                self.metrics.reconcile("up_to_date", "none");
                 tracing::debug!(%workload, "already up to date");
                 return;
             }
             Ok(Outcome::Reloaded(changes)) => {
+                self.metrics.reconcile("reloaded", "none");
                 tracing::info!(%workload, sources = changes.len(), "reloaded");
                 let events = self.events.clone();
                 let (w, c) = (workload.clone(), changes.clone());
@@ -289,15 +305,18 @@ impl Engine {
                 TargetOutcome::Reloaded(changes)
             }
             Ok(Outcome::Deferred(until)) => {
+                self.metrics.reconcile("deferred", "none");
                 tracing::info!(%workload, %until, "paused; reloading at the end of the pause");
                 pending.restore(workload.clone(), p, until);
                 TargetOutcome::Paused(until)
             }
             Ok(Outcome::Gone) => {
+                self.metrics.reconcile("gone", "none");
                 tracing::info!(%workload, "workload gone; dropping its pending reload");
                 TargetOutcome::NotFound
             }
             Err(e) => {
+                self.metrics.reconcile("failed", e.label());
                 tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
                 let events = self.events.clone();
                 let (w, text) = (workload.clone(), e.to_string());

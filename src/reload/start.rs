@@ -12,6 +12,7 @@ use crate::cli::EngineArgs;
 use crate::duration::parse_duration;
 use crate::index::FollowerIndex;
 use crate::leader::{self, LeaseOptions};
+use crate::metrics::Metrics;
 use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::cache::{self, Scope};
 use crate::reload::{Engine, EngineOptions};
@@ -109,6 +110,7 @@ pub fn start(
     args: &EngineArgs,
     triggers: TriggerReceiver,
     shutdown: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<Started> {
     let settings = settings(args)?;
     let index = Arc::new(RwLock::new(FollowerIndex::new(
@@ -148,7 +150,13 @@ pub fn start(
         strategy: settings.engine.strategy,
         scope: settings.engine.scope.clone(),
     };
-    let engine = Engine::new(client.clone(), index, configs.clone(), settings.engine);
+    let engine = Engine::new(
+        client.clone(),
+        index,
+        configs.clone(),
+        settings.engine,
+        metrics,
+    );
     let resolver = engine.resolver();
     background.spawn(engine.run(triggers, shutdown.clone()));
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value};
+use crate::support::{Cluster, env_value, http_get};
 
 const SETUP: &str = r#"
 apiVersion: v1
@@ -43,11 +43,11 @@ fn secret(password: &str) -> String {
 async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_not() {
     let mut cluster = Cluster::start().await;
     cluster.apply(SETUP);
-    let _reloader = cluster.start_reloader(&[]);
+    let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     assert_eq!(cluster.generation("shop", "web").await, 1);
 
-    cluster.apply(&secret("two"));
+    cluster.apply(&secret("hunter2"));
     cluster.wait_generation("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
     let recorded = env_value(&d, "STAKATER_APP_CREDS_SECRET").expect("hash recorded");
@@ -55,7 +55,7 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
     assert_eq!(cluster.patches("deployments", "web").await, 1);
 
     // The same data again: the webhook sees no change, nothing rolls.
-    cluster.apply(&secret("two"));
+    cluster.apply(&secret("hunter2"));
     cluster
         .stays_at("shop", "web", 2, Duration::from_millis(800))
         .await;
@@ -66,4 +66,15 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
         .stays_at("shop", "web", 2, Duration::from_millis(800))
         .await;
     assert_eq!(cluster.patches("deployments", "web").await, 1);
+
+    let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
+    assert!(
+        metrics.contains(r#"reloader_reload_executed_total{success="true"} 1"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("hunter2"), "no Secret data in metrics");
+    assert!(
+        !reloader.log_text().contains("hunter2"),
+        "no Secret data in logs"
+    );
 }
