@@ -7,6 +7,7 @@ mod baseline;
 mod basics;
 mod exactly_once;
 mod faults;
+mod kinds;
 mod latency;
 mod leader;
 mod matrix;
