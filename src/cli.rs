@@ -146,6 +146,10 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_NAMESPACES_TO_IGNORE", value_delimiter = ',')]
     pub namespaces_to_ignore: Vec<String>,
 
+    /// Only act in namespaces whose labels match (`k=v,k2` or stakater's `k:v,k2:*`).
+    #[arg(long, env = "RELOADER_NAMESPACE_SELECTOR", default_value = "")]
+    pub namespace_selector: String,
+
     /// Only Secrets and ConfigMaps whose labels match this selector trigger reloads
     /// (`k=v`, `k!=v`, `k`, `!k`, comma-separated).
     #[arg(long, env = "RELOADER_RESOURCE_LABEL_SELECTOR", default_value = "")]

@@ -244,6 +244,8 @@ pub fn rbac(
         metadata: meta("reloader", None),
         rules: Some(vec![
             rule(&[""], &["secrets", "configmaps"], &["get"]),
+            // `--namespace-selector` watches namespace labels.
+            rule(&[""], &["namespaces"], &["get", "list", "watch"]),
             rule(
                 &["apps"],
                 &["deployments", "statefulsets", "daemonsets"],

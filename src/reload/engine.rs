@@ -136,6 +136,9 @@ impl Resolver {
 
     /// Resync of one source: read it now and queue the followers that already record it.
     pub async fn resync_source(&self, source: &SourceRef) -> Result<(), source::SourceError> {
+        if !self.options.scope.includes(&source.namespace) {
+            return Ok(());
+        }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let stored = source::read(&self.client, source).await?;
         // A source that does not exist is left alone by resync: deletes only roll through

@@ -75,6 +75,8 @@ pub fn settings(args: &EngineArgs) -> anyhow::Result<Settings> {
                 .filter(|n| !n.is_empty())
                 .cloned()
                 .collect(),
+            selected: (!args.namespace_selector.trim().is_empty())
+                .then(cache::NamespaceSet::default),
         },
         instance: std::env::var("POD_NAME").ok(),
         drain: std::time::Duration::from_secs(10),
@@ -122,6 +124,14 @@ pub fn start(
     let mut caches = JoinSet::new();
     let ignored: HashSet<WorkloadKind> = settings.global.ignored_workload_types.clone();
 
+    if let Some(set) = &settings.engine.scope.selected {
+        let selector = cache::namespace_selector(&args.namespace_selector);
+        caches.spawn(cache::namespace_watch(
+            client.clone(),
+            selector,
+            set.clone(),
+        ));
+    }
     let (deployments, task) =
         cache::workload_cache::<Deployment>(client.clone(), index.clone(), scope.clone());
     caches.spawn(task);

@@ -12,3 +12,4 @@ mod latency;
 mod leader;
 mod matrix;
 mod original;
+mod scope;

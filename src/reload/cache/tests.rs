@@ -184,3 +184,35 @@ fn a_reloader_config_names_targets_in_its_own_namespace_only() {
     );
     assert_eq!(input.rule.watched.len(), 2);
 }
+
+#[test]
+fn legacy_namespace_selectors_become_label_selectors() {
+    let cases = [
+        ("team:a", "team=a"),
+        ("team:*", "team"),
+        ("team:a,env:*", "team=a,env"),
+        ("team=a", "team=a"),
+        ("", ""),
+    ];
+    for (flag, want) in cases {
+        assert_eq!(namespace_selector(flag), want, "{flag}");
+    }
+}
+
+#[test]
+fn a_namespace_selector_narrows_the_scope_as_labels_change() {
+    let selected = NamespaceSet::default();
+    let scope = Scope {
+        selected: Some(selected.clone()),
+        ..Scope::default()
+    };
+    assert!(!scope.includes("team-a"));
+    assert!(
+        scope.includes_static("team-a"),
+        "indexing does not depend on labels"
+    );
+    selected.set("team-a".into(), true);
+    assert!(scope.includes("team-a"));
+    selected.replace(HashSet::new());
+    assert!(!scope.includes("team-a"));
+}
