@@ -139,15 +139,15 @@ fn workloads_outside_the_scope_are_not_indexed() {
             "only other namespaces",
             Scope {
                 only: ["x".to_string()].into(),
-                ignore: HashSet::new(),
+                ..Scope::default()
             },
             0,
         ),
         (
             "namespace ignored",
             Scope {
-                only: HashSet::new(),
                 ignore: ["ns".to_string()].into(),
+                ..Scope::default()
             },
             0,
         ),
