@@ -332,6 +332,35 @@ pub fn apply_workload_event<K: Cached>(
     }
 }
 
+/// Workload-metadata annotation overriding `--coalesce-window` for one workload.
+pub const COALESCE_WINDOW: &str = "reloader.stakater.com/coalesce-window";
+
+/// The reflector stores of the cached workload kinds, for reading a workload's metadata.
+#[derive(Clone)]
+pub struct WorkloadStores {
+    pub deployments: Store<Deployment>,
+    pub statefulsets: Store<StatefulSet>,
+    pub daemonsets: Store<DaemonSet>,
+    pub cronjobs: Option<Store<CronJob>>,
+}
+
+impl WorkloadStores {
+    /// A metadata annotation of a cached workload.
+    pub fn annotation(&self, w: &WorkloadRef, key: &str) -> Option<String> {
+        fn get<K: Cached>(store: &Store<K>, w: &WorkloadRef, key: &str) -> Option<String> {
+            let obj = store.get(&reflector::ObjectRef::new(&w.name).within(&w.namespace))?;
+            obj.meta().annotations.as_ref()?.get(key).cloned()
+        }
+        match w.kind {
+            WorkloadKind::Deployment => get(&self.deployments, w, key),
+            WorkloadKind::StatefulSet => get(&self.statefulsets, w, key),
+            WorkloadKind::DaemonSet => get(&self.daemonsets, w, key),
+            WorkloadKind::CronJob => self.cronjobs.as_ref().and_then(|s| get(s, w, key)),
+            _ => None,
+        }
+    }
+}
+
 /// Starts the reflector of one workload kind; the returned future runs it forever.
 pub fn workload_cache<K: Cached>(
     client: Client,

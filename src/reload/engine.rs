@@ -23,7 +23,8 @@ use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
-use crate::reload::cache::{Scope, SharedIndex};
+use crate::duration::parse_duration;
+use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
 use crate::reload::events::Events;
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
@@ -51,8 +52,8 @@ pub struct EngineOptions {
     pub drain: Duration,
 }
 
-/// Records for some workloads, from one source read.
-type Batch = Vec<(WorkloadRef, Entry)>;
+/// Records for some workloads, from one source read, with each workload's coalescing window.
+type Batch = Vec<(WorkloadRef, Entry, Duration)>;
 
 /// What the trigger resolvers and resync share.
 #[derive(Clone)]
@@ -64,6 +65,7 @@ pub struct Resolver {
     seq: Arc<AtomicU64>,
     inbox: mpsc::Sender<Batch>,
     metrics: Arc<Metrics>,
+    workloads: Option<WorkloadStores>,
 }
 
 impl Resolver {
@@ -79,19 +81,37 @@ impl Resolver {
         {
             return Vec::new();
         }
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
-        let configs = &self.configs;
-        entries_for(
-            &index,
-            |id: &ConfigId| configs.get(&ObjectRef::new(&id.name).within(&id.namespace)),
-            self.options.strategy,
-            Reading {
-                source,
-                stored,
-                seq,
-                baseline_required,
-            },
-        )
+        let entries = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            let configs = &self.configs;
+            entries_for(
+                &index,
+                |id: &ConfigId| configs.get(&ObjectRef::new(&id.name).within(&id.namespace)),
+                self.options.strategy,
+                Reading {
+                    source,
+                    stored,
+                    seq,
+                    baseline_required,
+                },
+            )
+        };
+        entries
+            .into_iter()
+            .map(|(w, e)| {
+                let coalesce = self.coalesce_for(&w);
+                (w, e, coalesce)
+            })
+            .collect()
+    }
+
+    /// The workload's own coalescing window (annotation), else `--coalesce-window`.
+    fn coalesce_for(&self, workload: &WorkloadRef) -> Duration {
+        self.workloads
+            .as_ref()
+            .and_then(|s| s.annotation(workload, COALESCE_WINDOW))
+            .and_then(|v| parse_duration(&v).ok())
+            .unwrap_or(self.options.coalesce)
     }
 
     async fn send(&self, batch: Batch) {
@@ -183,6 +203,7 @@ impl Engine {
         configs: Store<ReloaderConfig>,
         options: EngineOptions,
         metrics: Arc<Metrics>,
+        workloads: Option<WorkloadStores>,
     ) -> Self {
         // Bounded like the trigger queue: each batch is small and drained at once.
         let (tx, rx) = mpsc::channel(1024);
@@ -195,6 +216,7 @@ impl Engine {
             seq: Arc::new(AtomicU64::new(1)),
             inbox: tx,
             metrics: metrics.clone(),
+            workloads,
         };
         Self {
             events: Events::new(client.clone(), options.instance.clone()),
@@ -251,8 +273,8 @@ impl Engine {
                 },
                 Some(batch) = self.inbox.recv() => {
                     let now = Timestamp::now();
-                    for (workload, entry) in batch {
-                        pending.add(workload, entry, now, self.options.coalesce);
+                    for (workload, entry, coalesce) in batch {
+                        pending.add(workload, entry, now, coalesce);
                     }
                 }
                 Some(done) = applying.join_next() => match done {

@@ -166,6 +166,12 @@ pub fn start(
         configs.clone(),
         settings.engine,
         metrics,
+        Some(cache::WorkloadStores {
+            deployments: deployments.clone(),
+            statefulsets: statefulsets.clone(),
+            daemonsets: daemonsets.clone(),
+            cronjobs: cronjobs.clone(),
+        }),
     );
     let resolver = engine.resolver();
     background.spawn(engine.run(triggers, shutdown.clone()));

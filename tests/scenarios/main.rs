@@ -5,6 +5,7 @@ mod support;
 
 mod baseline;
 mod basics;
+mod coalescing;
 mod exactly_once;
 mod faults;
 mod kinds;
