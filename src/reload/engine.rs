@@ -187,6 +187,7 @@ pub struct Engine {
     inbox: mpsc::Receiver<Batch>,
     events: Events,
     metrics: Arc<Metrics>,
+    status: mpsc::Sender<status::Update>,
 }
 
 /// Result of one reconcile task.
@@ -218,7 +219,10 @@ impl Engine {
             metrics: metrics.clone(),
             workloads,
         };
+        let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
+        tokio::spawn(status::writer(client.clone(), status_rx));
         Self {
+            status: status_tx,
             events: Events::new(client.clone(), options.instance.clone()),
             client,
             options,
@@ -357,13 +361,10 @@ impl Engine {
             }
         };
         for config in configs {
-            let client = self.client.clone();
-            let (w, o) = (workload.clone(), outcome.clone());
-            tokio::spawn(async move {
-                if let Err(e) = status::record(&client, &config, &w, &o).await {
-                    tracing::debug!(?config, error = %e, "cannot update ReloaderConfig status");
-                }
-            });
+            let update = (config, workload.clone(), outcome.clone());
+            if self.status.try_send(update).is_err() {
+                tracing::debug!(%workload, "status queue full; update skipped");
+            }
         }
     }
 }

@@ -161,6 +161,35 @@ pub async fn record(
     Ok(())
 }
 
+/// One status update to write.
+pub type Update = (ConfigId, WorkloadRef, TargetOutcome);
+
+/// Status writes per second, and how many may go at once after a quiet period.
+const WRITES_PER_SECOND: f64 = 10.0;
+const WRITE_BURST: u32 = 20;
+/// Updates waiting to be written; beyond this, new ones are dropped (the next reload of the
+/// same target writes a complete status again).
+pub const QUEUE: usize = 1024;
+
+/// Writes status updates one at a time, rate-limited. One writer means two targets of the
+/// same ReloaderConfig reloaded together never lose a count to a read-modify-write race.
+pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Update>) {
+    let mut bucket = crate::resync::TokenBucket::new(
+        WRITES_PER_SECOND,
+        WRITE_BURST,
+        tokio::time::Instant::now(),
+    );
+    while let Some((config, target, outcome)) = updates.recv().await {
+        let wait = bucket.take(tokio::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if let Err(e) = record(&client, &config, &target, &outcome).await {
+            tracing::debug!(?config, error = %e, "cannot update ReloaderConfig status");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

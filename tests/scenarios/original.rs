@@ -267,3 +267,55 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
 fn spec_paused(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<bool> {
     d.spec.as_ref().and_then(|s| s.paused)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaderconfig_counts_every_target_reloaded_together() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "configmap",
+        "common",
+        "-n",
+        "shop",
+        "--from-literal=v=1",
+    ]);
+    for name in ["one", "two", "three"] {
+        cluster.apply(&deployment(
+            name,
+            "",
+            "      containers:\n      - name: app\n        image: nginx",
+        ));
+    }
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: fleet, namespace: shop}
+spec:
+  watchedResources: {configMaps: [common]}
+  targets: [{kind: Deployment, name: one}, {kind: Deployment, name: two}, {kind: Deployment, name: three}]
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "common",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"data":{"v":"2"}}"#,
+    ]);
+    for name in ["one", "two", "three"] {
+        cluster.wait_generation("shop", name, 2).await;
+    }
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
+    eventually("three reloads counted", || async {
+        let rc = configs.get("fleet").await.expect("rc");
+        rc.status
+            .is_some_and(|s| s.reload_count == 3 && s.targets.len() == 3 && s.target_count == 3)
+    })
+    .await;
+}
