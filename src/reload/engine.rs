@@ -128,6 +128,11 @@ impl Resolver {
         // Numbered on arrival, before waiting, so later triggers outrank earlier ones.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let source = trigger.source();
+        // Most Secret and ConfigMap writes concern nobody: skip the read entirely.
+        if !self.followed(&source) {
+            self.metrics.trigger_result("unfollowed");
+            return;
+        }
         let stored = source::wait_for(
             &self.client,
             &source,
@@ -168,6 +173,16 @@ impl Resolver {
             self.send(batch).await;
         }
         Ok(())
+    }
+
+    /// Whether any follower (whatever its decision) is listed for the source.
+    fn followed(&self, source: &SourceRef) -> bool {
+        !self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(source, None)
+            .is_empty()
     }
 
     /// Every source some workload follows by name.
