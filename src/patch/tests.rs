@@ -28,6 +28,28 @@ fn deployment(containers: Value) -> Value {
     })
 }
 
+/// The patch for a Deployment with the env-vars strategy.
+fn env_vars(doc: &Value, records: &[Record]) -> Patch {
+    build_patch(
+        WorkloadKind::Deployment,
+        doc,
+        ReloadStrategy::EnvVars,
+        records,
+    )
+    .unwrap()
+}
+
+/// The patch for a Deployment with the annotations strategy.
+fn annotations_patch(doc: &Value, records: &[Record]) -> Patch {
+    build_patch(
+        WorkloadKind::Deployment,
+        doc,
+        ReloadStrategy::Annotations,
+        records,
+    )
+    .unwrap()
+}
+
 fn apply(doc: &Value, p: &Patch) -> Result<Value, json_patch::PatchError> {
     let mut out = doc.clone();
     json_patch::patch(&mut out, p)?;
@@ -99,13 +121,7 @@ fn env_var_is_added_to_the_chosen_container_and_then_is_idempotent() {
         json!([{"name": "sidecar"}, {"name": "app", "env": [{"name": "A", "value": "1"}]}]),
     );
     let records = [record(SourceKind::Secret, "db", h("1"), Some(1))];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     let env = &after["spec"]["template"]["spec"]["containers"][1]["env"];
     assert_eq!(env[0], json!({"name": "A", "value": "1"}));
@@ -118,13 +134,7 @@ fn env_var_is_added_to_the_chosen_container_and_then_is_idempotent() {
             .get("env")
             .is_none()
     );
-    let again = build_patch(
-        WorkloadKind::Deployment,
-        &after,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let again = env_vars(&after, &records);
     assert!(
         again.0.is_empty(),
         "same hash must not patch again: {again:?}"
@@ -135,13 +145,7 @@ fn env_var_is_added_to_the_chosen_container_and_then_is_idempotent() {
 fn a_container_without_env_gets_one() {
     let doc = deployment(json!([{"name": "app"}]));
     let records = [record(SourceKind::ConfigMap, "cfg", h("1"), Some(0))];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     assert_eq!(
         after["spec"]["template"]["spec"]["containers"][0]["env"],
@@ -157,13 +161,7 @@ fn a_changed_hash_replaces_the_value_where_it_already_is() {
     ]));
     // The chosen container moved to 0, but the var lives in 1: update it there, never duplicate.
     let records = [record(SourceKind::Secret, "db", h("2"), Some(0))];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     let containers = &after["spec"]["template"]["spec"]["containers"];
     assert!(containers[0].get("env").is_none());
@@ -189,13 +187,7 @@ fn several_sources_become_one_patch() {
         record(SourceKind::Secret, "db", h("1"), Some(0)),
         record(SourceKind::ConfigMap, "cfg", h("2"), Some(0)),
     ];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     let env = after["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()
@@ -208,13 +200,7 @@ fn several_sources_become_one_patch() {
 fn no_container_means_nothing_recorded_for_env_vars() {
     let doc = deployment(json!([{"name": "app"}]));
     let records = [record(SourceKind::Secret, "db", h("1"), None)];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     assert!(p.0.is_empty());
 }
 
@@ -222,13 +208,7 @@ fn no_container_means_nothing_recorded_for_env_vars() {
 fn a_concurrent_env_edit_makes_the_patch_fail_instead_of_clobbering() {
     let doc = deployment(json!([{"name": "app", "env": [{"name": "A", "value": "1"}]}]));
     let records = [record(SourceKind::Secret, "db", h("1"), Some(0))];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::EnvVars,
-        &records,
-    )
-    .unwrap();
+    let p = env_vars(&doc, &records);
     let mut edited = doc.clone();
     edited["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = json!("2");
     assert!(apply(&edited, &p).is_err());
@@ -291,13 +271,7 @@ fn annotations_strategy_records_every_hash_without_a_timestamp() {
         record(SourceKind::Secret, "db", h("1"), None),
         record(SourceKind::ConfigMap, "cfg", h("2"), None),
     ];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::Annotations,
-        &records,
-    )
-    .unwrap();
+    let p = annotations_patch(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     let annotations = &after["spec"]["template"]["metadata"]["annotations"];
     assert_eq!(
@@ -322,13 +296,7 @@ fn annotations_strategy_records_every_hash_without_a_timestamp() {
             Some(r.hash.to_string())
         );
     }
-    let again = build_patch(
-        WorkloadKind::Deployment,
-        &after,
-        ReloadStrategy::Annotations,
-        &records,
-    )
-    .unwrap();
+    let again = annotations_patch(&after, &records);
     assert!(again.0.is_empty());
 }
 
@@ -337,26 +305,14 @@ fn annotations_strategy_keeps_other_annotations_and_guards_its_own() {
     let mut doc = deployment(json!([{"name": "app"}]));
     doc["spec"]["template"]["metadata"]["annotations"] = json!({"keep": "me"});
     let first = [record(SourceKind::Secret, "db", h("1"), None)];
-    let p1 = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::Annotations,
-        &first,
-    )
-    .unwrap();
+    let p1 = annotations_patch(&doc, &first);
     let after1 = apply(&doc, &p1).unwrap();
     assert_eq!(
         after1["spec"]["template"]["metadata"]["annotations"]["keep"],
         "me"
     );
     let second = [record(SourceKind::Secret, "db", h("2"), None)];
-    let p2 = build_patch(
-        WorkloadKind::Deployment,
-        &after1,
-        ReloadStrategy::Annotations,
-        &second,
-    )
-    .unwrap();
+    let p2 = annotations_patch(&after1, &second);
     // Someone else recorded another hash meanwhile: the guard refuses the stale patch.
     let mut raced = after1.clone();
     let key = SOURCE_HASHES;
@@ -385,13 +341,7 @@ fn annotation_keys_are_escaped_in_pointers() {
     let mut doc = deployment(json!([{"name": "app"}]));
     doc["spec"]["template"]["metadata"]["annotations"] = json!({"x": "y"});
     let records = [record(SourceKind::Secret, "db", h("1"), None)];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::Annotations,
-        &records,
-    )
-    .unwrap();
+    let p = annotations_patch(&doc, &records);
     let text = serde_json::to_string(&p).unwrap();
     assert!(
         text.contains("reloader.stakater.com~1source-hashes"),
@@ -404,13 +354,7 @@ fn a_garbled_hash_annotation_is_treated_as_nothing_recorded() {
     let mut doc = deployment(json!([{"name": "app"}]));
     doc["spec"]["template"]["metadata"]["annotations"] = json!({SOURCE_HASHES: "not json"});
     let records = [record(SourceKind::Secret, "db", h("1"), None)];
-    let p = build_patch(
-        WorkloadKind::Deployment,
-        &doc,
-        ReloadStrategy::Annotations,
-        &records,
-    )
-    .unwrap();
+    let p = annotations_patch(&doc, &records);
     let after = apply(&doc, &p).unwrap();
     assert_eq!(
         recorded_hash(

@@ -49,9 +49,11 @@ pub struct GroupVersionKind {
     pub kind: String,
 }
 
-/// The parts of an `AdmissionRequest` the webhooks use, borrowing the objects from the
-/// body. Its `Debug` leaves the objects out: they may hold Secret data.
-pub struct Review<'a> {
+/// The parts of an `AdmissionRequest` the webhooks use. `O` is what the objects are
+/// decoded into while the body is read (once): raw JSON borrowed from the body by
+/// default, or a typed view chosen by the webhook. Its `Debug` leaves the objects out:
+/// they may hold Secret data.
+pub struct Review<'a, O = &'a RawValue> {
     pub version: ReviewVersion,
     pub uid: String,
     pub kind: GroupVersionKind,
@@ -60,13 +62,14 @@ pub struct Review<'a> {
     /// Empty for cluster-scoped objects.
     pub namespace: String,
     pub dry_run: bool,
-    pub object: Option<&'a RawValue>,
-    pub old_object: Option<&'a RawValue>,
+    pub object: Option<O>,
+    pub old_object: Option<O>,
+    _body: std::marker::PhantomData<&'a [u8]>,
 }
 
-impl std::fmt::Debug for Review<'_> {
+impl<O> std::fmt::Debug for Review<'_, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |o: Option<&RawValue>| o.map(|_| "<redacted>");
+        let redacted = |o: &Option<O>| o.as_ref().map(|_| "<redacted>");
         f.debug_struct("Review")
             .field("version", &self.version)
             .field("uid", &self.uid)
@@ -75,12 +78,11 @@ impl std::fmt::Debug for Review<'_> {
             .field("name", &self.name)
             .field("namespace", &self.namespace)
             .field("dry_run", &self.dry_run)
-            .field("object", &redacted(self.object))
-            .field("old_object", &redacted(self.old_object))
+            .field("object", &redacted(&self.object))
+            .field("old_object", &redacted(&self.old_object))
             .finish()
     }
 }
-
 /// Why a body is not a usable AdmissionReview. Messages never contain input values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReviewError {
@@ -139,17 +141,16 @@ impl ReviewError {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawReview<'a> {
+#[serde(rename_all = "camelCase", bound(deserialize = "O: Deserialize<'de>"))]
+struct RawReview<O> {
     api_version: Option<String>,
     kind: Option<String>,
-    #[serde(borrow)]
-    request: Option<RawRequest<'a>>,
+    request: Option<RawRequest<O>>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRequest<'a> {
+#[serde(rename_all = "camelCase", bound(deserialize = "O: Deserialize<'de>"))]
+struct RawRequest<O> {
     uid: Option<String>,
     kind: Option<GroupVersionKind>,
     operation: Option<String>,
@@ -159,10 +160,10 @@ struct RawRequest<'a> {
     namespace: Option<String>,
     #[serde(default)]
     dry_run: Option<bool>,
-    #[serde(borrow, default)]
-    object: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    old_object: Option<&'a RawValue>,
+    #[serde(default)]
+    object: Option<O>,
+    #[serde(default)]
+    old_object: Option<O>,
 }
 
 /// Describes a serde_json error by category, path and position, without its message
@@ -187,16 +188,65 @@ fn describe(path: &serde_path_to_error::Path, err: &serde_json::Error) -> String
     }
 }
 
-/// Parses an AdmissionReview request body.
+/// Parses an AdmissionReview request body, keeping the objects as raw JSON.
 pub fn parse(body: &[u8]) -> Result<Review<'_>, ReviewError> {
+    parse_as(body, "object")
+}
+
+/// Classifies a failed decode: errors inside `object`/`oldObject` are about the object
+/// (`expected` names what it should be); the rest are about the envelope.
+fn envelope_error(
+    body: &[u8],
+    expected: &'static str,
+    parse: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+    ) -> Result<(), serde_path_to_error::Error<serde_json::Error>>,
+) -> ReviewError {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let raw: RawReview<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
-        let detail = describe(e.path(), e.inner());
-        match e.inner().classify() {
-            serde_json::error::Category::Data => ReviewError::Shape(detail),
-            _ => ReviewError::Syntax(detail),
+    let Err(e) = parse(de) else {
+        // The fast decoder failed but the path-tracking one did not: report it plainly.
+        return ReviewError::Shape("cannot be decoded".to_owned());
+    };
+    let detail = describe(e.path(), e.inner());
+    let path = e.path().to_string();
+    let object_field = if path.starts_with("request.oldObject") {
+        Some("request.oldObject")
+    } else if path.starts_with("request.object") {
+        Some("request.object")
+    } else {
+        None
+    };
+    match (e.inner().classify(), object_field) {
+        (serde_json::error::Category::Data, Some(field)) => ReviewError::BadObject {
+            field,
+            expected,
+            detail,
+        },
+        (serde_json::error::Category::Data, None) => ReviewError::Shape(detail),
+        _ => ReviewError::Syntax(detail),
+    }
+}
+
+/// Parses an AdmissionReview request body, decoding `object` and `oldObject` as `O` in the
+/// same pass. `expected` names what `O` stands for, for error messages.
+pub fn parse_as<'a, O: Deserialize<'a>>(
+    body: &'a [u8],
+    expected: &'static str,
+) -> Result<Review<'a, O>, ReviewError> {
+    // Fast path without path tracking; on failure decode again to say where it broke.
+    let raw: RawReview<O> = match serde_json::from_slice(body) {
+        Ok(raw) => raw,
+        Err(_) => {
+            return Err(envelope_error(body, expected, |de| {
+                serde_path_to_error::deserialize::<_, RawReview<serde::de::IgnoredAny>>(de)
+                    .map(drop)
+                    .and_then(|_| {
+                        let de = &mut serde_json::Deserializer::from_slice(body);
+                        serde_path_to_error::deserialize::<_, RawReview<O>>(de).map(drop)
+                    })
+            }));
         }
-    })?;
+    };
     match raw.kind.as_deref() {
         Some(REVIEW_KIND) => {}
         Some(other) => return Err(ReviewError::NotAReview(other.to_owned())),
@@ -235,6 +285,7 @@ pub fn parse(body: &[u8]) -> Result<Review<'_>, ReviewError> {
         dry_run: req.dry_run.unwrap_or(false),
         object: req.object,
         old_object: req.old_object,
+        _body: std::marker::PhantomData,
     })
 }
 

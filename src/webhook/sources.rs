@@ -9,11 +9,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::AppState;
 use super::body::read_json;
@@ -65,57 +64,59 @@ pub enum Decision {
     Ignore(IgnoreReason),
 }
 
-/// The parts of a Secret or ConfigMap that matter here; everything else in the object
-/// (notably `managedFields`) is skipped without being built.
+/// Annotations, the only metadata that matters here.
 #[derive(Default, Deserialize)]
 struct Meta {
     #[serde(default)]
     annotations: Option<BTreeMap<String, String>>,
 }
 
+/// The parts of a Secret or ConfigMap that matter here, decoded while the review is read;
+/// everything else in the object (notably `managedFields`) is skipped without being built.
+/// `data` stays text: a ConfigMap's values, or a Secret's base64, decoded only when the
+/// text differs. Holds data: never `Debug`-print it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SecretParts {
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: Option<Meta>,
-    #[serde(default)]
-    data: Option<BTreeMap<String, ByteString>>,
-    #[serde(default)]
-    string_data: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigMapParts {
+pub struct SourceParts {
     kind: Option<String>,
     #[serde(default)]
     metadata: Option<Meta>,
     #[serde(default)]
     data: Option<BTreeMap<String, String>>,
     #[serde(default)]
+    string_data: Option<BTreeMap<String, String>>,
+    #[serde(default)]
     binary_data: Option<BTreeMap<String, ByteString>>,
 }
 
-fn check_kind(
-    got: Option<String>,
-    field: &'static str,
-    expected: &'static str,
-) -> Result<(), ReviewError> {
-    match got {
-        Some(got) if got != expected => Err(ReviewError::ObjectKindMismatch {
-            field,
-            got,
-            expected,
-        }),
-        _ => Ok(()),
+impl SourceParts {
+    fn check_kind(&self, field: &'static str, expected: SourceKind) -> Result<(), ReviewError> {
+        match &self.kind {
+            Some(got) if got != expected.as_str() => Err(ReviewError::ObjectKindMismatch {
+                field,
+                got: got.clone(),
+                expected: expected.as_str(),
+            }),
+            _ => Ok(()),
+        }
     }
-}
 
-fn object_meta(meta: Option<Meta>) -> ObjectMeta {
-    ObjectMeta {
-        annotations: meta.and_then(|m| m.annotations),
-        ..ObjectMeta::default()
+    fn ignored(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(IGNORE_ANNOTATION))
+            .is_some_and(|v| v == "true")
+    }
+
+    /// Same Secret data for certain, judged on the text alone (no `stringData`, equal
+    /// base64). Different text may still be equal bytes; decoding settles that.
+    fn same_secret_text(&self, other: &SourceParts) -> bool {
+        let plain = |p: &SourceParts| p.string_data.as_ref().is_none_or(|m| m.is_empty());
+        fn data(p: &SourceParts) -> Option<&BTreeMap<String, String>> {
+            p.data.as_ref().filter(|m| !m.is_empty())
+        }
+        plain(self) && plain(other) && data(self) == data(other)
     }
 }
 
@@ -126,42 +127,37 @@ enum Source {
 }
 
 impl Source {
-    fn decode(kind: SourceKind, raw: &RawValue, field: &'static str) -> Result<Self, ReviewError> {
+    fn from_parts(
+        kind: SourceKind,
+        parts: &SourceParts,
+        field: &'static str,
+    ) -> Result<Self, ReviewError> {
+        parts.check_kind(field, kind)?;
         Ok(match kind {
             SourceKind::Secret => {
-                let p: SecretParts = review::decode_object(raw, field, "Secret")?;
-                check_kind(p.kind, field, "Secret")?;
+                let mut data = BTreeMap::new();
+                for (k, v) in parts.data.iter().flatten() {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v)
+                        .map_err(|_| ReviewError::BadObject {
+                            field,
+                            expected: "Secret",
+                            detail: format!("the value of `data.{k}` is not base64"),
+                        })?;
+                    data.insert(k.clone(), ByteString(bytes));
+                }
                 Source::Secret(Box::new(Secret {
-                    metadata: object_meta(p.metadata),
-                    data: p.data,
-                    string_data: p.string_data,
+                    data: parts.data.is_some().then_some(data),
+                    string_data: parts.string_data.clone(),
                     ..Secret::default()
                 }))
             }
-            SourceKind::ConfigMap => {
-                let p: ConfigMapParts = review::decode_object(raw, field, "ConfigMap")?;
-                check_kind(p.kind, field, "ConfigMap")?;
-                Source::ConfigMap(Box::new(ConfigMap {
-                    metadata: object_meta(p.metadata),
-                    data: p.data,
-                    binary_data: p.binary_data,
-                    ..ConfigMap::default()
-                }))
-            }
+            SourceKind::ConfigMap => Source::ConfigMap(Box::new(ConfigMap {
+                data: parts.data.clone(),
+                binary_data: parts.binary_data.clone(),
+                ..ConfigMap::default()
+            })),
         })
-    }
-
-    fn annotations(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Source::Secret(s) => s.metadata.annotations.as_ref(),
-            Source::ConfigMap(c) => c.metadata.annotations.as_ref(),
-        }
-    }
-
-    fn ignored(&self) -> bool {
-        self.annotations()
-            .and_then(|a| a.get(IGNORE_ANNOTATION))
-            .is_some_and(|v| v == "true")
     }
 
     fn hash(&self) -> SourceHash {
@@ -180,18 +176,23 @@ impl Source {
     }
 }
 
-fn required<'a>(
-    raw: Option<&'a RawValue>,
+fn required<'p>(
+    parts: Option<&'p SourceParts>,
     field: &'static str,
-) -> Result<&'a RawValue, ReviewError> {
+) -> Result<&'p SourceParts, ReviewError> {
     // `null` arrives as `None` already; a missing object on UPDATE is malformed.
-    raw.ok_or(ReviewError::MissingField(field))
+    parts.ok_or(ReviewError::MissingField(field))
+}
+
+/// Reads a review for this webhook, decoding the objects in the same pass.
+pub fn parse(body: &[u8]) -> Result<Review<'_, SourceParts>, ReviewError> {
+    review::parse_as(body, "Secret or ConfigMap")
 }
 
 /// Decides what an admitted Secret or ConfigMap write means for the reload engine.
-/// Cheap checks come first so dry runs and unfollowed operations decode nothing.
+/// Cheap checks come first so dry runs and unfollowed operations decode no data.
 pub fn decide(
-    review: &Review<'_>,
+    review: &Review<'_, SourceParts>,
     opts: &SourcesOptions,
     now: SystemTime,
 ) -> Result<Decision, ReviewError> {
@@ -205,6 +206,8 @@ pub fn decide(
     if review.dry_run {
         return Ok(Decision::Ignore(IgnoreReason::DryRun));
     }
+    const OBJECT: &str = "request.object";
+    const OLD_OBJECT: &str = "request.oldObject";
     let (old, new) = match review.operation {
         Operation::Connect => return Ok(Decision::Ignore(IgnoreReason::Connect)),
         Operation::Create if !opts.reload_on_create => {
@@ -213,40 +216,37 @@ pub fn decide(
         Operation::Delete if !opts.reload_on_delete => {
             return Ok(Decision::Ignore(IgnoreReason::DeleteNotFollowed));
         }
-        Operation::Create => {
-            let new = Source::decode(
-                kind,
-                required(review.object, "request.object")?,
-                "request.object",
-            )?;
-            (None, Some(new))
-        }
-        Operation::Delete => {
-            let old = Source::decode(
-                kind,
-                required(review.old_object, "request.oldObject")?,
-                "request.oldObject",
-            )?;
-            (Some(old), None)
-        }
-        Operation::Update => {
-            let new = Source::decode(
-                kind,
-                required(review.object, "request.object")?,
-                "request.object",
-            )?;
-            let old = Source::decode(
-                kind,
-                required(review.old_object, "request.oldObject")?,
-                "request.oldObject",
-            )?;
-            (Some(old), Some(new))
-        }
+        Operation::Create => (None, Some(required(review.object.as_ref(), OBJECT)?)),
+        Operation::Delete => (
+            Some(required(review.old_object.as_ref(), OLD_OBJECT)?),
+            None,
+        ),
+        Operation::Update => (
+            Some(required(review.old_object.as_ref(), OLD_OBJECT)?),
+            Some(required(review.object.as_ref(), OBJECT)?),
+        ),
     };
+    if let Some(o) = old {
+        o.check_kind(OLD_OBJECT, kind)?;
+    }
+    if let Some(n) = new {
+        n.check_kind(OBJECT, kind)?;
+    }
     // The object as it will be (or was, on DELETE) decides whether it is ignored.
-    if new.as_ref().or(old.as_ref()).is_some_and(Source::ignored) {
+    if new.or(old).is_some_and(SourceParts::ignored) {
         return Ok(Decision::Ignore(IgnoreReason::IgnoreAnnotation));
     }
+    if let (Some(o), Some(n), SourceKind::Secret) = (old, new, kind)
+        && o.same_secret_text(n)
+    {
+        return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
+    }
+    let old = old
+        .map(|p| Source::from_parts(kind, p, OLD_OBJECT))
+        .transpose()?;
+    let new = new
+        .map(|p| Source::from_parts(kind, p, OBJECT))
+        .transpose()?;
     if let (Some(o), Some(n)) = (&old, &new)
         && !Source::data_changed(o, n)
     {
@@ -278,7 +278,7 @@ pub async fn handle(
     let started = Instant::now();
     let result = async {
         let bytes = read_json(&headers, body, &state.limits).await?;
-        let review = review::parse(&bytes)?;
+        let review = parse(&bytes)?;
         let decision = decide(&review, &state.sources, SystemTime::now())?;
         Ok::<_, super::ApiError>((review.version, review.uid, decision))
     }
@@ -320,5 +320,76 @@ pub async fn handle(
             super::answer(version, review::Answer::allow(uid))
         }
         Err(err) => super::reject(&state, WEBHOOK, err, started),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(operation: &str, dry_run: bool, object: &str, old: &str) -> String {
+        format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","kind":{{"group":"","version":"v1","kind":"Secret"}},"operation":"{operation}","name":"s","namespace":"n","dryRun":{dry_run},"object":{object},"oldObject":{old}}}}}"#
+        )
+    }
+
+    fn decide_on(b: &str, opts: SourcesOptions) -> Result<Decision, ReviewError> {
+        decide(&parse(b.as_bytes()).unwrap(), &opts, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn cheap_answers_decode_nothing() {
+        // The values are not base64; these paths never decode them.
+        let garbage = r#"{"data":{"k":"not base64!"}}"#;
+        let both = SourcesOptions {
+            reload_on_create: true,
+            reload_on_delete: true,
+        };
+        let cases = [
+            (
+                "dry run",
+                body("UPDATE", true, garbage, garbage),
+                both,
+                IgnoreReason::DryRun,
+            ),
+            (
+                "create not followed",
+                body("CREATE", false, garbage, "null"),
+                SourcesOptions::default(),
+                IgnoreReason::CreateNotFollowed,
+            ),
+            (
+                "delete not followed",
+                body("DELETE", false, "null", garbage),
+                SourcesOptions::default(),
+                IgnoreReason::DeleteNotFollowed,
+            ),
+            (
+                "connect",
+                body("CONNECT", false, "null", "null"),
+                both,
+                IgnoreReason::Connect,
+            ),
+        ];
+        for (name, b, opts, reason) in cases {
+            assert_eq!(decide_on(&b, opts), Ok(Decision::Ignore(reason)), "{name}");
+        }
+    }
+
+    #[test]
+    fn string_data_counts_as_data() {
+        let old = r#"{"kind":"Secret","data":{"k":"MQ=="}}"#;
+        let same_via_string_data = r#"{"kind":"Secret","stringData":{"k":"1"}}"#;
+        let changed_via_string_data =
+            r#"{"kind":"Secret","data":{"k":"MQ=="},"stringData":{"k":"2"}}"#;
+        let opts = SourcesOptions::default();
+        assert_eq!(
+            decide_on(&body("UPDATE", false, same_via_string_data, old), opts),
+            Ok(Decision::Ignore(IgnoreReason::DataUnchanged))
+        );
+        assert!(matches!(
+            decide_on(&body("UPDATE", false, changed_via_string_data, old), opts),
+            Ok(Decision::Trigger(_))
+        ));
     }
 }
