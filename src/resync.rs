@@ -69,6 +69,10 @@ pub async fn pass(resolver: &Resolver, options: &ResyncOptions) -> usize {
             Err(e) => tracing::debug!(%source, error = %e, "resync read failed"),
         }
     }
+    let missing = resolver.report_missing_targets();
+    if missing > 0 {
+        tracing::info!(targets = missing, "ReloaderConfig targets not found");
+    }
     read
 }
 

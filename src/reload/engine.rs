@@ -66,6 +66,7 @@ pub struct Resolver {
     inbox: mpsc::Sender<Batch>,
     metrics: Arc<Metrics>,
     workloads: Option<WorkloadStores>,
+    status: mpsc::Sender<status::Update>,
 }
 
 impl Resolver {
@@ -175,6 +176,31 @@ impl Resolver {
         Ok(())
     }
 
+    /// Reports ReloaderConfig targets that do not exist (`TargetNotFound`); resync calls it.
+    pub fn report_missing_targets(&self) -> usize {
+        let missing: Vec<status::Update> = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            self.configs
+                .state()
+                .iter()
+                .filter_map(|rc| crate::reload::cache::config_input(rc))
+                .filter(|(id, _)| self.options.scope.includes(&id.namespace))
+                .flat_map(|(id, input)| {
+                    input
+                        .targets
+                        .into_iter()
+                        .filter(|t| index.workload(t).is_none())
+                        .map(move |t| (id.clone(), t, TargetOutcome::NotFound))
+                })
+                .collect()
+        };
+        let count = missing.len();
+        for update in missing {
+            let _ = self.status.try_send(update);
+        }
+        count
+    }
+
     /// Whether any follower (whatever its decision) is listed for the source.
     fn followed(&self, source: &SourceRef) -> bool {
         !self
@@ -224,7 +250,10 @@ impl Engine {
         // Bounded like the trigger queue: each batch is small and drained at once.
         let (tx, rx) = mpsc::channel(1024);
         let options = Arc::new(options);
+        let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
+        tokio::spawn(status::writer(client.clone(), status_rx));
         let resolver = Resolver {
+            status: status_tx.clone(),
             client: client.clone(),
             index,
             configs,
@@ -234,8 +263,6 @@ impl Engine {
             metrics: metrics.clone(),
             workloads,
         };
-        let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
-        tokio::spawn(status::writer(client.clone(), status_rx));
         Self {
             status: status_tx,
             events: Events::new(client.clone(), options.instance.clone()),

@@ -319,3 +319,30 @@ spec:
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaderconfig_naming_a_missing_target_says_so() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: typo, namespace: shop}
+spec:
+  watchedResources: {configMaps: [common]}
+  targets: [{kind: Deployment, name: does-not-exist}]
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
+    eventually("a TargetNotFound condition", || async {
+        let rc = configs.get("typo").await.expect("rc");
+        rc.status.is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "False" && c.reason == "TargetNotFound")
+        })
+    })
+    .await;
+}
