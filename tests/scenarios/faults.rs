@@ -66,26 +66,28 @@ async fn periodic_resync_repairs_without_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conflicts_twice_then_success_roll_once() {
-    let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
-    let _reloader = cluster.start_reloader(&[]);
-    cluster.register_webhook();
-    cluster
-        .hooks
-        .inject_fault(&fault("patch", "deployments", 2, 409))
-        .await
-        .expect("fault");
-    cluster.apply(&secret("two"));
-    cluster.wait_generation("shop", "web", 2).await;
-    cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(800))
-        .await;
-    assert_eq!(
-        cluster.patches("deployments", "web").await,
-        1,
-        "one successful patch"
-    );
+async fn conflicts_and_server_errors_twice_then_success_roll_once() {
+    for status in [409, 422, 503] {
+        let mut cluster = Cluster::start().await;
+        cluster.apply(SETUP);
+        let _reloader = cluster.start_reloader(&[]);
+        cluster.register_webhook();
+        cluster
+            .hooks
+            .inject_fault(&fault("patch", "deployments", 2, status))
+            .await
+            .expect("fault");
+        cluster.apply(&secret("two"));
+        cluster.wait_generation("shop", "web", 2).await;
+        cluster
+            .stays_at("shop", "web", 2, Duration::from_millis(500))
+            .await;
+        assert_eq!(
+            cluster.patches("deployments", "web").await,
+            1,
+            "{status}: one successful patch"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
