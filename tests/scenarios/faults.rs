@@ -147,3 +147,39 @@ async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
     assert_eq!(log.matches("workload gone").count(), 1, "{log}");
     assert!(!log.contains("reload failed"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_patch_finish() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(SETUP);
+    let mut reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    let mut slow = fault("patch", "deployments", 1, 200);
+    slow.status = None;
+    slow.hang_ms = Some(1500);
+    cluster.hooks.inject_fault(&slow).await.expect("fault");
+    cluster.apply(&secret("two"));
+    crate::support::eventually("the trigger to reach the engine", || async {
+        reloader.log_text().contains("trigger resolved")
+    })
+    .await;
+    // The coalescing window (150 ms) passes and the PATCH hangs in the API server.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        cluster.generation("shop", "web").await,
+        1,
+        "the patch is still in flight"
+    );
+    reloader.terminate();
+    assert!(reloader.exited());
+    assert_eq!(
+        cluster.generation("shop", "web").await,
+        2,
+        "finished before exiting"
+    );
+    assert!(
+        reloader.log_text().contains("reloaded"),
+        "{}",
+        reloader.log_text()
+    );
+}
