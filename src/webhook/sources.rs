@@ -1,6 +1,7 @@
 //! `POST /validate/sources`: Secret and ConfigMap writes. Always allowed; decides inline
 //! whether the data changed and, if so, queues a trigger for the reload engine.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -71,25 +72,30 @@ struct Meta {
     annotations: Option<BTreeMap<String, String>>,
 }
 
+/// A JSON string borrowed from the body when it has no escapes (always, for base64).
+/// serde only borrows a `Cow` it meets directly, hence the wrapper inside maps.
+#[derive(Deserialize, PartialEq, Eq)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
 /// The parts of a Secret or ConfigMap that matter here, decoded while the review is read;
 /// everything else in the object (notably `managedFields`) is skipped without being built.
 /// `data` stays text: a ConfigMap's values, or a Secret's base64, decoded only when the
 /// text differs. Holds data: never `Debug`-print it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SourceParts {
+pub struct SourceParts<'a> {
     kind: Option<String>,
     #[serde(default)]
     metadata: Option<Meta>,
-    #[serde(default)]
-    data: Option<BTreeMap<String, String>>,
+    #[serde(default, borrow)]
+    data: Option<BTreeMap<String, Text<'a>>>,
     #[serde(default)]
     string_data: Option<BTreeMap<String, String>>,
     #[serde(default)]
     binary_data: Option<BTreeMap<String, ByteString>>,
 }
 
-impl SourceParts {
+impl SourceParts<'_> {
     fn check_kind(&self, field: &'static str, expected: SourceKind) -> Result<(), ReviewError> {
         match &self.kind {
             Some(got) if got != expected.as_str() => Err(ReviewError::ObjectKindMismatch {
@@ -111,9 +117,9 @@ impl SourceParts {
 
     /// Same Secret data for certain, judged on the text alone (no `stringData`, equal
     /// base64). Different text may still be equal bytes; decoding settles that.
-    fn same_secret_text(&self, other: &SourceParts) -> bool {
-        let plain = |p: &SourceParts| p.string_data.as_ref().is_none_or(|m| m.is_empty());
-        fn data(p: &SourceParts) -> Option<&BTreeMap<String, String>> {
+    fn same_secret_text(&self, other: &SourceParts<'_>) -> bool {
+        let plain = |p: &SourceParts<'_>| p.string_data.as_ref().is_none_or(|m| m.is_empty());
+        fn data<'p, 'a>(p: &'p SourceParts<'a>) -> Option<&'p BTreeMap<String, Text<'a>>> {
             p.data.as_ref().filter(|m| !m.is_empty())
         }
         plain(self) && plain(other) && data(self) == data(other)
@@ -129,7 +135,7 @@ enum Source {
 impl Source {
     fn from_parts(
         kind: SourceKind,
-        parts: &SourceParts,
+        parts: &SourceParts<'_>,
         field: &'static str,
     ) -> Result<Self, ReviewError> {
         parts.check_kind(field, kind)?;
@@ -138,7 +144,7 @@ impl Source {
                 let mut data = BTreeMap::new();
                 for (k, v) in parts.data.iter().flatten() {
                     let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(v)
+                        .decode(v.0.as_bytes())
                         .map_err(|_| ReviewError::BadObject {
                             field,
                             expected: "Secret",
@@ -153,7 +159,11 @@ impl Source {
                 }))
             }
             SourceKind::ConfigMap => Source::ConfigMap(Box::new(ConfigMap {
-                data: parts.data.clone(),
+                data: parts.data.as_ref().map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.0.clone().into_owned()))
+                        .collect()
+                }),
                 binary_data: parts.binary_data.clone(),
                 ..ConfigMap::default()
             })),
@@ -176,23 +186,23 @@ impl Source {
     }
 }
 
-fn required<'p>(
-    parts: Option<&'p SourceParts>,
+fn required<'p, 'a>(
+    parts: Option<&'p SourceParts<'a>>,
     field: &'static str,
-) -> Result<&'p SourceParts, ReviewError> {
+) -> Result<&'p SourceParts<'a>, ReviewError> {
     // `null` arrives as `None` already; a missing object on UPDATE is malformed.
     parts.ok_or(ReviewError::MissingField(field))
 }
 
 /// Reads a review for this webhook, decoding the objects in the same pass.
-pub fn parse(body: &[u8]) -> Result<Review<'_, SourceParts>, ReviewError> {
+pub fn parse(body: &[u8]) -> Result<Review<'_, SourceParts<'_>>, ReviewError> {
     review::parse_as(body, "Secret or ConfigMap")
 }
 
 /// Decides what an admitted Secret or ConfigMap write means for the reload engine.
 /// Cheap checks come first so dry runs and unfollowed operations decode no data.
 pub fn decide(
-    review: &Review<'_, SourceParts>,
+    review: &Review<'_, SourceParts<'_>>,
     opts: &SourcesOptions,
     now: SystemTime,
 ) -> Result<Decision, ReviewError> {
@@ -391,5 +401,20 @@ mod tests {
             decide_on(&body("UPDATE", false, changed_via_string_data, old), opts),
             Ok(Decision::Trigger(_))
         ));
+    }
+
+    #[test]
+    fn base64_values_are_borrowed_and_escaped_text_still_decodes() {
+        let b = body(
+            "UPDATE",
+            false,
+            r#"{"kind":"Secret","data":{"k":"MQ=="}}"#,
+            r#"{"kind":"Secret","data":{"k":"line\nbreak"}}"#,
+        );
+        let review = parse(b.as_bytes()).unwrap();
+        let new = review.object.as_ref().unwrap().data.as_ref().unwrap();
+        assert!(matches!(new["k"].0, Cow::Borrowed("MQ==")));
+        let old = review.old_object.as_ref().unwrap().data.as_ref().unwrap();
+        assert_eq!(old["k"].0, "line\nbreak");
     }
 }
