@@ -36,7 +36,7 @@ pub enum Command {
     /// Print the ReloaderConfig CustomResourceDefinition as YAML.
     Crd,
     /// Serve the admission webhooks (HTTPS) and health and metrics (HTTP).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a development CA and a serving certificate for the webhook Service, and print
     /// the base64 caBundle.
     Certs(CertsArgs),
@@ -130,4 +130,87 @@ pub struct ServeArgs {
     /// How often the certificate files are checked for a rotation, in milliseconds.
     #[arg(long, env = "RELOADER_CERT_CHECK_INTERVAL_MS", default_value_t = 2000)]
     pub cert_check_interval_ms: u64,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The reload engine's flags (stakater/Reloader's names where it has one).
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Only act in these namespaces (comma-separated); empty: all.
+    #[arg(long, env = "RELOADER_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+
+    /// Never act in these namespaces (comma-separated).
+    #[arg(long, env = "RELOADER_NAMESPACES_TO_IGNORE", value_delimiter = ',')]
+    pub namespaces_to_ignore: Vec<String>,
+
+    /// Only act in namespaces whose labels match (`k=v,k2` or stakater's `k:v,k2:*`).
+    #[arg(long, env = "RELOADER_NAMESPACE_SELECTOR", default_value = "")]
+    pub namespace_selector: String,
+
+    /// Only Secrets and ConfigMaps whose labels match this selector trigger reloads
+    /// (`k=v`, `k!=v`, `k`, `!k`, comma-separated).
+    #[arg(long, env = "RELOADER_RESOURCE_LABEL_SELECTOR", default_value = "")]
+    pub resource_label_selector: String,
+
+    /// Never reload for Secrets.
+    #[arg(long, env = "RELOADER_IGNORE_SECRETS")]
+    pub ignore_secrets: bool,
+
+    /// Never reload for ConfigMaps.
+    #[arg(long, env = "RELOADER_IGNORE_CONFIGMAPS")]
+    pub ignore_configmaps: bool,
+
+    /// Workload types never rolled, e.g. `cronjobs,daemonsets` (comma-separated).
+    #[arg(long, env = "RELOADER_IGNORED_WORKLOAD_TYPES", value_delimiter = ',')]
+    pub ignored_workload_types: Vec<String>,
+
+    /// Reload every workload for every Secret and ConfigMap it references, unless its
+    /// annotations say otherwise.
+    #[arg(long, env = "RELOADER_AUTO_RELOAD_ALL")]
+    pub auto_reload_all: bool,
+
+    /// How a reload is recorded on the pod template: `env-vars` or `annotations`.
+    #[arg(long, env = "RELOADER_RELOAD_STRATEGY", default_value = "env-vars")]
+    pub reload_strategy: String,
+
+    /// Changes to one workload within this window become one rollout (Go duration).
+    #[arg(long, env = "RELOADER_COALESCE_WINDOW", default_value = "1s")]
+    pub coalesce_window: String,
+
+    /// How long to wait for an admitted write to show in the stored Secret or ConfigMap
+    /// before giving up on it (Go duration).
+    #[arg(long, env = "RELOADER_SOURCE_WAIT", default_value = "10s")]
+    pub source_wait: String,
+
+    /// How often every follower is reconciled against its sources (Go duration; 0: only
+    /// at start).
+    #[arg(long, env = "RELOADER_RESYNC_PERIOD", default_value = "10m")]
+    pub resync_period: String,
+
+    /// Source reads per second during resync.
+    #[arg(long, env = "RELOADER_KUBE_API_QPS", default_value_t = 20.0)]
+    pub kube_api_qps: f64,
+
+    /// Source reads allowed in a burst during resync.
+    #[arg(long, env = "RELOADER_KUBE_API_BURST", default_value_t = 30)]
+    pub kube_api_burst: u32,
+
+    /// Run resync only while holding a Lease (several replicas).
+    #[arg(long, env = "RELOADER_LEADER_ELECT")]
+    pub leader_elect: bool,
+
+    /// Namespace of the leader Lease (default: `POD_NAMESPACE`, else `reloader`).
+    #[arg(long, env = "RELOADER_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+
+    /// Name of the leader Lease.
+    #[arg(
+        long,
+        env = "RELOADER_LEADER_ELECTION_ID",
+        default_value = "reloader-leader"
+    )]
+    pub leader_election_id: String,
 }

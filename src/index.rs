@@ -375,6 +375,14 @@ impl FollowerIndex {
         self.workloads.get(workload)
     }
 
+    /// Every source some follower names or references (not regex reload entries: those
+    /// match names no one has written yet). Sorted.
+    pub fn sources(&self) -> Vec<SourceRef> {
+        let mut out: Vec<SourceRef> = self.by_source.keys().cloned().collect();
+        out.sort();
+        out
+    }
+
     pub fn stats(&self) -> IndexStats {
         IndexStats {
             workloads: self.workloads.len(),

@@ -10,10 +10,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     reloader::telemetry::init(cli.log_format, &cli.log_level)?;
     match cli.command {
-        Command::Serve(args) => reloader::serve::run(args).await?,
+        Command::Crd => print!("{}", reloader::crd::crd_yaml()?),
+        Command::Serve(args) => reloader::serve::run(*args).await?,
         Command::Certs(args) => reloader::certs::run(&args)?,
         Command::WebhookConfig(args) => reloader::webhook_config::run_cli(&args)?,
-        Command::Crd => print!("{}", reloader::crd::crd_yaml()?),
         Command::Version => println!("reloader {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

@@ -19,6 +19,9 @@ pub struct Metrics {
     triggers_queued: Counter,
     triggers_dropped: Family<Labels, Counter>,
     cert_reloads: Family<Labels, Counter>,
+    reload_executed: Family<Labels, Counter>,
+    reconciles: Family<Labels, Counter>,
+    trigger_results: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,6 +74,24 @@ impl Metrics {
             "Attempts to load a changed serving certificate, by result",
             cert_reloads.clone(),
         );
+        let reload_executed = Family::<Labels, Counter>::default();
+        registry.register(
+            "reload_executed",
+            "Workload rollouts attempted by the engine (stakater-compatible), by success",
+            reload_executed.clone(),
+        );
+        let reconciles = Family::<Labels, Counter>::default();
+        registry.register(
+            "reconciles",
+            "Workload reconciles, by outcome (reloaded, up_to_date, deferred, gone, failed) and error reason",
+            reconciles.clone(),
+        );
+        let trigger_results = Family::<Labels, Counter>::default();
+        registry.register(
+            "trigger_results",
+            "Triggers resolved against the stored source, by result",
+            trigger_results.clone(),
+        );
         Self {
             registry,
             reviews,
@@ -78,6 +99,9 @@ impl Metrics {
             triggers_queued,
             triggers_dropped,
             cert_reloads,
+            reload_executed,
+            reconciles,
+            trigger_results,
         }
     }
 
@@ -106,6 +130,29 @@ impl Metrics {
     /// `result` is `success` or `failure`.
     pub fn cert_reload(&self, result: &'static str) {
         self.cert_reloads
+            .get_or_create(&vec![("result", result)])
+            .inc();
+    }
+
+    /// One reconcile of a workload; `reason` is the error's label when `outcome` is
+    /// `failed`, else `none`.
+    pub fn reconcile(&self, outcome: &'static str, reason: &'static str) {
+        self.reconciles
+            .get_or_create(&vec![("outcome", outcome), ("reason", reason)])
+            .inc();
+        let success = match outcome {
+            "reloaded" => "true",
+            "failed" => "false",
+            _ => return,
+        };
+        self.reload_executed
+            .get_or_create(&vec![("success", success)])
+            .inc();
+    }
+
+    /// One trigger resolved: `followers`, `no_followers`, or the source error's label.
+    pub fn trigger_result(&self, result: &'static str) {
+        self.trigger_results
             .get_or_create(&vec![("result", result)])
             .inc();
     }

@@ -75,17 +75,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let watch_task =
         tokio::spawn(watcher.run(Duration::from_millis(args.cert_check_interval_ms.max(100))));
 
-    // The reload engine will consume this queue; until then a sink logs the triggers.
+    // The reload engine consumes this queue; without API access a sink logs the triggers.
     let (queue, rx) = trigger::queue(trigger::QUEUE_CAPACITY);
-    let sink_task = tokio::spawn(trigger::log_sink(rx));
-
-    match kube_config(args.kubeconfig.as_deref()).await {
-        Ok(c) => tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured"),
-        Err(e) => tracing::warn!(
-            error = %format!("{e:#}"),
-            "no Kubernetes API access; existence checks will report unknown"
-        ),
-    }
+    // Turned true once the webhook has stopped accepting reviews: the engine then drains.
+    let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
+    crate::reload::start::settings(&args.engine)?;
+    let mut baseline = None;
+    let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
+        Ok(c) => {
+            tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
+            let client = kube::Client::try_from(c).context("Kubernetes client")?;
+            let started = crate::reload::start::start(
+                client,
+                &args.engine,
+                rx,
+                engine_stop_rx,
+                metrics.clone(),
+            )?;
+            baseline = Some(Arc::new(started.baseline));
+            started.tasks
+        }
+        Err(e) => {
+            tracing::warn!(
+                error = %format!("{e:#}"),
+                "no Kubernetes API access; changes are logged, nothing is reloaded"
+            );
+            let mut set = tokio::task::JoinSet::new();
+            set.spawn(trigger::log_sink(rx));
+            set
+        }
+    };
 
     let limits = Limits::default();
     let state = Arc::new(AppState {
@@ -97,6 +116,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             allow_insecure_alert_urls: args.allow_insecure_alert_urls,
         },
         limits,
+        baseline,
         // The reload engine's cache will answer here; until then nothing is known.
         ..AppState::new(metrics.clone(), queue)
     });
@@ -130,8 +150,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ready.set(false);
     let _ = stop_tx.send(true);
     let _ = webhook.await;
+    // No more reviews: let in-flight reloads finish (bounded), release the lease.
+    let _ = engine_stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN + Duration::from_secs(5), async {
+        while engine.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        engine.abort_all();
+    }
     let _ = ops.await;
     watch_task.abort();
-    sink_task.abort();
     Ok(())
 }

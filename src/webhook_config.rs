@@ -7,8 +7,8 @@ use std::path::Path;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    RuleWithOperations, ServiceReference, ValidatingWebhook, ValidatingWebhookConfiguration,
-    WebhookClientConfig,
+    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
+    ValidatingWebhook, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::api::core::v1::{Service, ServiceAccount, ServicePort, ServiceSpec};
 use k8s_openapi::api::rbac::v1::{
@@ -246,6 +246,8 @@ pub fn rbac(
         metadata: meta("reloader", None),
         rules: Some(vec![
             rule(&[""], &["secrets", "configmaps"], &["get"]),
+            // `--namespace-selector` watches namespace labels.
+            rule(&[""], &["namespaces"], &["get", "list", "watch"]),
             rule(
                 &["apps"],
                 &["deployments", "statefulsets", "daemonsets"],
@@ -330,6 +332,46 @@ mod erased {
     }
 }
 
+/// The MutatingWebhookConfiguration that stamps baseline hashes into workloads as they are
+/// created or their template changes (`/mutate/workloads`). It never blocks a write.
+pub fn mutating_webhook_configuration(
+    opts: &RenderOptions,
+) -> Result<MutatingWebhookConfiguration, RenderError> {
+    let validating = validating_webhook_configuration(opts)?;
+    let ca = validating
+        .webhooks
+        .as_ref()
+        .and_then(|w| w.first())
+        .and_then(|w| w.client_config.ca_bundle.clone());
+    let rule = |group: &str, resources: &[&str]| RuleWithOperations {
+        api_groups: Some(strings(&[group])),
+        api_versions: Some(strings(&["v1"])),
+        operations: Some(strings(&["CREATE", "UPDATE"])),
+        resources: Some(strings(resources)),
+        scope: Some("Namespaced".to_owned()),
+    };
+    let workloads = MutatingWebhook {
+        name: "workloads.reloader.stakater.com".to_owned(),
+        admission_review_versions: strings(&["v1"]),
+        client_config: client_config(opts, &ca, "/mutate/workloads"),
+        failure_policy: Some("Ignore".to_owned()),
+        match_policy: Some("Equivalent".to_owned()),
+        namespace_selector: Some(namespace_selector(opts)),
+        reinvocation_policy: Some("Never".to_owned()),
+        rules: Some(vec![
+            rule("apps", &["deployments", "statefulsets", "daemonsets"]),
+            rule("batch", &["cronjobs"]),
+        ]),
+        side_effects: "None".to_owned(),
+        timeout_seconds: Some(5),
+        ..MutatingWebhook::default()
+    };
+    Ok(MutatingWebhookConfiguration {
+        metadata: meta("reloader", None),
+        webhooks: Some(vec![workloads]),
+    })
+}
+
 /// The rendered files, by name, in a stable order: the CRD (as `reloader crd` prints it),
 /// the webhook configuration, the Service and the RBAC.
 pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, RenderError> {
@@ -339,6 +381,10 @@ pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, Rende
         (
             "validating-webhook-configuration.yaml",
             documents(&[&validating_webhook_configuration(opts)?])?,
+        ),
+        (
+            "mutating-webhook-configuration.yaml",
+            documents(&[&mutating_webhook_configuration(opts)?])?,
         ),
         ("service.yaml", documents(&[&service(opts)])?),
         (

@@ -6,6 +6,7 @@ pub mod reloaderconfig;
 pub mod review;
 pub mod server;
 pub mod sources;
+pub mod workloads;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Answers "does it exist?" for ReloaderConfig warnings.
     pub existence: Arc<dyn Existence>,
     pub limits: Limits,
+    /// Baseline stamping for `/mutate/workloads`; `None` without API access.
+    pub baseline: Option<Arc<workloads::Baseline>>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
             reloaderconfigs: ValidationOptions::default(),
             existence: Arc::new(NoCache),
             limits: Limits::default(),
+            baseline: None,
         }
     }
 }

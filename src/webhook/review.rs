@@ -344,6 +344,11 @@ pub struct Answer {
     pub status: Option<DenyStatus>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Base64 of a JSON Patch (mutating webhooks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    #[serde(default, rename = "patchType", skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
 }
 
 impl Answer {
@@ -353,6 +358,8 @@ impl Answer {
             allowed: true,
             status: None,
             warnings: Vec::new(),
+            patch: None,
+            patch_type: None,
         }
     }
 
@@ -372,6 +379,8 @@ impl Answer {
                 message: message.into(),
             }),
             warnings: Vec::new(),
+            patch: None,
+            patch_type: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::{ApiError, AppState, Limits, reloaderconfig, sources};
+use super::{ApiError, AppState, Limits, reloaderconfig, sources, workloads};
 use crate::metrics::Metrics;
 
 /// The webhook routes.
@@ -26,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/validate/sources", post(sources::handle))
         .route("/validate/reloaderconfigs", post(reloaderconfig::handle))
+        .route("/mutate/workloads", post(workloads::handle))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)

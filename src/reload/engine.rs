@@ -1,0 +1,412 @@
+//! The engine loop: triggers in, coalesced reconciles out.
+//!
+//! Triggers are resolved concurrently (each waits, bounded, for its write to be stored);
+//! the records they yield are coalesced per workload in [`PendingSet`]; a workload is
+//! reconciled by one task at a time, and what arrives meanwhile waits for the next round.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::crd::ReloaderConfig;
+use crate::index::ConfigId;
+use crate::metrics::Metrics;
+use crate::patch::ReloadStrategy;
+use crate::reload::apply::{self, ApplyError, Outcome, Retry};
+
+/// When a reconcile that failed on a transient error is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+use crate::duration::parse_duration;
+use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
+use crate::reload::events::Events;
+use crate::reload::followers::{Reading, entries_for};
+use crate::reload::labels::LabelSelector;
+use crate::reload::queue::{Entry, Pending, PendingSet, after};
+use crate::reload::source::{self, StoredSource};
+use crate::reload::status::{self, TargetOutcome};
+use crate::source::SourceRef;
+use crate::trigger::{Trigger, TriggerReceiver};
+use crate::workload::WorkloadRef;
+
+/// Start-up options of the engine.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub strategy: ReloadStrategy,
+    /// Changes to one workload within this window of the first become one patch.
+    pub coalesce: Duration,
+    /// How long a trigger waits for its write to show in the stored source.
+    pub source_wait: Duration,
+    /// Only sources with matching labels trigger (`--resource-label-selector`).
+    pub resource_selector: LabelSelector,
+    pub scope: Scope,
+    /// Reporting instance for Events (the pod name).
+    pub instance: Option<String>,
+    /// How long in-flight reconciles may finish after shutdown is asked.
+    pub drain: Duration,
+}
+
+/// Records for some workloads, from one source read, with each workload's coalescing window.
+type Batch = Vec<(WorkloadRef, Entry, Duration)>;
+
+/// What the trigger resolvers and resync share.
+#[derive(Clone)]
+pub struct Resolver {
+    client: Client,
+    index: SharedIndex,
+    configs: Store<ReloaderConfig>,
+    options: Arc<EngineOptions>,
+    seq: Arc<AtomicU64>,
+    inbox: mpsc::Sender<Batch>,
+    metrics: Arc<Metrics>,
+    workloads: Option<WorkloadStores>,
+    status: mpsc::Sender<status::Update>,
+}
+
+impl Resolver {
+    fn batch(
+        &self,
+        source: &SourceRef,
+        stored: Option<&StoredSource>,
+        baseline_required: bool,
+        seq: u64,
+    ) -> Batch {
+        if let Some(s) = stored
+            && !self.options.resource_selector.matches(&s.labels)
+        {
+            return Vec::new();
+        }
+        let entries = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            let configs = &self.configs;
+            entries_for(
+                &index,
+                |id: &ConfigId| configs.get(&ObjectRef::new(&id.name).within(&id.namespace)),
+                self.options.strategy,
+                Reading {
+                    source,
+                    stored,
+                    seq,
+                    baseline_required,
+                },
+            )
+        };
+        entries
+            .into_iter()
+            .map(|(w, e)| {
+                let coalesce = self.coalesce_for(&w);
+                (w, e, coalesce)
+            })
+            .collect()
+    }
+
+    /// The workload's own coalescing window (annotation), else `--coalesce-window`.
+    fn coalesce_for(&self, workload: &WorkloadRef) -> Duration {
+        self.workloads
+            .as_ref()
+            .and_then(|s| s.annotation(workload, COALESCE_WINDOW))
+            .and_then(|v| parse_duration(&v).ok())
+            .unwrap_or(self.options.coalesce)
+    }
+
+    async fn send(&self, batch: Batch) {
+        if !batch.is_empty() {
+            let _ = self.inbox.send(batch).await;
+        }
+    }
+
+    /// Resolves one trigger: waits for the admitted write, then queues its followers.
+    pub async fn resolve_trigger(&self, trigger: Trigger) {
+        if !self.options.scope.includes(&trigger.namespace) {
+            return;
+        }
+        // Numbered on arrival, before waiting, so later triggers outrank earlier ones.
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let source = trigger.source();
+        // Most Secret and ConfigMap writes concern nobody: skip the read entirely.
+        if !self.followed(&source) {
+            self.metrics.trigger_result("unfollowed");
+            return;
+        }
+        let stored = source::wait_for(
+            &self.client,
+            &source,
+            trigger.new_hash,
+            trigger.old_hash,
+            self.options.source_wait,
+        )
+        .await;
+        match stored {
+            Ok(stored) => {
+                let batch = self.batch(&source, stored.as_ref(), false, seq);
+                tracing::debug!(%source, followers = batch.len(), "trigger resolved");
+                self.metrics.trigger_result(if batch.is_empty() {
+                    "no_followers"
+                } else {
+                    "followers"
+                });
+                self.send(batch).await;
+            }
+            Err(e) => {
+                self.metrics.trigger_result(e.label());
+                tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
+            }
+        }
+    }
+
+    /// Resync of one source: read it now and queue the followers that already record it.
+    pub async fn resync_source(&self, source: &SourceRef) -> Result<(), source::SourceError> {
+        if !self.options.scope.includes(&source.namespace) {
+            return Ok(());
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let stored = source::read(&self.client, source).await?;
+        // A source that does not exist is left alone by resync: deletes only roll through
+        // their trigger (`--reload-on-delete`).
+        if let Some(stored) = stored {
+            let batch = self.batch(source, Some(&stored), true, seq);
+            self.send(batch).await;
+        }
+        Ok(())
+    }
+
+    /// Reports ReloaderConfig targets that do not exist (`TargetNotFound`); resync calls it.
+    pub fn report_missing_targets(&self) -> usize {
+        let missing: Vec<status::Update> = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            self.configs
+                .state()
+                .iter()
+                .filter_map(|rc| crate::reload::cache::config_input(rc))
+                .filter(|(id, _)| self.options.scope.includes(&id.namespace))
+                .flat_map(|(id, input)| {
+                    input
+                        .targets
+                        .into_iter()
+                        .filter(|t| index.workload(t).is_none())
+                        .map(move |t| (id.clone(), t, TargetOutcome::NotFound))
+                })
+                .collect()
+        };
+        let count = missing.len();
+        for update in missing {
+            let _ = self.status.try_send(update);
+        }
+        count
+    }
+
+    /// Whether any follower (whatever its decision) is listed for the source.
+    fn followed(&self, source: &SourceRef) -> bool {
+        !self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(source, None)
+            .is_empty()
+    }
+
+    /// Every source some workload follows by name.
+    pub fn followed_sources(&self) -> Vec<SourceRef> {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .sources()
+    }
+}
+
+/// The reload engine.
+pub struct Engine {
+    client: Client,
+    options: Arc<EngineOptions>,
+    resolver: Resolver,
+    inbox: mpsc::Receiver<Batch>,
+    events: Events,
+    metrics: Arc<Metrics>,
+    status: mpsc::Sender<status::Update>,
+}
+
+/// Result of one reconcile task.
+struct Done {
+    workload: WorkloadRef,
+    pending: Pending,
+    result: Result<Outcome, ApplyError>,
+}
+
+impl Engine {
+    pub fn new(
+        client: Client,
+        index: SharedIndex,
+        configs: Store<ReloaderConfig>,
+        options: EngineOptions,
+        metrics: Arc<Metrics>,
+        workloads: Option<WorkloadStores>,
+    ) -> Self {
+        // Bounded like the trigger queue: each batch is small and drained at once.
+        let (tx, rx) = mpsc::channel(1024);
+        let options = Arc::new(options);
+        let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
+        tokio::spawn(status::writer(client.clone(), status_rx));
+        let resolver = Resolver {
+            status: status_tx.clone(),
+            client: client.clone(),
+            index,
+            configs,
+            options: options.clone(),
+            seq: Arc::new(AtomicU64::new(1)),
+            inbox: tx,
+            metrics: metrics.clone(),
+            workloads,
+        };
+        Self {
+            status: status_tx,
+            events: Events::new(client.clone(), options.instance.clone()),
+            client,
+            options,
+            resolver,
+            inbox: rx,
+            metrics,
+        }
+    }
+
+    /// A handle for resync.
+    pub fn resolver(&self) -> Resolver {
+        self.resolver.clone()
+    }
+
+    /// Runs until `shutdown` turns true, then lets in-flight reconciles finish within
+    /// the drain bound.
+    pub async fn run(mut self, mut triggers: TriggerReceiver, mut shutdown: watch::Receiver<bool>) {
+        let mut pending = PendingSet::default();
+        let mut busy: HashSet<WorkloadRef> = HashSet::new();
+        let mut applying: JoinSet<Done> = JoinSet::new();
+        let mut resolving: JoinSet<()> = JoinSet::new();
+        let mut triggers_open = true;
+        loop {
+            let now = Timestamp::now();
+            for (workload, p) in pending.take_due(now, |w| busy.contains(w)) {
+                busy.insert(workload.clone());
+                let client = self.client.clone();
+                applying.spawn(async move {
+                    let result = apply::apply(&client, &workload, &p.wanted(), p.spacing()).await;
+                    Done {
+                        workload,
+                        pending: p,
+                        result,
+                    }
+                });
+            }
+            let wait = pending
+                .next_due(|w| busy.contains(w))
+                .map(|due| {
+                    let ms = due.duration_since(Timestamp::now()).as_millis().max(0);
+                    Duration::from_millis(ms as u64)
+                })
+                .unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                t = triggers.recv(), if triggers_open => match t {
+                    Some(t) => {
+                        let resolver = self.resolver.clone();
+                        resolving.spawn(async move { resolver.resolve_trigger(t).await });
+                    }
+                    None => triggers_open = false,
+                },
+                Some(batch) = self.inbox.recv() => {
+                    let now = Timestamp::now();
+                    for (workload, entry, coalesce) in batch {
+                        pending.add(workload, entry, now, coalesce);
+                    }
+                }
+                Some(done) = applying.join_next() => match done {
+                    Ok(done) => {
+                        busy.remove(&done.workload);
+                        self.finish(done, &mut pending);
+                    }
+                    Err(e) => tracing::error!(error = %e, "reconcile task failed"),
+                },
+                Some(_) = resolving.join_next() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        resolving.abort_all();
+        let drained = tokio::time::timeout(self.options.drain, async {
+            while let Some(done) = applying.join_next().await {
+                if let Ok(done) = done {
+                    self.finish(done, &mut pending);
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("reconciles still running at the end of the drain period");
+        }
+    }
+
+    fn finish(&self, done: Done, pending: &mut PendingSet) {
+        let Done {
+            workload,
+            pending: p,
+            result,
+        } = done;
+        let configs: Vec<ConfigId> = p
+            .entries
+            .values()
+            .filter_map(|e| e.config.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let outcome = match result {
+            Ok(Outcome::UpToDate) => {
+                self.metrics.reconcile("up_to_date", "none");
+                tracing::debug!(%workload, "already up to date");
+                return;
+            }
+            Ok(Outcome::Reloaded(changes)) => {
+                self.metrics.reconcile("reloaded", "none");
+                tracing::info!(%workload, sources = changes.len(), "reloaded");
+                let events = self.events.clone();
+                let (w, c) = (workload.clone(), changes.clone());
+                tokio::spawn(async move { events.reloaded(&w, &c).await });
+                TargetOutcome::Reloaded(changes)
+            }
+            Ok(Outcome::Deferred(until)) => {
+                self.metrics.reconcile("deferred", "none");
+                tracing::info!(%workload, %until, "paused; reloading at the end of the pause");
+                pending.restore(workload.clone(), p, until);
+                TargetOutcome::Paused(until)
+            }
+            Ok(Outcome::Gone) => {
+                self.metrics.reconcile("gone", "none");
+                tracing::info!(%workload, "workload gone; dropping its pending reload");
+                TargetOutcome::NotFound
+            }
+            Err(e) => {
+                self.metrics.reconcile("failed", e.label());
+                tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
+                let events = self.events.clone();
+                let (w, text) = (workload.clone(), e.to_string());
+                tokio::spawn(async move { events.failed(&w, &text).await });
+                // Transient failures are tried again shortly; others wait for resync, so a
+                // permanent error never loops.
+                if let ApplyError::Api { error, .. } = &e
+                    && matches!(apply::classify(error), Retry::Later | Retry::Reread)
+                {
+                    pending.restore(workload.clone(), p, after(Timestamp::now(), RETRY_AFTER));
+                }
+                TargetOutcome::Failed(e.to_string())
+            }
+        };
+        for config in configs {
+            let update = (config, workload.clone(), outcome.clone());
+            if self.status.try_send(update).is_err() {
+                tracing::debug!(%workload, "status queue full; update skipped");
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! From a source as stored now to the records its followers want: annotation followers
+//! with the global strategy and their own pause period, ReloaderConfig targets with the
+//! strategy and pause period their ReloaderConfig gives them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::crd::ReloaderConfig;
+use crate::duration::parse_duration;
+use crate::index::{ConfigId, Follower, FollowerIndex};
+use crate::patch::{Record, ReloadStrategy};
+use crate::reload::apply::Wanted;
+use crate::reload::queue::Entry;
+use crate::reload::source::{StoredSource, absent_hash};
+use crate::source::SourceRef;
+use crate::workload::WorkloadRef;
+
+/// How the records of one source read are made.
+#[derive(Clone, Copy, Debug)]
+pub struct Reading<'a> {
+    pub source: &'a SourceRef,
+    /// `None`: the source does not exist (deleted).
+    pub stored: Option<&'a StoredSource>,
+    pub seq: u64,
+    /// Resync: never make a first record.
+    pub baseline_required: bool,
+}
+
+fn duration(text: Option<&str>) -> Option<Duration> {
+    text.and_then(|t| parse_duration(t).ok())
+        .filter(|d| !d.is_zero())
+}
+
+/// Every workload that reloads for this source, with what it wants recorded.
+pub fn entries_for(
+    index: &FollowerIndex,
+    config_of: impl Fn(&ConfigId) -> Option<Arc<ReloaderConfig>>,
+    default_strategy: ReloadStrategy,
+    reading: Reading<'_>,
+) -> Vec<(WorkloadRef, Entry)> {
+    let annotations = reading.stored.map(|s| &s.annotations);
+    let hash = reading
+        .stored
+        .map_or_else(|| absent_hash(reading.source.kind), |s| s.hash);
+    index
+        .lookup(reading.source, annotations)
+        .into_iter()
+        .filter(|c| c.decision.reloads())
+        .filter_map(|candidate| {
+            let workload = candidate.follower.workload().clone();
+            let (strategy, pause, config) = match &candidate.follower {
+                Follower::Workload(w) => {
+                    let pause = index
+                        .workload(w)
+                        .and_then(|e| duration(e.policy.pause_period.as_deref()));
+                    (default_strategy, pause, None)
+                }
+                Follower::ConfigTarget { config, target } => {
+                    let rc = config_of(config)?;
+                    let entry = rc
+                        .spec
+                        .targets
+                        .iter()
+                        .find(|t| t.kind == target.kind.as_str() && t.name == target.name);
+                    let strategy = entry
+                        .and_then(|t| t.reload_strategy.as_deref())
+                        .unwrap_or(&rc.spec.reload_strategy)
+                        .parse()
+                        .unwrap_or(default_strategy);
+                    let pause = duration(
+                        entry
+                            .and_then(|t| t.pause_period.as_deref())
+                            .or(rc.spec.pause_period.as_deref()),
+                    );
+                    (strategy, pause, Some(config.clone()))
+                }
+            };
+            let entry = Entry {
+                wanted: Wanted {
+                    record: Record {
+                        source: reading.source.clone(),
+                        hash,
+                        container: candidate.container,
+                    },
+                    strategy,
+                    baseline_required: reading.baseline_required,
+                },
+                seq: reading.seq,
+                config,
+                pause,
+            };
+            Some((workload, entry))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

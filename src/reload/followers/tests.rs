@@ -1,0 +1,127 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use serde_json::json;
+
+use super::*;
+use crate::index::{ConfigInput, WorkloadInput};
+use crate::policy::{AnnotationKeys, GlobalOptions};
+use crate::reload::cache::config_input;
+use crate::source::SourceKind;
+use crate::workload::WorkloadKind;
+
+fn deployment(name: &str, annotations: serde_json::Value) -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": "ns", "annotations": annotations},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"spec": {"containers": [{
+                "name": "app",
+                "envFrom": [{"secretRef": {"name": "creds"}}]
+            }]}}
+        }
+    }))
+    .unwrap()
+}
+
+fn rc() -> ReloaderConfig {
+    serde_json::from_value(json!({
+        "apiVersion": "reloader.stakater.com/v1alpha1", "kind": "ReloaderConfig",
+        "metadata": {"name": "rc", "namespace": "ns"},
+        "spec": {
+            "watchedResources": {"secrets": ["creds"]},
+            "reloadStrategy": "annotations",
+            "pausePeriod": "1m",
+            "targets": [{"kind": "Deployment", "name": "by-config", "pausePeriod": "5m"}]
+        }
+    }))
+    .unwrap()
+}
+
+fn index() -> FollowerIndex {
+    let mut index = FollowerIndex::new(AnnotationKeys::default(), GlobalOptions::default());
+    let annotated = deployment(
+        "annotated",
+        json!({"reloader.stakater.com/auto": "true", "deployment.reloader.stakater.com/pause-period": "30s"}),
+    );
+    index.apply_workload(WorkloadInput::from_deployment(&annotated).unwrap());
+    index.apply_workload(
+        WorkloadInput::from_deployment(&deployment("by-config", json!({}))).unwrap(),
+    );
+    index.apply_workload(
+        WorkloadInput::from_deployment(&deployment("bystander", json!({}))).unwrap(),
+    );
+    let (id, input): (ConfigId, ConfigInput) = config_input(&rc()).unwrap();
+    index.apply_config(id, input);
+    index
+}
+
+#[test]
+fn each_follower_gets_its_own_strategy_and_pause() {
+    let index = index();
+    let source = SourceRef::new("ns", SourceKind::Secret, "creds");
+    let config = Arc::new(rc());
+    let entries = entries_for(
+        &index,
+        |_| Some(config.clone()),
+        ReloadStrategy::EnvVars,
+        Reading {
+            source: &source,
+            stored: None,
+            seq: 7,
+            baseline_required: false,
+        },
+    );
+    let by = |name: &str| {
+        entries
+            .iter()
+            .find(|(w, _)| w.name == name)
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| panic!("{name} missing from {entries:?}"))
+    };
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let annotated = by("annotated");
+    assert_eq!(annotated.wanted.strategy, ReloadStrategy::EnvVars);
+    assert_eq!(annotated.pause, Some(Duration::from_secs(30)));
+    assert_eq!(annotated.config, None);
+    let targeted = by("by-config");
+    assert_eq!(targeted.wanted.strategy, ReloadStrategy::Annotations);
+    assert_eq!(targeted.pause, Some(Duration::from_secs(300)));
+    assert_eq!(targeted.config, Some(ConfigId::new("ns", "rc")));
+    assert_eq!(targeted.seq, 7);
+    assert_eq!(targeted.wanted.record.hash, absent_hash(SourceKind::Secret));
+    assert!(
+        entries
+            .iter()
+            .all(|(w, _)| w.kind == WorkloadKind::Deployment)
+    );
+}
+
+#[test]
+fn a_source_marked_ignore_has_no_followers() {
+    let index = index();
+    let source = SourceRef::new("ns", SourceKind::Secret, "creds");
+    let stored = StoredSource {
+        hash: absent_hash(SourceKind::Secret),
+        labels: Default::default(),
+        annotations: [(
+            "reloader.stakater.com/ignore".to_string(),
+            "true".to_string(),
+        )]
+        .into(),
+    };
+    let config = Arc::new(rc());
+    let entries = entries_for(
+        &index,
+        |_| Some(config.clone()),
+        ReloadStrategy::EnvVars,
+        Reading {
+            source: &source,
+            stored: Some(&stored),
+            seq: 1,
+            baseline_required: false,
+        },
+    );
+    assert!(entries.is_empty(), "{entries:?}");
+}

@@ -1,0 +1,20 @@
+//! The reload engine: from an admitted change to rolled workloads, exactly once.
+//!
+//! `cache` keeps the follower index fed from watches of the workloads and ReloaderConfigs;
+//! `source` reads a changed source until it shows the admitted data; `followers` turns a
+//! source into the records its followers want; `queue` coalesces them per workload;
+//! `apply` reconciles one workload; `engine` is the loop tying them together; `events`
+//! and `status` report what happened.
+
+pub mod apply;
+pub mod cache;
+pub mod engine;
+pub mod events;
+pub mod followers;
+pub mod labels;
+pub mod queue;
+pub mod source;
+pub mod start;
+pub mod status;
+
+pub use engine::{Engine, EngineOptions};

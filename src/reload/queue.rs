@@ -1,0 +1,288 @@
+//! Pending reloads per workload: coalescing window and due times, as plain data.
+//!
+//! Every change for a workload that arrives within its coalescing window of the first one
+//! is applied in one patch (a ConfigMap and a Secret changed together roll it once). A
+//! later read of the same source replaces an earlier one, by arrival order, so an
+//! out-of-order completion never records an older hash.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+use crate::index::ConfigId;
+use crate::reload::apply::{Spacing, Wanted};
+use crate::source::SourceRef;
+use crate::workload::WorkloadRef;
+
+/// One wanted record with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub wanted: Wanted,
+    /// Arrival order of the trigger this came from; higher wins for the same source.
+    pub seq: u64,
+    /// The ReloaderConfig that asked for it, if any (for its status).
+    pub config: Option<ConfigId>,
+    pub pause: Option<Duration>,
+}
+
+/// The pending changes of one workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub first: Timestamp,
+    pub due: Timestamp,
+    pub coalesce: Duration,
+    pub entries: BTreeMap<(SourceRef, &'static str), Entry>,
+}
+
+impl Pending {
+    pub fn wanted(&self) -> Vec<Wanted> {
+        self.entries.values().map(|e| e.wanted.clone()).collect()
+    }
+
+    /// The longest pause any follower asks for.
+    pub fn spacing(&self) -> Spacing {
+        Spacing {
+            first_pending: self.first,
+            coalesce: self.coalesce,
+            pause: self.entries.values().filter_map(|e| e.pause).max(),
+        }
+    }
+
+    fn merge(&mut self, entry: Entry) {
+        let key = (
+            entry.wanted.record.source.clone(),
+            entry.wanted.strategy.as_str(),
+        );
+        match self.entries.get(&key) {
+            Some(old) if old.seq > entry.seq => {}
+            Some(old) => {
+                // A trigger's record outranks resync's baseline-only one for the same hash.
+                let baseline_required =
+                    old.wanted.baseline_required && entry.wanted.baseline_required;
+                let mut entry = entry;
+                if old.wanted.record.hash == entry.wanted.record.hash {
+                    entry.wanted.baseline_required = baseline_required;
+                }
+                self.entries.insert(key, entry);
+            }
+            None => {
+                self.entries.insert(key, entry);
+            }
+        }
+    }
+}
+
+pub fn after(t: Timestamp, d: Duration) -> Timestamp {
+    let d = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
+    t.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// Workloads with pending changes.
+#[derive(Clone, Debug, Default)]
+pub struct PendingSet {
+    by_workload: HashMap<WorkloadRef, Pending>,
+}
+
+impl PendingSet {
+    /// Adds a change; the first change of a workload opens its coalescing window.
+    pub fn add(&mut self, workload: WorkloadRef, entry: Entry, now: Timestamp, coalesce: Duration) {
+        let pending = self.by_workload.entry(workload).or_insert_with(|| Pending {
+            first: now,
+            due: after(now, coalesce),
+            coalesce,
+            entries: BTreeMap::new(),
+        });
+        pending.merge(entry);
+    }
+
+    /// Puts back changes that could not be applied yet, due at `due` (end of a pause, or a
+    /// retry), merged with anything that arrived meanwhile.
+    pub fn restore(&mut self, workload: WorkloadRef, mut pending: Pending, due: Timestamp) {
+        if let Some(newer) = self.by_workload.remove(&workload) {
+            for (_, entry) in newer.entries {
+                pending.merge(entry);
+            }
+        }
+        pending.due = due;
+        self.by_workload.insert(workload, pending);
+    }
+
+    /// Removes and returns the workloads due at `now`, except those in `busy`.
+    pub fn take_due(
+        &mut self,
+        now: Timestamp,
+        busy: impl Fn(&WorkloadRef) -> bool,
+    ) -> Vec<(WorkloadRef, Pending)> {
+        let due: Vec<WorkloadRef> = self
+            .by_workload
+            .iter()
+            .filter(|(w, p)| p.due <= now && !busy(w))
+            .map(|(w, _)| w.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|w| self.by_workload.remove(&w).map(|p| (w, p)))
+            .collect()
+    }
+
+    /// The earliest due time among workloads not in `busy`.
+    pub fn next_due(&self, busy: impl Fn(&WorkloadRef) -> bool) -> Option<Timestamp> {
+        self.by_workload
+            .iter()
+            .filter(|(w, _)| !busy(w))
+            .map(|(_, p)| p.due)
+            .min()
+    }
+
+    /// Drops a workload's pending changes (it was deleted).
+    pub fn forget(&mut self, workload: &WorkloadRef) {
+        self.by_workload.remove(workload);
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_workload.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_workload.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{SourceHash, hash_configmap};
+    use crate::patch::{Record, ReloadStrategy};
+    use crate::source::SourceKind;
+    use crate::workload::WorkloadKind;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millisecond(1_700_000_000_000 + ms).unwrap()
+    }
+
+    fn hash(v: &str) -> SourceHash {
+        hash_configmap(&ConfigMap {
+            data: Some([("k".to_string(), v.to_string())].into()),
+            ..Default::default()
+        })
+    }
+
+    fn entry(kind: SourceKind, name: &str, v: &str, seq: u64) -> Entry {
+        Entry {
+            wanted: Wanted {
+                record: Record {
+                    source: SourceRef::new("ns", kind, name),
+                    hash: hash(v),
+                    container: Some(0),
+                },
+                strategy: ReloadStrategy::EnvVars,
+                baseline_required: false,
+            },
+            seq,
+            config: None,
+            pause: None,
+        }
+    }
+
+    fn web() -> WorkloadRef {
+        WorkloadRef::new("ns", WorkloadKind::Deployment, "web")
+    }
+
+    const WINDOW: Duration = Duration::from_millis(100);
+
+    #[test]
+    fn changes_within_the_window_are_applied_together() {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "1", 1),
+            at(0),
+            WINDOW,
+        );
+        set.add(
+            web(),
+            entry(SourceKind::Secret, "creds", "1", 2),
+            at(50),
+            WINDOW,
+        );
+        assert!(
+            set.take_due(at(99), |_| false).is_empty(),
+            "window still open"
+        );
+        let due = set.take_due(at(100), |_| false);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].1.entries.len(), 2);
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn the_latest_arrival_wins_for_the_same_source() {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "new", 2),
+            at(0),
+            WINDOW,
+        );
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "old", 1),
+            at(10),
+            WINDOW,
+        );
+        let due = set.take_due(at(100), |_| false);
+        let wanted = due[0].1.wanted();
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].record.hash, hash("new"));
+    }
+
+    #[test]
+    fn a_busy_workload_waits_and_keeps_collecting() {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "1", 1),
+            at(0),
+            WINDOW,
+        );
+        assert!(set.take_due(at(200), |_| true).is_empty());
+        assert_eq!(set.next_due(|_| true), None);
+        assert_eq!(set.next_due(|_| false), Some(at(100)));
+    }
+
+    #[test]
+    fn restored_changes_merge_with_newer_ones_and_wait_for_the_pause() {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "1", 1),
+            at(0),
+            WINDOW,
+        );
+        let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "2", 2),
+            at(150),
+            WINDOW,
+        );
+        set.restore(web(), pending, at(5_000));
+        assert!(set.take_due(at(4_999), |_| false).is_empty());
+        let due = set.take_due(at(5_000), |_| false);
+        assert_eq!(due[0].1.wanted()[0].record.hash, hash("2"));
+    }
+
+    #[test]
+    fn a_forgotten_workload_has_nothing_due() {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "1", 1),
+            at(0),
+            WINDOW,
+        );
+        set.forget(&web());
+        assert!(set.take_due(at(1_000), |_| false).is_empty());
+    }
+}

@@ -1,0 +1,246 @@
+//! Reading a Secret or ConfigMap as it is stored now: its hash, labels and annotations.
+//!
+//! The admission webhook only says a write was *admitted*; it may not be persisted yet, or
+//! ever (another webhook denied it, a conflict, a dry run). So the engine reads the source
+//! until it shows the admitted hash, for a bounded time, and then reconciles against what
+//! is stored. The decision "is this what we were waiting for" is [`observe`], a pure
+//! function; [`wait_for`] is the thin loop around GETs.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::{Api, Client};
+
+use crate::hash::{SourceHash, hash_configmap, hash_secret};
+use crate::policy::Annotations;
+use crate::source::{SourceKind, SourceRef};
+
+/// A source as stored: never its data, only what the engine decides on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSource {
+    pub hash: SourceHash,
+    pub labels: Annotations,
+    pub annotations: Annotations,
+}
+
+/// The hash a source has when it does not exist: that of empty data. Recording it on a
+/// deleted source's followers rolls them once (`--reload-on-delete`), and again only when
+/// the source comes back with different data.
+pub fn absent_hash(kind: SourceKind) -> SourceHash {
+    match kind {
+        SourceKind::Secret => hash_secret(&Secret::default()),
+        SourceKind::ConfigMap => hash_configmap(&ConfigMap::default()),
+    }
+}
+
+/// What one read means for a trigger that expects `expected` (None: the source was deleted)
+/// and saw `previous` before the write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// The stored source shows the admitted change, or something newer: reconcile with it.
+    Settled(Option<StoredSource>),
+    /// The stored source still shows the state before the write: read again later.
+    NotYet,
+}
+
+/// Classifies one read. A hash that is neither the old nor the new one is newer than the
+/// trigger (a later write already landed): reconcile against it.
+pub fn observe(
+    expected: Option<SourceHash>,
+    previous: Option<SourceHash>,
+    stored: Option<StoredSource>,
+) -> Observation {
+    match (expected, stored) {
+        (None, None) => Observation::Settled(None),
+        (None, Some(s)) if Some(s.hash) == previous => Observation::NotYet,
+        (None, Some(s)) => Observation::Settled(Some(s)),
+        (Some(_), None) => Observation::NotYet,
+        (Some(e), Some(s)) if s.hash == e => Observation::Settled(Some(s)),
+        (Some(_), Some(s)) if Some(s.hash) == previous => Observation::NotYet,
+        (Some(_), Some(s)) => Observation::Settled(Some(s)),
+    }
+}
+
+/// Why a source could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("reading {source_ref}: {error}")]
+    Api {
+        source_ref: SourceRef,
+        #[source]
+        error: kube::Error,
+    },
+    #[error("{source_ref} did not show the admitted change within {waited:?}")]
+    NotPersisted {
+        source_ref: SourceRef,
+        waited: Duration,
+    },
+}
+
+impl SourceError {
+    /// Label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SourceError::Api { .. } => "source_read",
+            SourceError::NotPersisted { .. } => "not_persisted",
+        }
+    }
+}
+
+/// Reads a source once; `Ok(None)` when it does not exist.
+pub async fn read(
+    client: &Client,
+    source: &SourceRef,
+) -> Result<Option<StoredSource>, SourceError> {
+    let wrap = |error| SourceError::Api {
+        source_ref: source.clone(),
+        error,
+    };
+    let meta_of = |m: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        (
+            m.labels.unwrap_or_default(),
+            m.annotations.unwrap_or_default(),
+        )
+    };
+    match source.kind {
+        SourceKind::Secret => {
+            let api: Api<Secret> = Api::namespaced(client.clone(), &source.namespace);
+            Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|s| {
+                let hash = hash_secret(&s);
+                let (labels, annotations) = meta_of(s.metadata);
+                StoredSource {
+                    hash,
+                    labels,
+                    annotations,
+                }
+            }))
+        }
+        SourceKind::ConfigMap => {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &source.namespace);
+            Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|c| {
+                let hash = hash_configmap(&c);
+                let (labels, annotations) = meta_of(c.metadata);
+                StoredSource {
+                    hash,
+                    labels,
+                    annotations,
+                }
+            }))
+        }
+    }
+}
+
+/// Reads the source until it shows the admitted change (or a newer one), backing off from
+/// 5 ms up to 500 ms between reads, for at most `wait`.
+pub async fn wait_for(
+    client: &Client,
+    source: &SourceRef,
+    expected: Option<SourceHash>,
+    previous: Option<SourceHash>,
+    wait: Duration,
+) -> Result<Option<StoredSource>, SourceError> {
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(5);
+    loop {
+        let stored = read(client, source).await;
+        let stored = match stored {
+            Ok(s) => s,
+            Err(e) if started.elapsed() >= wait => return Err(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "source read failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+                continue;
+            }
+        };
+        if let Observation::Settled(s) = observe(expected, previous, stored) {
+            return Ok(s);
+        }
+        if started.elapsed() >= wait {
+            return Err(SourceError::NotPersisted {
+                source_ref: source.clone(),
+                waited: wait,
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: u8) -> SourceHash {
+        let cm = ConfigMap {
+            data: Some([("k".to_string(), n.to_string())].into()),
+            ..Default::default()
+        };
+        hash_configmap(&cm)
+    }
+
+    fn stored(n: u8) -> Option<StoredSource> {
+        Some(StoredSource {
+            hash: h(n),
+            labels: Default::default(),
+            annotations: Default::default(),
+        })
+    }
+
+    #[test]
+    fn reads_are_classified_against_the_admitted_write() {
+        use Observation::*;
+        let cases = [
+            (
+                "update landed",
+                Some(h(2)),
+                Some(h(1)),
+                stored(2),
+                Settled(stored(2)),
+            ),
+            (
+                "update not yet stored",
+                Some(h(2)),
+                Some(h(1)),
+                stored(1),
+                NotYet,
+            ),
+            (
+                "a newer write landed",
+                Some(h(2)),
+                Some(h(1)),
+                stored(3),
+                Settled(stored(3)),
+            ),
+            ("create not yet stored", Some(h(2)), None, None, NotYet),
+            (
+                "create landed",
+                Some(h(2)),
+                None,
+                stored(2),
+                Settled(stored(2)),
+            ),
+            ("delete landed", None, Some(h(1)), None, Settled(None)),
+            ("delete not yet stored", None, Some(h(1)), stored(1), NotYet),
+            (
+                "deleted and re-created",
+                None,
+                Some(h(1)),
+                stored(4),
+                Settled(stored(4)),
+            ),
+        ];
+        for (name, expected, previous, read, want) in cases {
+            assert_eq!(observe(expected, previous, read), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_missing_source_hashes_like_empty_data() {
+        assert_eq!(
+            absent_hash(SourceKind::ConfigMap),
+            hash_configmap(&ConfigMap::default())
+        );
+        assert_ne!(absent_hash(SourceKind::ConfigMap), h(1));
+    }
+}

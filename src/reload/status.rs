@@ -1,0 +1,290 @@
+//! ReloaderConfig status: what reloader last did for each target. The new status is a pure
+//! function of the old one and an outcome; writing it is one merge patch of the status
+//! subresource.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+use crate::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
+use crate::index::ConfigId;
+use crate::reload::apply::Change;
+use crate::workload::WorkloadRef;
+
+/// What happened to one target.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetOutcome {
+    Reloaded(Vec<Change>),
+    Paused(Timestamp),
+    NotFound,
+    Failed(String),
+}
+
+fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: String,
+    now: Timestamp,
+    generation: Option<i64>,
+) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message,
+        last_transition_time: Time(now),
+        observed_generation: generation,
+    }
+}
+
+fn set_condition(conditions: &mut Vec<Condition>, new: Condition) {
+    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
+        // The transition time moves only when the status does.
+        Some(old) if old.status == new.status => {
+            old.reason = new.reason;
+            old.message = new.message;
+            old.observed_generation = new.observed_generation;
+        }
+        Some(old) => *old = new,
+        None => conditions.push(new),
+    }
+}
+
+/// The status after `outcome` for `target`.
+pub fn next_status(
+    rc: &ReloaderConfig,
+    target: &WorkloadRef,
+    outcome: &TargetOutcome,
+    now: Timestamp,
+) -> ReloaderConfigStatus {
+    let mut status = rc.status.clone().unwrap_or_default();
+    let generation = rc.metadata.generation;
+    status.observed_generation = generation;
+    status.target_count = rc.spec.targets.len() as i64;
+    let index = match status
+        .targets
+        .iter()
+        .position(|t| t.kind == target.kind.as_str() && t.name == target.name)
+    {
+        Some(i) => i,
+        None => {
+            status.targets.push(TargetStatus {
+                kind: target.kind.as_str().into(),
+                name: target.name.clone(),
+                ..TargetStatus::default()
+            });
+            status.targets.len() - 1
+        }
+    };
+    let entry = &mut status.targets[index];
+    let (ready, reason, message) = match outcome {
+        TargetOutcome::Reloaded(changes) => {
+            entry.reload_count += 1;
+            entry.last_reload_time = Some(Time(now));
+            entry.last_error = None;
+            entry.paused_until = None;
+            status.reload_count += 1;
+            status.last_reload_time = Some(Time(now));
+            for c in changes {
+                status
+                    .watched_resource_hashes
+                    .insert(c.source.to_string(), c.new.to_string());
+            }
+            (
+                true,
+                "Reloaded",
+                format!("{} {} reloaded", target.kind, target.name),
+            )
+        }
+        TargetOutcome::Paused(until) => {
+            entry.paused_until = Some(Time(*until));
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    "Paused",
+                    true,
+                    "Paused",
+                    format!("{} {} paused until {until}", target.kind, target.name),
+                    now,
+                    generation,
+                ),
+            );
+            return status;
+        }
+        TargetOutcome::NotFound => {
+            entry.last_error = Some("not found".into());
+            (
+                false,
+                "TargetNotFound",
+                format!("{} {} not found", target.kind, target.name),
+            )
+        }
+        TargetOutcome::Failed(error) => {
+            entry.last_error = Some(error.clone());
+            (
+                false,
+                "ReloadFailed",
+                format!("{} {}: {error}", target.kind, target.name),
+            )
+        }
+    };
+    set_condition(
+        &mut status.conditions,
+        condition("Ready", ready, reason, message, now, generation),
+    );
+    if status.targets.iter().all(|t| t.paused_until.is_none()) {
+        status.conditions.retain(|c| c.type_ != "Paused");
+    }
+    status
+}
+
+/// Reads the ReloaderConfig and merge-patches its status subresource.
+pub async fn record(
+    client: &Client,
+    config: &ConfigId,
+    target: &WorkloadRef,
+    outcome: &TargetOutcome,
+) -> Result<(), kube::Error> {
+    let api: Api<ReloaderConfig> = Api::namespaced(client.clone(), &config.namespace);
+    let rc = api.get_status(&config.name).await?;
+    let status = next_status(&rc, target, outcome, Timestamp::now());
+    let patch = json!({ "status": status });
+    api.patch_status(
+        &rc.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One status update to write.
+pub type Update = (ConfigId, WorkloadRef, TargetOutcome);
+
+/// Status writes per second, and how many may go at once after a quiet period.
+const WRITES_PER_SECOND: f64 = 10.0;
+const WRITE_BURST: u32 = 20;
+/// Updates waiting to be written; beyond this, new ones are dropped (the next reload of the
+/// same target writes a complete status again).
+pub const QUEUE: usize = 1024;
+
+/// Writes status updates one at a time, rate-limited. One writer means two targets of the
+/// same ReloaderConfig reloaded together never lose a count to a read-modify-write race.
+pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Update>) {
+    let mut bucket = crate::resync::TokenBucket::new(
+        WRITES_PER_SECOND,
+        WRITE_BURST,
+        tokio::time::Instant::now(),
+    );
+    while let Some((config, target, outcome)) = updates.recv().await {
+        let wait = bucket.take(tokio::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if let Err(e) = record(&client, &config, &target, &outcome).await {
+            tracing::debug!(?config, error = %e, "cannot update ReloaderConfig status");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::hash_secret;
+    use crate::source::{SourceKind, SourceRef};
+    use crate::workload::WorkloadKind;
+    use k8s_openapi::api::core::v1::Secret;
+
+    fn rc() -> ReloaderConfig {
+        serde_json::from_value(json!({
+            "apiVersion": "reloader.stakater.com/v1alpha1", "kind": "ReloaderConfig",
+            "metadata": {"name": "rc", "namespace": "ns", "generation": 3},
+            "spec": {"watchedResources": {"secrets": ["creds"]},
+                     "targets": [{"kind": "Deployment", "name": "web"}]}
+        }))
+        .unwrap()
+    }
+
+    fn web() -> WorkloadRef {
+        WorkloadRef::new("ns", WorkloadKind::Deployment, "web")
+    }
+
+    fn ready(status: &ReloaderConfigStatus) -> (String, String) {
+        let c = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        (c.status.clone(), c.reason.clone())
+    }
+
+    #[test]
+    fn a_reload_counts_and_records_hashes() {
+        let hash = hash_secret(&Secret::default());
+        let change = Change {
+            source: SourceRef::new("ns", SourceKind::Secret, "creds"),
+            old: None,
+            new: hash,
+        };
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let mut config = rc();
+        let first = next_status(
+            &config,
+            &web(),
+            &TargetOutcome::Reloaded(vec![change.clone()]),
+            now,
+        );
+        config.status = Some(first);
+        let second = next_status(&config, &web(), &TargetOutcome::Reloaded(vec![change]), now);
+        assert_eq!(second.reload_count, 2);
+        assert_eq!(second.targets[0].reload_count, 2);
+        assert_eq!(second.observed_generation, Some(3));
+        assert_eq!(second.target_count, 1);
+        assert_eq!(
+            second.watched_resource_hashes["ns/Secret/creds"],
+            hash.to_string()
+        );
+        assert_eq!(ready(&second), ("True".into(), "Reloaded".into()));
+    }
+
+    #[test]
+    fn failures_and_missing_targets_have_their_reasons() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let cases = [
+            (TargetOutcome::NotFound, "TargetNotFound"),
+            (TargetOutcome::Failed("boom".into()), "ReloadFailed"),
+        ];
+        for (outcome, reason) in cases {
+            let status = next_status(&rc(), &web(), &outcome, now);
+            assert_eq!(ready(&status), ("False".into(), reason.into()));
+            assert!(status.targets[0].last_error.is_some());
+        }
+    }
+
+    #[test]
+    fn a_pause_is_shown_until_the_next_reload() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let mut config = rc();
+        config.status = Some(next_status(
+            &config,
+            &web(),
+            &TargetOutcome::Paused(now),
+            now,
+        ));
+        assert!(
+            config
+                .status
+                .as_ref()
+                .unwrap()
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Paused")
+        );
+        let after = next_status(&config, &web(), &TargetOutcome::Reloaded(vec![]), now);
+        assert!(after.conditions.iter().all(|c| c.type_ != "Paused"));
+        assert!(after.targets[0].paused_until.is_none());
+    }
+}

@@ -1,0 +1,86 @@
+use json_patch::patch;
+use k8s_openapi::api::core::v1::ConfigMap;
+use serde_json::json;
+
+use super::*;
+use crate::hash::{SourceHash, hash_configmap};
+use crate::patch::recorded_hash;
+use crate::source::{SourceKind, SourceRef};
+
+fn hash(v: &str) -> SourceHash {
+    hash_configmap(&ConfigMap {
+        data: Some([("k".to_string(), v.to_string())].into()),
+        ..Default::default()
+    })
+}
+
+fn deployment(image: &str) -> Value {
+    json!({
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}
+    })
+}
+
+fn wanted(strategy: ReloadStrategy) -> Wanted {
+    Wanted {
+        record: Record {
+            source: SourceRef::new("ns", SourceKind::ConfigMap, "cfg"),
+            hash: hash("1"),
+            container: Some(0),
+        },
+        strategy,
+        baseline_required: false,
+    }
+}
+
+#[test]
+fn only_writes_that_change_the_template_are_stamped() {
+    let cases = [
+        ("create", deployment("a"), None, true),
+        ("image change", deployment("b"), Some(deployment("a")), true),
+        ("scale only", deployment("a"), Some(deployment("a")), false),
+    ];
+    for (name, object, old, want) in cases {
+        assert_eq!(
+            template_changed(WorkloadKind::Deployment, &object, old.as_ref()),
+            want,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn stamping_records_the_current_hashes_for_both_strategies() {
+    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
+        let object = deployment("a");
+        let w = [wanted(strategy)];
+        let p = stamp(WorkloadKind::Deployment, &object, &w)
+            .unwrap()
+            .expect("a patch");
+        let mut stamped = object.clone();
+        patch(&mut stamped, &p).unwrap();
+        assert_eq!(
+            recorded_hash(
+                WorkloadKind::Deployment,
+                &stamped,
+                strategy,
+                &w[0].record.source
+            ),
+            Some(hash("1").to_string()),
+            "{strategy}"
+        );
+        assert_eq!(
+            stamp(WorkloadKind::Deployment, &stamped, &w).unwrap(),
+            None,
+            "a stamped template needs nothing more"
+        );
+    }
+}
+
+#[test]
+fn nothing_to_follow_means_no_patch() {
+    assert_eq!(
+        stamp(WorkloadKind::Deployment, &deployment("a"), &[]).unwrap(),
+        None
+    );
+}

@@ -1,0 +1,80 @@
+//! A Secret change rolls its follower exactly once; nothing else does.
+
+use std::time::Duration;
+
+use crate::support::{Cluster, env_value, http_get};
+
+const SETUP: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-creds, namespace: shop}
+stringData: {password: one}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  annotations: {reloader.stakater.com/auto: "true"}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        env:
+        - name: PASSWORD
+          valueFrom: {secretKeyRef: {name: app-creds, key: password}}
+"#;
+
+fn secret(password: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: app-creds, namespace: shop}}\nstringData: {{password: {password}}}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_not() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(SETUP);
+    let reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    assert_eq!(cluster.generation("shop", "web").await, 1);
+
+    cluster.apply(&secret("hunter2"));
+    cluster.wait_generation("shop", "web", 2).await;
+    let d = cluster.deployment("shop", "web").await;
+    let recorded = env_value(&d, "STAKATER_APP_CREDS_SECRET").expect("hash recorded");
+    assert_eq!(recorded.len(), 64, "a SHA-256 hex hash, never the data");
+    assert_eq!(cluster.patches("deployments", "web").await, 1);
+
+    // The same data again: the webhook sees no change, nothing rolls.
+    cluster.apply(&secret("hunter2"));
+    cluster
+        .stays_at("shop", "web", 2, Duration::from_millis(800))
+        .await;
+
+    // A label-only change is not a data change.
+    cluster.kubectl(&["label", "secret", "app-creds", "-n", "shop", "team=a"]);
+    cluster
+        .stays_at("shop", "web", 2, Duration::from_millis(800))
+        .await;
+    assert_eq!(cluster.patches("deployments", "web").await, 1);
+
+    let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
+    assert!(
+        metrics.contains(r#"reloader_reload_executed_total{success="true"} 1"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("hunter2"), "no Secret data in metrics");
+    assert!(
+        !reloader.log_text().contains("hunter2"),
+        "no Secret data in logs"
+    );
+}

@@ -1,0 +1,16 @@
+//! Scenarios through the apiserver simulator, the real `reloader` binary and real kubectl.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod baseline;
+mod basics;
+mod coalescing;
+mod exactly_once;
+mod faults;
+mod kinds;
+mod latency;
+mod leader;
+mod matrix;
+mod original;
+mod scope;

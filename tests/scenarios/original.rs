@@ -1,0 +1,348 @@
+//! The four scenarios of the product's original write-up, typed as a user would.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Event;
+use kube::Api;
+use kube::api::ListParams;
+use reloader::crd::ReloaderConfig;
+use reloader::planner::LAST_RELOAD_AT;
+
+use crate::support::{Cluster, env_value, eventually, template_annotation};
+
+const NS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+"#;
+
+fn deployment(name: &str, annotations: &str, spec: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: shop
+  annotations: {{{annotations}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+{spec}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crd_based_reload_with_env_vars_reports_status_and_an_event() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "db",
+        "-n",
+        "shop",
+        "--from-literal=url=postgres://a",
+    ]);
+    cluster.apply(&deployment(
+        "api",
+        "",
+        "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{secretRef: {name: db}}]",
+    ));
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: api-reload, namespace: shop}
+spec:
+  watchedResources: {secrets: [db]}
+  targets: [{kind: Deployment, name: api}]
+  reloadStrategy: env-vars
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl_stdin(
+        &["apply", "--validate=false", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {url: postgres://b}\n",
+    );
+    cluster.wait_generation("shop", "api", 2).await;
+    let d = cluster.deployment("shop", "api").await;
+    assert!(env_value(&d, "STAKATER_DB_SECRET").is_some());
+    assert!(
+        d.metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(LAST_RELOAD_AT)
+    );
+
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
+    eventually("ReloaderConfig status after the reload", || async {
+        let rc = configs.get("api-reload").await.expect("rc");
+        rc.status.is_some_and(|s| {
+            s.reload_count == 1
+                && s.last_reload_time.is_some()
+                && s.watched_resource_hashes.contains_key("shop/Secret/db")
+                && s.observed_generation.is_some()
+                && s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+    })
+    .await;
+    let events: Api<Event> = Api::namespaced(cluster.client.clone(), "shop");
+    let events_v1: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(cluster.client.clone(), "shop");
+    eventually("a Reloaded event on the deployment", || async {
+        let core = events.list(&ListParams::default()).await.map(|l| {
+            l.items.iter().any(|e| {
+                e.reason.as_deref() == Some("Reloaded")
+                    && e.involved_object.name.as_deref() == Some("api")
+            })
+        });
+        let v1 = events_v1.list(&ListParams::default()).await.map(|l| {
+            l.items.iter().any(|e| {
+                e.reason.as_deref() == Some("Reloaded")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("api")
+            })
+        });
+        core.unwrap_or(false) || v1.unwrap_or(false)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annotation_based_reload_with_a_secret_volume() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "tls-files",
+        "-n",
+        "shop",
+        "--from-literal=cert=a",
+    ]);
+    cluster.apply(&deployment(
+        "proxy",
+        "secret.reloader.stakater.com/reload: tls-files",
+        "      containers:\n      - name: app\n        image: nginx\n        volumeMounts: [{name: tls, mountPath: /tls}]\n      volumes:\n      - name: tls\n        secret: {secretName: tls-files}",
+    ));
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl_stdin(
+        &["apply", "--validate=false", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: tls-files, namespace: shop}\nstringData: {cert: b}\n",
+    );
+    cluster.wait_generation("shop", "proxy", 2).await;
+    let d = cluster.deployment("shop", "proxy").await;
+    assert!(env_value(&d, "STAKATER_TLS_FILES_SECRET").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        "shop",
+        "--from-literal=mode=a",
+    ]);
+    cluster.apply(&deployment(
+        "worker",
+        "",
+        "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: settings}}]",
+    ));
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: worker-reload, namespace: shop}
+spec:
+  watchedResources: {configMaps: [settings]}
+  targets: [{kind: Deployment, name: worker}]
+  reloadStrategy: annotations
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"data":{"mode":"b"}}"#,
+    ]);
+    cluster.wait_generation("shop", "worker", 2).await;
+    let d = cluster.deployment("shop", "worker").await;
+    let hashes = template_annotation(&d, reloader::patch::SOURCE_HASHES).expect("hash annotation");
+    assert!(hashes.contains("ConfigMap/settings"), "{hashes}");
+    assert!(template_annotation(&d, reloader::patch::LAST_RELOADED_FROM).is_some());
+    assert_eq!(
+        env_value(&d, "STAKATER_SETTINGS_CONFIGMAP"),
+        None,
+        "annotations strategy adds no env var"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "configmap",
+        "flags",
+        "-n",
+        "shop",
+        "--from-literal=v=0",
+    ]);
+    cluster.apply(&deployment(
+        "front",
+        "configmap.reloader.stakater.com/reload: flags, deployment.reloader.stakater.com/pause-period: 3s",
+        "      containers:\n      - name: app\n        image: nginx",
+    ));
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "flags",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"data":{"v":"1"}}"#,
+    ]);
+    cluster.wait_generation("shop", "front", 2).await;
+    let recorded = cluster
+        .deployment("shop", "front")
+        .await
+        .metadata
+        .annotations
+        .unwrap_or_default();
+    let first: k8s_openapi::jiff::Timestamp = recorded[LAST_RELOAD_AT]
+        .parse()
+        .expect("reload time recorded");
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "flags",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"data":{"v":"2"}}"#,
+    ]);
+    // Inside the pause: held back, not dropped.
+    cluster
+        .stays_at("shop", "front", 2, Duration::from_millis(1500))
+        .await;
+    cluster.wait_generation("shop", "front", 3).await;
+    let pause_end = first + k8s_openapi::jiff::SignedDuration::from_secs(3);
+    assert!(
+        k8s_openapi::jiff::Timestamp::now() >= pause_end,
+        "the second rollout waited for the pause"
+    );
+    let d = cluster.deployment("shop", "front").await;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(cluster.client.clone(), "shop");
+    let latest = reloader::hash::hash_configmap(&cms.get("flags").await.expect("cm"));
+    assert_eq!(
+        env_value(&d, "STAKATER_FLAGS_CONFIGMAP"),
+        Some(latest.to_string()),
+        "the final template has the latest hash"
+    );
+    assert!(spec_paused(&d).is_none(), "spec.paused is never set");
+}
+
+fn spec_paused(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<bool> {
+    d.spec.as_ref().and_then(|s| s.paused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaderconfig_counts_every_target_reloaded_together() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.kubectl(&[
+        "create",
+        "configmap",
+        "common",
+        "-n",
+        "shop",
+        "--from-literal=v=1",
+    ]);
+    for name in ["one", "two", "three"] {
+        cluster.apply(&deployment(
+            name,
+            "",
+            "      containers:\n      - name: app\n        image: nginx",
+        ));
+    }
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: fleet, namespace: shop}
+spec:
+  watchedResources: {configMaps: [common]}
+  targets: [{kind: Deployment, name: one}, {kind: Deployment, name: two}, {kind: Deployment, name: three}]
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "common",
+        "-n",
+        "shop",
+        "-p",
+        r#"{"data":{"v":"2"}}"#,
+    ]);
+    for name in ["one", "two", "three"] {
+        cluster.wait_generation("shop", name, 2).await;
+    }
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
+    eventually("three reloads counted", || async {
+        let rc = configs.get("fleet").await.expect("rc");
+        rc.status
+            .is_some_and(|s| s.reload_count == 3 && s.targets.len() == 3 && s.target_count == 3)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaderconfig_naming_a_missing_target_says_so() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(NS);
+    cluster.apply(
+        r#"
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: typo, namespace: shop}
+spec:
+  watchedResources: {configMaps: [common]}
+  targets: [{kind: Deployment, name: does-not-exist}]
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
+    eventually("a TargetNotFound condition", || async {
+        let rc = configs.get("typo").await.expect("rc");
+        rc.status.is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "False" && c.reason == "TargetNotFound")
+        })
+    })
+    .await;
+}
