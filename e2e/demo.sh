@@ -44,6 +44,7 @@ WEBHOOK_PORT="$(free_port)"
 METRICS_PORT="$(free_port)"
 
 say "Registering the CRD and the webhooks (reloader webhook-config | kubectl apply)"
+mkdir -p "$WORK/manifests"
 "$BIN/reloader" webhook-config --ca-bundle "$CA_BUNDLE" --url "https://127.0.0.1:$WEBHOOK_PORT" \
   --out-dir "$WORK/manifests"
 kubectl apply --validate=false -f "$WORK/manifests/crd.yaml"
@@ -59,7 +60,7 @@ wait_for 30 python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.ar
 
 say "A Deployment that follows the Secret app-secret"
 kubectl create namespace demo
-kubectl -n demo create secret generic app-secret --from-literal=password=first
+kubectl -n demo create secret generic app-secret --from-literal=password=first --save-config
 kubectl apply --validate=false -f - <<'YAML'
 apiVersion: apps/v1
 kind: Deployment

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Keeps the Helm chart in step with the binary and with `reloader webhook-config`.
+
+Usage: check-chart.py RENDERED_CHART.yaml RELOADER_BINARY WEBHOOK_CONFIG_DIR
+
+Fails when the chart passes a flag `reloader serve` does not accept, when a webhook's
+rules, failure policy or side effects differ from what `reloader webhook-config` renders,
+or when the ClusterRole grants other permissions than the rendered RBAC.
+"""
+import glob
+import re
+import subprocess
+import sys
+
+import yaml
+
+
+def docs(paths):
+    for path in paths:
+        with open(path) as f:
+            yield from (d for d in yaml.safe_load_all(f) if d)
+
+
+def by_kind(items, kind):
+    return [d for d in items if d.get("kind") == kind]
+
+
+# Fields the chart may set differently: where to call, which namespaces, how long to wait.
+LOCAL_FIELDS = {"clientConfig", "namespaceSelector", "timeoutSeconds"}
+
+
+def webhook_contract(config):
+    return {
+        w["name"]: {k: v for k, v in w.items() if k not in LOCAL_FIELDS}
+        for w in config.get("webhooks", [])
+    }
+
+
+def main(rendered, binary, config_dir):
+    chart = list(docs([rendered]))
+    reference = list(docs(glob.glob(f"{config_dir}/*.yaml")))
+    problems = []
+
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    accepted = set(re.findall(r"--[a-z0-9-]+", help_text))
+    for deployment in by_kind(chart, "Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            for arg in container.get("args", []):
+                flag = arg.split("=", 1)[0]
+                if flag.startswith("--") and flag not in accepted:
+                    problems.append(f"the chart passes {flag}, which `reloader serve` does not accept")
+
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        want = {k: v for c in by_kind(reference, kind) for k, v in webhook_contract(c).items()}
+        got = {k: v for c in by_kind(chart, kind) for k, v in webhook_contract(c).items()}
+        if want != got:
+            problems.append(f"{kind} differs from `reloader webhook-config`:\n  chart: {got}\n  reloader: {want}")
+
+    def rules(items):
+        return sorted(
+            (tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])), tuple(sorted(r.get("verbs", []))))
+            for role in by_kind(items, "ClusterRole")
+            for r in role.get("rules", [])
+        )
+
+    if rules(chart) != rules(reference):
+        problems.append(f"ClusterRole rules differ:\n  chart: {rules(chart)}\n  reloader: {rules(reference)}")
+
+    for p in problems:
+        print(f"check-chart: {p}", file=sys.stderr)
+    if problems:
+        return 1
+    print("check-chart: flags, webhooks and RBAC match the binary")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
