@@ -23,8 +23,8 @@ use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
-use crate::duration::parse_duration;
 use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
+use crate::reload::coalesce;
 use crate::reload::events::Events;
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
@@ -100,19 +100,19 @@ impl Resolver {
         entries
             .into_iter()
             .map(|(w, e)| {
-                let coalesce = self.coalesce_for(&w);
+                let coalesce = self.coalesce_for(&w, &e);
                 (w, e, coalesce)
             })
             .collect()
     }
 
-    /// The workload's own coalescing window (annotation), else `--coalesce-window`.
-    fn coalesce_for(&self, workload: &WorkloadRef) -> Duration {
-        self.workloads
+    /// The window this change opens (see `coalesce` for the precedence).
+    fn coalesce_for(&self, workload: &WorkloadRef, entry: &Entry) -> Duration {
+        let annotation = self
+            .workloads
             .as_ref()
-            .and_then(|s| s.annotation(workload, COALESCE_WINDOW))
-            .and_then(|v| parse_duration(&v).ok())
-            .unwrap_or(self.options.coalesce)
+            .and_then(|s| s.annotation(workload, COALESCE_WINDOW));
+        coalesce::window(entry.coalesce, annotation.as_deref(), self.options.coalesce)
     }
 
     async fn send(&self, batch: Batch) {
