@@ -28,6 +28,7 @@ use crate::reload::coalesce;
 use crate::reload::events::Events;
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
+use crate::reload::observe::{self, Observed};
 use crate::reload::queue::{Entry, Pending, PendingSet, after};
 use crate::reload::source::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
@@ -190,7 +191,9 @@ impl Resolver {
                         .targets
                         .into_iter()
                         .filter(|t| index.workload(t).is_none())
-                        .map(move |t| (id.clone(), t, TargetOutcome::NotFound))
+                        .map(move |t| {
+                            status::Update::Target(id.clone(), t, TargetOutcome::NotFound)
+                        })
                 })
                 .collect()
         };
@@ -199,6 +202,36 @@ impl Resolver {
             let _ = self.status.try_send(update);
         }
         count
+    }
+
+    /// ReloaderConfigs in scope whose stored status is behind, with their missing targets.
+    pub fn stale_configs(&self) -> Vec<Observed> {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        self.configs
+            .state()
+            .iter()
+            .filter_map(|rc| {
+                let (config, input) = crate::reload::cache::config_input(rc)?;
+                if !self.options.scope.includes(&config.namespace) {
+                    return None;
+                }
+                let missing: Vec<WorkloadRef> = input
+                    .targets
+                    .into_iter()
+                    .filter(|t| index.workload(t).is_none())
+                    .collect();
+                observe::needs_write(rc, &missing).then(|| Observed {
+                    config,
+                    generation: rc.metadata.generation,
+                    missing,
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a status update for the writer; false when its queue is full.
+    pub fn queue_status(&self, update: status::Update) -> bool {
+        self.status.try_send(update).is_ok()
     }
 
     /// Whether any follower (whatever its decision) is listed for the source.
@@ -403,7 +436,7 @@ impl Engine {
             }
         };
         for config in configs {
-            let update = (config, workload.clone(), outcome.clone());
+            let update = status::Update::Target(config, workload.clone(), outcome.clone());
             if self.status.try_send(update).is_err() {
                 tracing::debug!(%workload, "status queue full; update skipped");
             }
