@@ -85,6 +85,13 @@ pub struct ReloaderConfigSpec {
     #[schemars(length(max = 64), regex(pattern = DURATION_PATTERN))]
     pub pause_period: Option<String>,
 
+    /// Changes to one target within this time of the first become one rollout (Go
+    /// duration); overrides the workload's `reloader.stakater.com/coalesce-window`
+    /// annotation and `--coalesce-window` for the changes this ReloaderConfig asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), regex(pattern = DURATION_PATTERN))]
+    pub coalesce_window: Option<String>,
+
     /// When true, targets follow every Secret and ConfigMap their pod spec references.
     #[serde(default)]
     pub auto_reload_all: bool,
@@ -138,6 +145,11 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64), regex(pattern = DURATION_PATTERN))]
     pub pause_period: Option<String>,
+
+    /// Overrides `spec.coalesceWindow` for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), regex(pattern = DURATION_PATTERN))]
+    pub coalesce_window: Option<String>,
 }
 
 /// Alert sinks; each is optional.

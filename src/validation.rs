@@ -176,6 +176,9 @@ pub fn validate(
     if let Some(p) = &spec.pause_period {
         c.duration("spec.pausePeriod".to_owned(), p);
     }
+    if let Some(w) = &spec.coalesce_window {
+        c.duration("spec.coalesceWindow".to_owned(), w);
+    }
     if spec.targets.is_empty() {
         c.fail(
             "spec.targets",
@@ -205,6 +208,9 @@ pub fn validate(
         }
         if let Some(p) = &t.pause_period {
             c.duration(format!("{field}.pausePeriod"), p);
+        }
+        if let Some(w) = &t.coalesce_window {
+            c.duration(format!("{field}.coalesceWindow"), w);
         }
         if let Some(first) = seen.insert((&t.kind, &t.name), i) {
             seen.insert((&t.kind, &t.name), first);

@@ -23,11 +23,12 @@ use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
-use crate::duration::parse_duration;
 use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
+use crate::reload::coalesce;
 use crate::reload::events::Events;
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
+use crate::reload::observe::{self, Observed};
 use crate::reload::queue::{Entry, Pending, PendingSet, after};
 use crate::reload::source::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
@@ -100,19 +101,19 @@ impl Resolver {
         entries
             .into_iter()
             .map(|(w, e)| {
-                let coalesce = self.coalesce_for(&w);
+                let coalesce = self.coalesce_for(&w, &e);
                 (w, e, coalesce)
             })
             .collect()
     }
 
-    /// The workload's own coalescing window (annotation), else `--coalesce-window`.
-    fn coalesce_for(&self, workload: &WorkloadRef) -> Duration {
-        self.workloads
+    /// The window this change opens (see `coalesce` for the precedence).
+    fn coalesce_for(&self, workload: &WorkloadRef, entry: &Entry) -> Duration {
+        let annotation = self
+            .workloads
             .as_ref()
-            .and_then(|s| s.annotation(workload, COALESCE_WINDOW))
-            .and_then(|v| parse_duration(&v).ok())
-            .unwrap_or(self.options.coalesce)
+            .and_then(|s| s.annotation(workload, COALESCE_WINDOW));
+        coalesce::window(entry.coalesce, annotation.as_deref(), self.options.coalesce)
     }
 
     async fn send(&self, batch: Batch) {
@@ -190,7 +191,9 @@ impl Resolver {
                         .targets
                         .into_iter()
                         .filter(|t| index.workload(t).is_none())
-                        .map(move |t| (id.clone(), t, TargetOutcome::NotFound))
+                        .map(move |t| {
+                            status::Update::Target(id.clone(), t, TargetOutcome::NotFound)
+                        })
                 })
                 .collect()
         };
@@ -199,6 +202,36 @@ impl Resolver {
             let _ = self.status.try_send(update);
         }
         count
+    }
+
+    /// ReloaderConfigs in scope whose stored status is behind, with their missing targets.
+    pub fn stale_configs(&self) -> Vec<Observed> {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        self.configs
+            .state()
+            .iter()
+            .filter_map(|rc| {
+                let (config, input) = crate::reload::cache::config_input(rc)?;
+                if !self.options.scope.includes(&config.namespace) {
+                    return None;
+                }
+                let missing: Vec<WorkloadRef> = input
+                    .targets
+                    .into_iter()
+                    .filter(|t| index.workload(t).is_none())
+                    .collect();
+                observe::needs_write(rc, &missing).then(|| Observed {
+                    config,
+                    generation: rc.metadata.generation,
+                    missing,
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a status update for the writer; false when its queue is full.
+    pub fn queue_status(&self, update: status::Update) -> bool {
+        self.status.try_send(update).is_ok()
     }
 
     /// Whether any follower (whatever its decision) is listed for the source.
@@ -403,7 +436,7 @@ impl Engine {
             }
         };
         for config in configs {
-            let update = (config, workload.clone(), outcome.clone());
+            let update = status::Update::Target(config, workload.clone(), outcome.clone());
             if self.status.try_send(update).is_err() {
                 tracing::debug!(%workload, "status queue full; update skipped");
             }

@@ -1,6 +1,6 @@
 //! From a source as stored now to the records its followers want: annotation followers
 //! with the global strategy and their own pause period, ReloaderConfig targets with the
-//! strategy and pause period their ReloaderConfig gives them.
+//! strategy, pause period and coalescing window their ReloaderConfig gives them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use crate::duration::parse_duration;
 use crate::index::{ConfigId, Follower, FollowerIndex};
 use crate::patch::{Record, ReloadStrategy};
 use crate::reload::apply::Wanted;
+use crate::reload::coalesce::config_window;
 use crate::reload::queue::Entry;
 use crate::reload::source::{StoredSource, absent_hash};
 use crate::source::SourceRef;
@@ -48,12 +49,12 @@ pub fn entries_for(
         .filter(|c| c.decision.reloads())
         .filter_map(|candidate| {
             let workload = candidate.follower.workload().clone();
-            let (strategy, pause, config) = match &candidate.follower {
+            let (strategy, pause, coalesce, config) = match &candidate.follower {
                 Follower::Workload(w) => {
                     let pause = index
                         .workload(w)
                         .and_then(|e| duration(e.policy.pause_period.as_deref()));
-                    (default_strategy, pause, None)
+                    (default_strategy, pause, None, None)
                 }
                 Follower::ConfigTarget { config, target } => {
                     let rc = config_of(config)?;
@@ -72,7 +73,11 @@ pub fn entries_for(
                             .and_then(|t| t.pause_period.as_deref())
                             .or(rc.spec.pause_period.as_deref()),
                     );
-                    (strategy, pause, Some(config.clone()))
+                    let coalesce = config_window(
+                        entry.and_then(|t| t.coalesce_window.as_deref()),
+                        rc.spec.coalesce_window.as_deref(),
+                    );
+                    (strategy, pause, coalesce, Some(config.clone()))
                 }
             };
             let entry = Entry {
@@ -88,6 +93,7 @@ pub fn entries_for(
                 seq: reading.seq,
                 config,
                 pause,
+                coalesce,
             };
             Some((workload, entry))
         })

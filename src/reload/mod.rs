@@ -2,16 +2,21 @@
 //!
 //! `cache` keeps the follower index fed from watches of the workloads and ReloaderConfigs;
 //! `source` reads a changed source until it shows the admitted data; `followers` turns a
-//! source into the records its followers want; `queue` coalesces them per workload;
+//! source into the records its followers want; `queue` coalesces them per workload, within
+//! the window `coalesce` chooses;
 //! `apply` reconciles one workload; `engine` is the loop tying them together; `events`
-//! and `status` report what happened.
+//! and `status` report what happened, and `observer` (deciding with `observe`) gives a
+//! new or changed ReloaderConfig its status before any reload.
 
 pub mod apply;
 pub mod cache;
+pub mod coalesce;
 pub mod engine;
 pub mod events;
 pub mod followers;
 pub mod labels;
+pub mod observe;
+pub mod observer;
 pub mod queue;
 pub mod source;
 pub mod start;

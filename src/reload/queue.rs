@@ -24,6 +24,8 @@ pub struct Entry {
     /// The ReloaderConfig that asked for it, if any (for its status).
     pub config: Option<ConfigId>,
     pub pause: Option<Duration>,
+    /// The coalescing window the ReloaderConfig gives this target, if any.
+    pub coalesce: Option<Duration>,
 }
 
 /// The pending changes of one workload.
@@ -182,6 +184,7 @@ mod tests {
             seq,
             config: None,
             pause: None,
+            coalesce: None,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::leader::{self, LeaseOptions};
 use crate::metrics::Metrics;
 use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::cache::{self, Scope};
-use crate::reload::{Engine, EngineOptions};
+use crate::reload::{Engine, EngineOptions, observer};
 use crate::resync::{self, ResyncOptions};
 use crate::trigger::TriggerReceiver;
 use crate::webhook::workloads::Baseline;
@@ -106,7 +106,7 @@ pub struct Started {
     pub baseline: Baseline,
 }
 
-/// Starts caches, engine, resync and (with `--leader-elect`) the lease.
+/// Starts caches, engine, resync, the status observer and (with `--leader-elect`) the lease.
 pub fn start(
     client: Client,
     args: &EngineArgs,
@@ -215,7 +215,10 @@ pub fn start(
             _ = ready => {}
         }
         tracing::info!("workload caches filled");
-        resync::run(resolver, settings.resync, leader_rx, shutdown).await;
+        tokio::join!(
+            observer::run(resolver.clone(), leader_rx.clone(), shutdown.clone()),
+            resync::run(resolver, settings.resync, leader_rx, shutdown),
+        );
     });
 
     background.spawn(async move {

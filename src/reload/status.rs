@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
 use crate::index::ConfigId;
 use crate::reload::apply::Change;
+use crate::reload::observe;
 use crate::workload::WorkloadRef;
 
 /// What happened to one target.
@@ -22,7 +23,12 @@ pub enum TargetOutcome {
     Failed(String),
 }
 
-fn condition(
+/// The condition telling whether every target exists and could be reloaded.
+pub const READY: &str = "Ready";
+/// A target's `lastError` when it does not exist.
+pub const NOT_FOUND: &str = "not found";
+
+pub(crate) fn condition(
     type_: &str,
     ok: bool,
     reason: &str,
@@ -40,7 +46,7 @@ fn condition(
     }
 }
 
-fn set_condition(conditions: &mut Vec<Condition>, new: Condition) {
+pub(crate) fn set_condition(conditions: &mut Vec<Condition>, new: Condition) {
     match conditions.iter_mut().find(|c| c.type_ == new.type_) {
         // The transition time moves only when the status does.
         Some(old) if old.status == new.status => {
@@ -115,7 +121,7 @@ pub fn next_status(
             return status;
         }
         TargetOutcome::NotFound => {
-            entry.last_error = Some("not found".into());
+            entry.last_error = Some(NOT_FOUND.into());
             (
                 false,
                 "TargetNotFound",
@@ -133,7 +139,7 @@ pub fn next_status(
     };
     set_condition(
         &mut status.conditions,
-        condition("Ready", ready, reason, message, now, generation),
+        condition(READY, ready, reason, message, now, generation),
     );
     if status.targets.iter().all(|t| t.paused_until.is_none()) {
         status.conditions.retain(|c| c.type_ != "Paused");
@@ -162,7 +168,36 @@ pub async fn record(
 }
 
 /// One status update to write.
-pub type Update = (ConfigId, WorkloadRef, TargetOutcome);
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// What happened to one target.
+    Target(ConfigId, WorkloadRef, TargetOutcome),
+    /// A ReloaderConfig seen with a status that is behind.
+    Observed(observe::Observed),
+}
+
+/// Reads the ReloaderConfig and, unless its generation moved on meanwhile or its status
+/// already says so (another replica wrote it), merge-patches what was observed.
+pub async fn record_observed(
+    client: &Client,
+    config: &ConfigId,
+    generation: Option<i64>,
+    missing: &[WorkloadRef],
+) -> Result<(), kube::Error> {
+    let api: Api<ReloaderConfig> = Api::namespaced(client.clone(), &config.namespace);
+    let rc = api.get_status(&config.name).await?;
+    if rc.metadata.generation != generation || !observe::needs_write(&rc, missing) {
+        return Ok(());
+    }
+    let patch = observe::observed_patch(&rc, missing, Timestamp::now());
+    api.patch_status(
+        &rc.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
 
 /// Status writes per second, and how many may go at once after a quiet period.
 const WRITES_PER_SECOND: f64 = 10.0;
@@ -179,12 +214,21 @@ pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Upd
         WRITE_BURST,
         tokio::time::Instant::now(),
     );
-    while let Some((config, target, outcome)) = updates.recv().await {
+    while let Some(update) = updates.recv().await {
         let wait = bucket.take(tokio::time::Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        if let Err(e) = record(&client, &config, &target, &outcome).await {
+        let (config, result) = match &update {
+            Update::Target(config, target, outcome) => {
+                (config, record(&client, config, target, outcome).await)
+            }
+            Update::Observed(seen) => (
+                &seen.config,
+                record_observed(&client, &seen.config, seen.generation, &seen.missing).await,
+            ),
+        };
+        if let Err(e) = result {
             tracing::debug!(?config, error = %e, "cannot update ReloaderConfig status");
         }
     }

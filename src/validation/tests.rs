@@ -19,10 +19,12 @@ fn valid() -> ReloaderConfigSpec {
                 namespace: Some("team-a".into()),
                 reload_strategy: Some("annotations".into()),
                 pause_period: Some("1h30m".into()),
+                coalesce_window: Some("500ms".into()),
             },
         ],
         reload_strategy: "env-vars".into(),
         pause_period: Some("30s".into()),
+        coalesce_window: Some("3s".into()),
         auto_reload_all: false,
         alerts: Some(Alerts {
             slack: Some(AlertSink {
@@ -114,6 +116,18 @@ fn each_rule_names_its_field_and_says_what_is_allowed() {
             |s| s.targets[1].pause_period = Some("2d".into()),
             "spec.targets[1].pausePeriod",
             "unknown unit \"d\"",
+        ),
+        (
+            "spec coalescing window that is not a duration",
+            |s| s.coalesce_window = Some("soon".into()),
+            "spec.coalesceWindow",
+            "invalid duration \"soon\": expected a Go duration",
+        ),
+        (
+            "negative target coalescing window",
+            |s| s.targets[0].coalesce_window = Some("-1s".into()),
+            "spec.targets[0].coalesceWindow",
+            "negative durations are not allowed",
         ),
         (
             "unknown spec strategy",

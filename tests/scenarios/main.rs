@@ -14,3 +14,4 @@ mod leader;
 mod matrix;
 mod original;
 mod scope;
+mod status;

@@ -33,7 +33,8 @@ fn rc() -> ReloaderConfig {
             "watchedResources": {"secrets": ["creds"]},
             "reloadStrategy": "annotations",
             "pausePeriod": "1m",
-            "targets": [{"kind": "Deployment", "name": "by-config", "pausePeriod": "5m"}]
+            "coalesceWindow": "3s",
+            "targets": [{"kind": "Deployment", "name": "by-config", "pausePeriod": "5m", "coalesceWindow": "2s"}]
         }
     }))
     .unwrap()
@@ -58,7 +59,7 @@ fn index() -> FollowerIndex {
 }
 
 #[test]
-fn each_follower_gets_its_own_strategy_and_pause() {
+fn each_follower_gets_its_own_strategy_pause_and_window() {
     let index = index();
     let source = SourceRef::new("ns", SourceKind::Secret, "creds");
     let config = Arc::new(rc());
@@ -85,9 +86,14 @@ fn each_follower_gets_its_own_strategy_and_pause() {
     assert_eq!(annotated.wanted.strategy, ReloadStrategy::EnvVars);
     assert_eq!(annotated.pause, Some(Duration::from_secs(30)));
     assert_eq!(annotated.config, None);
+    assert_eq!(
+        annotated.coalesce, None,
+        "annotation followers use the workload's window"
+    );
     let targeted = by("by-config");
     assert_eq!(targeted.wanted.strategy, ReloadStrategy::Annotations);
     assert_eq!(targeted.pause, Some(Duration::from_secs(300)));
+    assert_eq!(targeted.coalesce, Some(Duration::from_secs(2)));
     assert_eq!(targeted.config, Some(ConfigId::new("ns", "rc")));
     assert_eq!(targeted.seq, 7);
     assert_eq!(targeted.wanted.record.hash, absent_hash(SourceKind::Secret));
