@@ -122,28 +122,32 @@ fn main() {
     let (cpu_tx, mut cpu_rx) =
         tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<f64>>();
     let server_paths = paths.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let mut h = harness_with(Default::default(), Default::default(), 4096);
-            let server = TlsServer::start(&h, &server_paths).await;
-            addr_tx.send(server.addr).unwrap();
-            tokio::spawn(async move {
-                while let Some(reply) = cpu_rx.recv().await {
-                    let _ = reply.send(thread_cpu_seconds());
+    // Named, so profilers and `top -H` can tell the server thread from the clients.
+    let server_thread = std::thread::Builder::new().name("webhook-server".into());
+    server_thread
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut h = harness_with(Default::default(), Default::default(), 4096);
+                let server = TlsServer::start(&h, &server_paths).await;
+                addr_tx.send(server.addr).unwrap();
+                tokio::spawn(async move {
+                    while let Some(reply) = cpu_rx.recv().await {
+                        let _ = reply.send(thread_cpu_seconds());
+                    }
+                });
+                // Consume triggers as the engine would.
+                loop {
+                    if h.triggers.recv().await.is_none() {
+                        break;
+                    }
                 }
             });
-            // Consume triggers as the engine would.
-            loop {
-                if h.triggers.recv().await.is_none() {
-                    break;
-                }
-            }
-        });
-    });
+        })
+        .unwrap();
     let addr = addr_rx.recv().unwrap();
 
     let small = review_of_size(12_000);

@@ -12,13 +12,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use base64::Engine;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use serde::Deserialize;
 
 use super::AppState;
 use super::body::read_json;
 use super::review::{self, Operation, Review, ReviewError};
-use crate::hash::{self, SourceHash};
+use crate::hash::{self, MapHasher, SourceHash};
 use crate::source::SourceKind;
 use crate::trigger::{self, Offer, Trigger};
 
@@ -126,63 +126,93 @@ impl SourceParts<'_> {
     }
 }
 
-/// A decoded Secret or ConfigMap. Holds data: never `Debug`-print it.
-enum Source {
-    Secret(Box<Secret>),
-    ConfigMap(Box<ConfigMap>),
-}
+impl SourceParts<'_> {
+    /// Same `data` and `binaryData` text: for a ConfigMap that is the data itself.
+    fn same_configmap_text(&self, other: &SourceParts<'_>) -> bool {
+        same_map(self.data.as_ref(), other.data.as_ref())
+            && same_map(self.binary_data.as_ref(), other.binary_data.as_ref())
+    }
 
-impl Source {
-    fn from_parts(
+    /// The hash of the data ([`hash::hash_secret`], [`hash::hash_configmap`]), fed entry by
+    /// entry: Secret values are decoded one at a time into `buf`, reused across values and
+    /// objects, so no decoded copy of the object is built. A Secret carrying `stringData`
+    /// (rare: the API server folds it into `data` before admission) takes the general path.
+    fn hash(
+        &self,
         kind: SourceKind,
-        parts: &SourceParts<'_>,
         field: &'static str,
-    ) -> Result<Self, ReviewError> {
-        parts.check_kind(field, kind)?;
-        Ok(match kind {
-            SourceKind::Secret => {
-                let mut data = BTreeMap::new();
-                for (k, v) in parts.data.iter().flatten() {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(v.0.as_bytes())
-                        .map_err(|_| ReviewError::BadObject {
-                            field,
-                            expected: "Secret",
-                            detail: format!("the value of `data.{k}` is not base64"),
-                        })?;
-                    data.insert(k.clone(), ByteString(bytes));
-                }
-                Source::Secret(Box::new(Secret {
-                    data: parts.data.is_some().then_some(data),
-                    string_data: parts.string_data.clone(),
-                    ..Secret::default()
-                }))
+        buf: &mut Vec<u8>,
+    ) -> Result<SourceHash, ReviewError> {
+        let data_len = self.data.as_ref().map_or(0, BTreeMap::len);
+        match kind {
+            SourceKind::Secret if self.string_data.as_ref().is_some_and(|m| !m.is_empty()) => {
+                Ok(hash::hash_secret(&self.to_secret(field)?))
             }
-            SourceKind::ConfigMap => Source::ConfigMap(Box::new(ConfigMap {
-                data: parts.data.as_ref().map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.0.clone().into_owned()))
-                        .collect()
-                }),
-                binary_data: parts.binary_data.clone(),
-                ..ConfigMap::default()
-            })),
+            SourceKind::Secret => {
+                let mut h = MapHasher::data(data_len);
+                for (k, v) in self.data.iter().flatten() {
+                    buf.clear();
+                    decode_value(field, k, v, buf)?;
+                    h.entry(k, buf);
+                }
+                h.binary_data(0);
+                Ok(h.finish())
+            }
+            SourceKind::ConfigMap => {
+                let mut h = MapHasher::data(data_len);
+                for (k, v) in self.data.iter().flatten() {
+                    h.entry(k, v.0.as_bytes());
+                }
+                h.binary_data(self.binary_data.as_ref().map_or(0, BTreeMap::len));
+                for (k, v) in self.binary_data.iter().flatten() {
+                    h.entry(k, &v.0);
+                }
+                Ok(h.finish())
+            }
+        }
+    }
+
+    /// The Secret with its values decoded, for the `stringData` path.
+    fn to_secret(&self, field: &'static str) -> Result<Secret, ReviewError> {
+        let mut data = BTreeMap::new();
+        for (k, v) in self.data.iter().flatten() {
+            let mut bytes = Vec::new();
+            decode_value(field, k, v, &mut bytes)?;
+            data.insert(k.clone(), ByteString(bytes));
+        }
+        Ok(Secret {
+            data: self.data.is_some().then_some(data),
+            string_data: self.string_data.clone(),
+            ..Secret::default()
         })
     }
+}
 
-    fn hash(&self) -> SourceHash {
-        match self {
-            Source::Secret(s) => hash::hash_secret(s),
-            Source::ConfigMap(c) => hash::hash_configmap(c),
-        }
-    }
+/// Appends the base64-decoded `value` to `out`; the error names the key, never the value.
+fn decode_value(
+    field: &'static str,
+    key: &str,
+    value: &Text<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), ReviewError> {
+    base64::engine::general_purpose::STANDARD
+        .decode_vec(value.0.as_bytes(), out)
+        .map_err(|_| ReviewError::BadObject {
+            field,
+            expected: "Secret",
+            detail: format!("the value of `data.{key}` is not base64"),
+        })
+}
 
-    fn data_changed(old: &Source, new: &Source) -> bool {
-        match (old, new) {
-            (Source::Secret(a), Source::Secret(b)) => hash::secret_data_changed(a, b),
-            (Source::ConfigMap(a), Source::ConfigMap(b)) => hash::configmap_data_changed(a, b),
-            _ => true,
-        }
+/// Equal maps, an absent map counting as empty.
+fn same_map<V: PartialEq>(
+    a: Option<&BTreeMap<String, V>>,
+    b: Option<&BTreeMap<String, V>>,
+) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        (Some(m), None) | (None, Some(m)) => m.is_empty(),
+        (None, None) => true,
     }
 }
 
@@ -246,19 +276,25 @@ pub fn decide(
     if new.or(old).is_some_and(SourceParts::ignored) {
         return Ok(Decision::Ignore(IgnoreReason::IgnoreAnnotation));
     }
-    if let (Some(o), Some(n), SourceKind::Secret) = (old, new, kind)
-        && o.same_secret_text(n)
-    {
-        return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
+    // Equal text settles "unchanged" without decoding or hashing anything.
+    if let (Some(o), Some(n)) = (old, new) {
+        let same = match kind {
+            SourceKind::Secret => o.same_secret_text(n),
+            SourceKind::ConfigMap => o.same_configmap_text(n),
+        };
+        if same {
+            return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
+        }
     }
-    let old = old
-        .map(|p| Source::from_parts(kind, p, OLD_OBJECT))
+    // Different text may still be equal data (base64 written differently, `stringData`);
+    // the hashes encode the data unambiguously, so equal hashes mean equal data.
+    let mut buf = Vec::new();
+    let old_hash = old
+        .map(|p| p.hash(kind, OLD_OBJECT, &mut buf))
         .transpose()?;
-    let new = new
-        .map(|p| Source::from_parts(kind, p, OBJECT))
-        .transpose()?;
-    if let (Some(o), Some(n)) = (&old, &new)
-        && !Source::data_changed(o, n)
+    let new_hash = new.map(|p| p.hash(kind, OBJECT, &mut buf)).transpose()?;
+    if let (Some(o), Some(n)) = (old_hash, new_hash)
+        && o == n
     {
         return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
     }
@@ -271,8 +307,8 @@ pub fn decide(
         namespace: review.namespace.clone(),
         kind,
         name: review.name.clone(),
-        old_hash: old.as_ref().map(Source::hash),
-        new_hash: new.as_ref().map(Source::hash),
+        old_hash,
+        new_hash,
         operation,
         uid: review.uid.clone(),
         admitted_at: now,

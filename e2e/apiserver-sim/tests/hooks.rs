@@ -52,7 +52,7 @@ async fn hang_faults_delay_requests() {
     let api: Api<ConfigMap> = Api::namespaced(client, "ns");
     hooks
         .inject_fault(&Fault {
-            hang_ms: Some(700),
+            hang_ms: Some(2000),
             status: None,
             ..fault("list", "configmaps", 1, 0)
         })
@@ -62,10 +62,10 @@ async fn hang_faults_delay_requests() {
     api.list(&ListParams::default())
         .await
         .expect("list after hang");
-    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert!(started.elapsed() >= Duration::from_millis(2000));
     let started = Instant::now();
     api.list(&ListParams::default()).await.expect("second list");
-    assert!(started.elapsed() < Duration::from_millis(700));
+    assert!(started.elapsed() < Duration::from_millis(2000));
 }
 
 #[tokio::test]
