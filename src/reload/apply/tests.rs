@@ -45,6 +45,18 @@ fn spacing(first: i64, pause: Option<u64>) -> Spacing {
     }
 }
 
+/// The step for a Deployment whose only pending change arrived at `secs`, without a pause.
+fn deployment_step(object: &Value, wanted: &[Wanted], secs: i64) -> Step {
+    decide(
+        WorkloadKind::Deployment,
+        object,
+        wanted,
+        at(secs),
+        spacing(secs, None),
+    )
+    .unwrap()
+}
+
 fn applied(object: &Value, step: &Step) -> Value {
     let Step::Patch { patch, .. } = step else {
         panic!("expected a patch, got {step:?}");
@@ -58,14 +70,7 @@ fn applied(object: &Value, step: &Step) -> Value {
 fn a_new_hash_is_recorded_with_the_reload_time() {
     let object = deployment(json!([]), json!({}));
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     let after = applied(&object, &step);
     assert_eq!(
         recorded_hash(
@@ -95,14 +100,7 @@ fn a_workload_without_metadata_annotations_gets_the_map() {
         .unwrap()
         .remove("annotations");
     let w = [wanted("cfg", hash("1"), ReloadStrategy::Annotations, false)];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     let after = applied(&object, &step);
     assert!(after["metadata"]["annotations"][LAST_RELOAD_AT].is_string());
 }
@@ -111,23 +109,9 @@ fn a_workload_without_metadata_annotations_gets_the_map() {
 fn an_already_recorded_hash_needs_nothing() {
     let object = deployment(json!([]), json!({}));
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     let after = applied(&object, &step);
-    let again = decide(
-        WorkloadKind::Deployment,
-        &after,
-        &w,
-        at(11),
-        spacing(11, None),
-    )
-    .unwrap();
+    let again = deployment_step(&after, &w, 11);
     assert_eq!(again, Step::UpToDate);
 }
 
@@ -135,14 +119,7 @@ fn an_already_recorded_hash_needs_nothing() {
 fn resync_never_creates_a_first_record() {
     let object = deployment(json!([]), json!({}));
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     assert_eq!(step, Step::UpToDate);
 }
 
@@ -153,14 +130,7 @@ fn resync_updates_an_outdated_record() {
         json!({}),
     );
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     let Step::Patch { changes, .. } = &step else {
         panic!("{step:?}")
     };
@@ -174,14 +144,7 @@ fn two_sources_become_one_patch() {
         wanted("a", hash("1"), ReloadStrategy::EnvVars, false),
         wanted("b", hash("2"), ReloadStrategy::Annotations, false),
     ];
-    let step = decide(
-        WorkloadKind::Deployment,
-        &object,
-        &w,
-        at(10),
-        spacing(10, None),
-    )
-    .unwrap();
+    let step = deployment_step(&object, &w, 10);
     let after = applied(&object, &step);
     for x in &w {
         assert_eq!(
