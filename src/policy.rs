@@ -30,6 +30,10 @@ pub struct AnnotationKeys {
     pub pause_period: String,
 }
 
+/// The source annotation that keeps a Secret or ConfigMap from ever triggering. Also read
+/// by the admission webhook, so an ignored source costs no trigger at all.
+pub const IGNORE_ANNOTATION: &str = "reloader.stakater.com/ignore";
+
 impl Default for AnnotationKeys {
     fn default() -> Self {
         Self {
@@ -40,7 +44,7 @@ impl Default for AnnotationKeys {
             configmap_reload: "configmap.reloader.stakater.com/reload".into(),
             search: "reloader.stakater.com/search".into(),
             search_match: "reloader.stakater.com/match".into(),
-            ignore: "reloader.stakater.com/ignore".into(),
+            ignore: IGNORE_ANNOTATION.into(),
             secret_exclude: "secrets.exclude.reloader.stakater.com/reload".into(),
             configmap_exclude: "configmaps.exclude.reloader.stakater.com/reload".into(),
             pause_period: "reloader.stakater.com/pause-period".into(),

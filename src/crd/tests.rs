@@ -189,3 +189,28 @@ fn dns_pattern_accepts_names_and_refuses_others() {
         assert!(!pattern.is_match(bad), "{bad}");
     }
 }
+
+#[test]
+fn the_schema_pattern_and_the_webhook_agree_on_names() {
+    // Two layers check names: the API server with the schema pattern, the webhook to say
+    // precisely what is wrong. They must accept and refuse the same names.
+    let pattern = regex::Regex::new(DNS1123_SUBDOMAIN_PATTERN).unwrap();
+    let long = "a".repeat(254);
+    for name in [
+        "web",
+        "a.b-c",
+        "0",
+        "Web",
+        "-a",
+        "a-",
+        "a..b",
+        "a_b",
+        "",
+        ".a",
+        long.as_str(),
+    ] {
+        let schema_ok = pattern.is_match(name) && name.len() <= 253;
+        let webhook_ok = crate::validation::dns1123_problem(name).is_none();
+        assert_eq!(schema_ok, webhook_ok, "{name:?}");
+    }
+}

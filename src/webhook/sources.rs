@@ -22,8 +22,7 @@ use crate::hash::{self, MapHasher, SourceHash};
 use crate::source::SourceKind;
 use crate::trigger::{self, Offer, Trigger};
 
-/// The annotation that keeps a source from ever triggering (stakater-compatible).
-pub const IGNORE_ANNOTATION: &str = "reloader.stakater.com/ignore";
+pub use crate::policy::IGNORE_ANNOTATION;
 
 const PATH: &str = "/validate/sources";
 const WEBHOOK: &str = "sources";

@@ -178,38 +178,35 @@ async fn list_with_label_field_selectors_and_paging() {
             .filter_map(|c| c.metadata.name.clone())
             .collect::<Vec<_>>()
     };
-    assert_eq!(
-        names(
-            api.list(&ListParams::default().labels("tier=front"))
-                .await
-                .expect("list")
+    let selections = [
+        (
+            "equality label selector",
+            ListParams::default().labels("tier=front"),
+            vec!["a", "c"],
         ),
-        vec!["a", "c"]
-    );
-    assert_eq!(
-        names(
-            api.list(&ListParams::default().labels("tier in (back,db)"))
-                .await
-                .expect("list")
+        (
+            "set-based label selector",
+            ListParams::default().labels("tier in (back,db)"),
+            vec!["b", "d"],
         ),
-        vec!["b", "d"]
-    );
-    assert_eq!(
-        names(
-            api.list(&ListParams::default().labels("tier!=front"))
-                .await
-                .expect("list")
+        (
+            "inequality label selector",
+            ListParams::default().labels("tier!=front"),
+            vec!["b", "d"],
         ),
-        vec!["b", "d"]
-    );
-    assert_eq!(
-        names(
-            api.list(&ListParams::default().fields("metadata.name=c"))
-                .await
-                .expect("list")
+        (
+            "field selector on the name",
+            ListParams::default().fields("metadata.name=c"),
+            vec!["c"],
         ),
-        vec!["c"]
-    );
+    ];
+    for (case, params, expected) in selections {
+        assert_eq!(
+            names(api.list(&params).await.expect("list")),
+            expected,
+            "{case}"
+        );
+    }
     let all: Api<ConfigMap> = Api::all(client);
     assert_eq!(
         names(
