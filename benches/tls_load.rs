@@ -1,6 +1,11 @@
 //! Load against the real TLS server on 127.0.0.1: HTTP/1.1 keep-alive, bounded in count
 //! and time. The server runs on a single-threaded runtime (one core); the clients run on
-//! another thread. Prints requests/s and latency percentiles.
+//! another thread. Prints requests/s, latency percentiles and the server thread's CPU
+//! time per review.
+//!
+//! A second server, the same TLS and HTTP stack with a handler that only reads the body,
+//! measures the floor the stack and the kernel's loopback path cost before any review
+//! is looked at.
 //!
 //! `cargo bench --bench tls_load` (release build).
 
@@ -18,10 +23,33 @@ use reloader::certs::Ca;
 
 struct Scenario {
     name: &'static str,
+    /// The server answering: the webhook, or the floor.
+    server: Server,
     body: Bytes,
     connections: usize,
     requests: usize,
     time_limit: Duration,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Webhook,
+    Floor,
+}
+
+/// Reads the body and answers a fixed allowing review: the stack with no decision.
+fn floor_router() -> axum::Router {
+    const ALLOW: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u","allowed":true}}"#;
+    axum::Router::new().route(
+        "/validate/sources",
+        axum::routing::post(|body: Bytes| async move {
+            std::hint::black_box(body.len());
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                ALLOW,
+            )
+        }),
+    )
 }
 
 fn review_of_size(total: usize) -> Vec<u8> {
@@ -93,8 +121,24 @@ async fn run(
     )
 }
 
-/// CPU time (user + system) of the calling thread, from `/proc/thread-self/stat`.
-fn thread_cpu_seconds() -> f64 {
+/// CPU time of the calling thread, user and system, from `/proc/thread-self/stat`.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, rhs: Cpu) -> Cpu {
+        Cpu {
+            user: self.user - rhs.user,
+            system: self.system - rhs.system,
+        }
+    }
+}
+
+fn thread_cpu() -> Cpu {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
@@ -106,7 +150,10 @@ fn thread_cpu_seconds() -> f64 {
             .unwrap_or(0.0)
     };
     // USER_HZ is 100 on Linux.
-    (ticks(11) + ticks(12)) / 100.0
+    Cpu {
+        user: ticks(11) / 100.0,
+        system: ticks(12) / 100.0,
+    }
 }
 
 fn main() {
@@ -115,12 +162,12 @@ fn main() {
     let ca = Ca::generate("bench CA", 1).unwrap();
     let paths = write_pair(&ca, dir.path());
 
-    // The server: one thread, current-thread runtime. It answers CPU-time queries about
-    // itself so the run can report reviews per server CPU-second, a figure that holds on a
-    // shared machine where wall-clock throughput depends on the neighbours.
+    // The servers: one thread, current-thread runtime. It answers CPU-time queries about
+    // itself so the run can report CPU per review, a figure that holds on a shared machine
+    // where wall-clock throughput depends on the neighbours.
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (cpu_tx, mut cpu_rx) =
-        tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<f64>>();
+        tokio::sync::mpsc::unbounded_channel::<std::sync::mpsc::Sender<Cpu>>();
     let server_paths = paths.clone();
     // Named, so profilers and `top -H` can tell the server thread from the clients.
     let server_thread = std::thread::Builder::new().name("webhook-server".into());
@@ -132,37 +179,38 @@ fn main() {
                 .unwrap();
             rt.block_on(async move {
                 let mut h = harness_with(Default::default(), Default::default(), 4096);
-                let server = TlsServer::start(&h, &server_paths).await;
-                addr_tx.send(server.addr).unwrap();
+                let webhook = TlsServer::start(&h, &server_paths).await;
+                let floor = TlsServer::start_router(&h, &server_paths, floor_router()).await;
+                addr_tx.send((webhook.addr, floor.addr)).unwrap();
                 tokio::spawn(async move {
                     while let Some(reply) = cpu_rx.recv().await {
-                        let _ = reply.send(thread_cpu_seconds());
+                        let _ = reply.send(thread_cpu());
                     }
                 });
                 // Consume triggers as the engine would.
-                loop {
-                    if h.triggers.recv().await.is_none() {
-                        break;
-                    }
-                }
+                while h.triggers.recv().await.is_some() {}
             });
         })
         .unwrap();
-    let addr = addr_rx.recv().unwrap();
+    let (webhook_addr, floor_addr) = addr_rx.recv().unwrap();
 
-    let small = review_of_size(12_000);
-    let big = big_secret_update(1024 * 1024);
+    let small: Bytes = review_of_size(12_000).into();
+    let big: Bytes = big_secret_update(1024 * 1024).into();
+    let twelve_kb = |server| Scenario {
+        name: "12 KB review",
+        server,
+        body: small.clone(),
+        connections: 16,
+        requests: 200_000,
+        time_limit: Duration::from_secs(15),
+    };
     let scenarios = [
-        Scenario {
-            name: "12 KB review",
-            body: small.into(),
-            connections: 16,
-            requests: 200_000,
-            time_limit: Duration::from_secs(15),
-        },
+        twelve_kb(Server::Webhook),
+        twelve_kb(Server::Floor),
         Scenario {
             name: "2.7 MB review",
-            body: big.into(),
+            server: Server::Webhook,
+            body: big,
             connections: 1,
             requests: 300,
             time_limit: Duration::from_secs(20),
@@ -178,23 +226,34 @@ fn main() {
         rx.recv().unwrap()
     };
     println!(
-        "| review | bytes | connections | requests | failed | requests/s (wall) | server CPU s | reviews per server CPU-second | p50 | p99 |"
+        "| review | server | bytes | connections | requests | failed | requests/s (wall) | server CPU µs per review (user + system) | reviews per server CPU-second | p50 | p99 |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in &scenarios {
+        let addr = match s.server {
+            Server::Webhook => webhook_addr,
+            Server::Floor => floor_addr,
+        };
         let cpu_before = server_cpu();
         let (rps, p50, p99, n, failed) = client_rt.block_on(run(addr, &ca.cert_pem, s));
         let cpu = server_cpu() - cpu_before;
+        let per_review = |seconds: f64| seconds * 1e6 / n.max(1) as f64;
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.0} | {:.3} ms | {:.3} ms |",
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.0} ({:.0} + {:.0}) | {:.0} | {:.3} ms | {:.3} ms |",
             s.name,
+            match s.server {
+                Server::Webhook => "webhook",
+                Server::Floor => "floor (body read only)",
+            },
             s.body.len(),
             s.connections,
             n,
             failed,
             rps,
-            cpu,
-            n as f64 / cpu.max(0.01),
+            per_review(cpu.user + cpu.system),
+            per_review(cpu.user),
+            per_review(cpu.system),
+            n as f64 / (cpu.user + cpu.system).max(0.01),
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3
         );

@@ -80,6 +80,11 @@ pub fn ops_router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
         .with_state(OpsState { metrics, ready })
 }
 
+/// rustls reads the socket at most 4 KiB at a time, so a 12 KB review cost three or four
+/// `recv` calls; a buffer that holds two full TLS records (16.6 KB at most each) takes a
+/// typical review in one.
+const SOCKET_READ_BUFFER: usize = 34 * 1024;
+
 fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -127,7 +132,10 @@ pub async fn serve_tls(
         let watcher = graceful.watcher();
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp));
+            let handshake = tokio::time::timeout(
+                limits.handshake_timeout,
+                acceptor.accept(tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, tcp)),
+            );
             let tls = tokio::select! {
                 done = handshake => match done {
                     Ok(Ok(tls)) => tls,

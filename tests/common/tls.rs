@@ -44,6 +44,11 @@ pub struct TlsServer {
 impl TlsServer {
     /// Serves `harness`' router with the pair at `paths`, re-reading it every 50 ms.
     pub async fn start(harness: &Harness, paths: &CertPaths) -> Self {
+        Self::start_router(harness, paths, harness.router()).await
+    }
+
+    /// Serves `router` (for benchmarks comparing handlers) with `harness`' limits.
+    pub async fn start_router(harness: &Harness, paths: &CertPaths, router: axum::Router) -> Self {
         let (key, c, k) = tls::load(paths).unwrap();
         let resolver = ReloadingCert::new(key);
         let acceptor =
@@ -61,7 +66,7 @@ impl TlsServer {
         let task = tokio::spawn(reloader::webhook::server::serve_tls(
             listener,
             acceptor,
-            harness.router(),
+            router,
             harness.state.limits,
             async move {
                 let _ = stopped.await;
