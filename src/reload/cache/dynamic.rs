@@ -166,4 +166,58 @@ mod tests {
         assert_eq!(before.refs, after.refs);
         assert_eq!(before.workload, after.workload);
     }
+
+    fn follower_count(index: &SharedIndex, secret: &str) -> usize {
+        let source = crate::source::SourceRef::new("ns", crate::source::SourceKind::Secret, secret);
+        index
+            .read()
+            .unwrap()
+            .lookup(&source, None)
+            .iter()
+            .filter(|c| c.decision.reloads())
+            .count()
+    }
+
+    #[test]
+    fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
+        use crate::index::FollowerIndex;
+        use crate::policy::{AnnotationKeys, GlobalOptions};
+        use kube::runtime::watcher::Event;
+        use std::sync::{Arc, RwLock};
+
+        let index: SharedIndex = Arc::new(RwLock::new(FollowerIndex::new(
+            AnnotationKeys::default(),
+            GlobalOptions::default(),
+        )));
+        let (mut seen, mut known) = (None, HashSet::new());
+        let mut feed = |event: Event<DynamicObject>| {
+            let mut relist = Relist {
+                seen: &mut seen,
+                known: &mut known,
+            };
+            let input =
+                |o: &DynamicObject| dynamic::input(WorkloadKind::Rollout, &o.metadata, &o.data);
+            apply_event(
+                &index,
+                &Scope::default(),
+                &mut relist,
+                WorkloadKind::Rollout,
+                input,
+                &event,
+            );
+        };
+        let templated = object(json!({"template": {"spec": {"containers": [{"name": "app",
+            "envFrom": [{"secretRef": {"name": "db"}}]}]}}}));
+        feed(Event::Apply(templated.clone()));
+        assert_eq!(follower_count(&index, "db"), 1);
+        feed(Event::Apply(object(
+            json!({"workloadRef": {"name": "web"}}),
+        )));
+        assert_eq!(follower_count(&index, "db"), 0, "nothing left to patch");
+        feed(Event::Apply(templated.clone()));
+        assert_eq!(follower_count(&index, "db"), 1);
+        feed(Event::Delete(templated));
+        assert_eq!(follower_count(&index, "db"), 0);
+        assert_eq!(index.read().unwrap().stats().workloads, 0);
+    }
 }
