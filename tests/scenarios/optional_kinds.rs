@@ -292,3 +292,100 @@ async fn rollouts_are_left_alone_when_turned_off() {
         "Rollouts are not even looked up"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaderconfig_rolls_its_rollout_and_deploymentconfig_targets() {
+    use k8s_openapi::api::events::v1::Event as EventV1;
+    use kube::api::ListParams;
+    use reloader::crd::ReloaderConfig;
+
+    let mut cluster = Cluster::start().await;
+    cluster.apply(CRDS);
+    cluster.apply(SOURCES);
+    cluster.apply(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: by-config, namespace: o}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: app}]
+---
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: dc-by-config, namespace: o}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: app}]
+---
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {name: both, namespace: o}
+spec:
+  watchedResources: {secrets: [creds]}
+  reloadStrategy: annotations
+  targets: [{kind: Rollout, name: by-config}, {kind: DeploymentConfig, name: dc-by-config}]
+"#,
+    );
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "o");
+    eventually("Ready before any reload: both targets exist", || async {
+        configs
+            .get("both")
+            .await
+            .expect("rc")
+            .status
+            .is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+    })
+    .await;
+    change_secret(&cluster, "2");
+    eventually("two reloads counted on the ReloaderConfig", || async {
+        configs
+            .get("both")
+            .await
+            .expect("rc")
+            .status
+            .is_some_and(|s| s.reload_count == 2)
+    })
+    .await;
+    for (kind, name) in [
+        (WorkloadKind::Rollout, "by-config"),
+        (WorkloadKind::DeploymentConfig, "dc-by-config"),
+    ] {
+        let obj = object(&cluster, kind, name).await;
+        assert_eq!(generation(&obj), 2, "{name}");
+        assert!(
+            obj["spec"]["template"]["metadata"]["annotations"][reloader::patch::SOURCE_HASHES]
+                .as_str()
+                .is_some_and(|h| h.contains("Secret/creds")),
+            "{name}: annotations strategy on the template"
+        );
+    }
+    let events: Api<EventV1> = Api::namespaced(cluster.client.clone(), "o");
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(cluster.client.clone(), "o");
+    eventually("a Reloaded event naming the Rollout", || async {
+        let v1 = events.list(&ListParams::default()).await.is_ok_and(|l| {
+            l.items.iter().any(|e| {
+                e.reason.as_deref() == Some("Reloaded")
+                    && e.regarding
+                        .as_ref()
+                        .is_some_and(|r| r.kind.as_deref() == Some("Rollout"))
+            })
+        });
+        let old = core.list(&ListParams::default()).await.is_ok_and(|l| {
+            l.items.iter().any(|e| {
+                e.reason.as_deref() == Some("Reloaded")
+                    && e.involved_object.kind.as_deref() == Some("Rollout")
+            })
+        });
+        v1 || old
+    })
+    .await;
+}
