@@ -263,3 +263,35 @@ pub fn start(
         baseline,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn argo(flags: &[&str]) -> anyhow::Result<Detect> {
+        let args = ["reloader", "serve"].iter().chain(flags);
+        let Command::Serve(serve) = Cli::try_parse_from(args)?.command else {
+            anyhow::bail!("not serve");
+        };
+        Ok(settings(&serve.engine)?.argo_rollouts)
+    }
+
+    #[test]
+    fn the_argo_rollouts_flag_keeps_stakaters_spellings() {
+        let cases = [
+            (&[][..], Detect::Auto),
+            (&["--is-argo-rollouts"][..], Detect::On),
+            (&["--is-argo-rollouts=false"][..], Detect::Off),
+            (&["--is-Argo-Rollouts=true"][..], Detect::On),
+            (&["--is-argo-rollouts=auto"][..], Detect::Auto),
+        ];
+        for (flags, want) in cases {
+            assert_eq!(argo(flags).unwrap(), want, "{flags:?}");
+        }
+        let err = argo(&["--is-argo-rollouts=maybe"]).unwrap_err();
+        assert!(format!("{err:#}").contains("--is-argo-rollouts"), "{err:#}");
+    }
+}
