@@ -1,5 +1,6 @@
-//! The reconcile step for one workload: make the hashes recorded on its pod template equal
-//! the hashes of its sources as stored now. Triggers and resync both end here.
+//! The reconcile step for one workload: make the hashes recorded on its pod template (on a
+//! restarting Argo Rollout: its metadata, see `patch::restart`) equal the hashes of its
+//! sources as stored now. Triggers and resync both end here.
 //!
 //! [`decide`] is pure: from the workload's JSON, the wanted records and the timing, it says
 //! whether the workload is up to date, must wait for its pause to end, or gets this guarded

@@ -4,7 +4,8 @@
 //! the default backoff, and `.modify()` prunes what reloader never reads before an object is
 //! stored: managed fields, status, the last-applied annotation, and everything in the pod
 //! spec except container names, env, envFrom, volume mounts and volumes. Secrets and
-//! ConfigMaps are never listed or watched.
+//! ConfigMaps are never listed or watched. Argo Rollouts and DeploymentConfigs, whose APIs
+//! are optional, are cached as dynamic objects (`dynamic`).
 
 use std::collections::HashSet;
 use std::future::Future;
