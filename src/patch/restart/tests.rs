@@ -1,18 +1,8 @@
 use super::*;
-use crate::hash::{SourceHash, hash_maps};
+use crate::hash::SourceHash;
+use crate::patch::tests::{apply as applied, h};
 use crate::source::SourceKind;
 use serde_json::json;
-use std::collections::BTreeMap;
-
-fn h(text: &str) -> SourceHash {
-    hash_maps(
-        Some(&BTreeMap::from([(
-            "k".to_string(),
-            text.as_bytes().to_vec(),
-        )])),
-        None,
-    )
-}
 
 fn record(name: &str, hash: SourceHash) -> Record {
     Record {
@@ -36,12 +26,6 @@ fn rollout(annotations: Option<Value>) -> Value {
 
 fn now() -> Timestamp {
     "2026-01-02T03:04:05.678Z".parse().unwrap()
-}
-
-fn applied(object: &Value, patch: &Patch) -> Result<Value, json_patch::PatchError> {
-    let mut out = object.clone();
-    json_patch::patch(&mut out, patch)?;
-    Ok(out)
 }
 
 #[test]

@@ -248,6 +248,18 @@ fn change_descriptions_carry_short_hashes_only() {
     );
 }
 
+/// The step for a Rollout whose only pending change arrived at `secs`.
+fn rollout_step(object: &Value, wanted: &[Wanted], secs: i64, pause: Option<u64>) -> Step {
+    decide(
+        WorkloadKind::Rollout,
+        object,
+        wanted,
+        at(secs),
+        spacing(secs, pause),
+    )
+    .unwrap()
+}
+
 fn rollout(rollout_strategy: Option<&str>) -> Value {
     let annotations = match rollout_strategy {
         Some(s) => json!({ restart::ROLLOUT_STRATEGY: s }),
@@ -287,14 +299,7 @@ fn a_restarting_rollout_gets_restart_at_once_and_keeps_its_template() {
     for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
         let object = rollout(Some("restart"));
         let w = [wanted("cfg", hash("1"), strategy, false)];
-        let step = decide(
-            WorkloadKind::Rollout,
-            &object,
-            &w,
-            at(10),
-            spacing(10, None),
-        )
-        .unwrap();
+        let step = rollout_step(&object, &w, 10, None);
         let Step::Patch { changes, .. } = &step else {
             panic!("expected a patch, got {step:?}");
         };
@@ -314,7 +319,7 @@ fn a_restarting_rollout_gets_restart_at_once_and_keeps_its_template() {
             Some(hash("1").to_string())
         );
         assert_eq!(
-            decide(WorkloadKind::Rollout, &after, &w, at(20), spacing(20, None)).unwrap(),
+            rollout_step(&after, &w, 20, None),
             Step::UpToDate,
             "the same change never restarts twice ({strategy})"
         );
@@ -325,17 +330,7 @@ fn a_restarting_rollout_gets_restart_at_once_and_keeps_its_template() {
 fn resync_never_restarts_a_rollout_without_a_recorded_hash() {
     let object = rollout(Some("restart"));
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
-    assert_eq!(
-        decide(
-            WorkloadKind::Rollout,
-            &object,
-            &w,
-            at(10),
-            spacing(10, None)
-        )
-        .unwrap(),
-        Step::UpToDate
-    );
+    assert_eq!(rollout_step(&object, &w, 10, None), Step::UpToDate);
 }
 
 #[test]
@@ -344,14 +339,7 @@ fn a_restart_waits_out_the_pause_like_any_reload() {
     object["metadata"]["annotations"][LAST_RELOAD_AT] = json!(planner::format_last_reload(at(0)));
     let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
     assert_eq!(
-        decide(
-            WorkloadKind::Rollout,
-            &object,
-            &w,
-            at(10),
-            spacing(10, Some(60))
-        )
-        .unwrap(),
+        rollout_step(&object, &w, 10, Some(60)),
         Step::WaitUntil(at(60))
     );
 }
