@@ -96,33 +96,40 @@ pub async fn served(client: &Client, resource: &ApiResource) -> Result<bool, kub
     }
 }
 
-/// Decides whether to watch `kind`, asking the API server until it answers (an API server
-/// that cannot be reached now says nothing about whether the API exists). Logs the outcome
-/// once.
+/// How long to wait before asking again after the `attempt`-th failed discovery request;
+/// `None`: stop asking. About 15 s in all, so that resync, which waits for this
+/// answer, is never held up for long by an API that fails (an unavailable aggregated API
+/// answers 503 for as long as it is down).
+pub fn retry_delay(attempt: u32) -> Option<Duration> {
+    const ATTEMPTS: u32 = 6;
+    (attempt < ATTEMPTS).then(|| Duration::from_millis(500) * 2u32.pow(attempt.saturating_sub(1)))
+}
+
+/// Decides whether to watch `kind`, asking the API server again while it fails (a failure
+/// says nothing about whether the API exists), for about 15 s at most. Logs the
+/// outcome once.
 pub async fn should_watch(
     client: &Client,
     kind: WorkloadKind,
     resource: &ApiResource,
     detect: Detect,
 ) -> bool {
-    let mut delay = Duration::from_millis(500);
-    let mut attempts = 0u32;
+    let api = resource.api_version.as_str();
+    let mut attempt = 0u32;
     let served = loop {
         match served(client, resource).await {
             Ok(served) => break served,
             Err(e) => {
-                attempts += 1;
-                if attempts == 1 {
-                    tracing::warn!(%kind, error = %e, "cannot tell whether the API is served; retrying");
-                } else {
-                    tracing::debug!(%kind, attempts, error = %e, "discovery still failing");
-                }
+                attempt += 1;
+                let Some(delay) = retry_delay(attempt) else {
+                    tracing::warn!(%kind, api, error = %e, "cannot tell whether the API is served; running without this kind until restart");
+                    return false;
+                };
+                tracing::debug!(%kind, api, attempt, error = %e, "discovery failed; asking again");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     };
-    let api = resource.api_version.as_str();
     match found(detect, served) {
         Found::Watch => tracing::info!(%kind, api, "API served; watching"),
         Found::AbsentQuietly => {
@@ -184,5 +191,15 @@ mod tests {
         for (detect, served, want) in cases {
             assert_eq!(found(detect, served), want, "{detect} served={served}");
         }
+    }
+
+    #[test]
+    fn failed_discovery_is_retried_for_about_fifteen_seconds() {
+        let delays: Vec<Option<Duration>> = (1..=7).map(retry_delay).collect();
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(
+            delays,
+            [ms(500), ms(1000), ms(2000), ms(4000), ms(8000), None, None]
+        );
     }
 }
