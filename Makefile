@@ -80,6 +80,7 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	$(HELM) template rel helm/reloader --namespace reloader \
 	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
 	  --set reloader.autoReloadAll=true --set reloader.ignoreJobs=true --set reloader.ignoreCronJobs=true \
+	  --set reloader.isArgoRollouts=false \
 	  --set 'reloader.namespaces={a,b}' --set 'reloader.ignoreNamespaces={c}' \
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml

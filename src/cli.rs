@@ -167,6 +167,20 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_IGNORED_WORKLOAD_TYPES", value_delimiter = ',')]
     pub ignored_workload_types: Vec<String>,
 
+    /// Watch and roll Argo Rollouts: `auto` when the argoproj.io/v1alpha1 API is served at
+    /// start, `true` likewise but warn when it is not, `false` never (stakater's
+    /// `--is-Argo-Rollouts`; a bare flag means true).
+    #[arg(
+        long,
+        alias = "is-Argo-Rollouts",
+        env = "RELOADER_IS_ARGO_ROLLOUTS",
+        default_value = "auto",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true
+    )]
+    pub is_argo_rollouts: String,
+
     /// Reload every workload for every Secret and ConfigMap it references, unless its
     /// annotations say otherwise.
     #[arg(long, env = "RELOADER_AUTO_RELOAD_ALL")]

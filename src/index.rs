@@ -32,6 +32,8 @@ pub enum IndexError {
     MissingName { kind: WorkloadKind },
     #[error("{kind} {name} without metadata.namespace cannot be indexed")]
     MissingNamespace { kind: WorkloadKind, name: String },
+    #[error("{kind} {name} takes its pods from spec.workloadRef: it has no pod template to patch")]
+    ReferencedTemplate { kind: WorkloadKind, name: String },
 }
 
 /// What the index needs to know about one workload.

@@ -9,6 +9,7 @@ pub mod certs;
 pub mod cli;
 pub mod crd;
 pub mod duration;
+pub mod dynamic;
 pub mod existence;
 pub mod hash;
 pub mod index;

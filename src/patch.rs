@@ -317,5 +317,7 @@ fn annotation_ops(base: &str, template: &Value, pending: &[&Record]) -> Vec<Patc
     ops
 }
 
+pub mod restart;
+
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@ use super::*;
 use crate::hash::hash_maps;
 use std::collections::BTreeMap;
 
-fn h(text: &str) -> SourceHash {
+pub(super) fn h(text: &str) -> SourceHash {
     hash_maps(
         Some(&BTreeMap::from([(
             "k".to_string(),
@@ -50,7 +50,7 @@ fn annotations_patch(doc: &Value, records: &[Record]) -> Patch {
     .unwrap()
 }
 
-fn apply(doc: &Value, p: &Patch) -> Result<Value, json_patch::PatchError> {
+pub(super) fn apply(doc: &Value, p: &Patch) -> Result<Value, json_patch::PatchError> {
     let mut out = doc.clone();
     json_patch::patch(&mut out, p)?;
     Ok(out)

@@ -1,5 +1,6 @@
-//! The reconcile step for one workload: make the hashes recorded on its pod template equal
-//! the hashes of its sources as stored now. Triggers and resync both end here.
+//! The reconcile step for one workload: make the hashes recorded on its pod template (on a
+//! restarting Argo Rollout: its metadata, see `patch::restart`) equal the hashes of its
+//! sources as stored now. Triggers and resync both end here.
 //!
 //! [`decide`] is pure: from the workload's JSON, the wanted records and the timing, it says
 //! whether the workload is up to date, must wait for its pause to end, or gets this guarded
@@ -15,6 +16,7 @@ use kube::api::{Api, ApiResource, DynamicObject, PatchParams};
 use serde_json::{Value, json};
 
 use crate::hash::SourceHash;
+use crate::patch::restart::{self, RolloutStrategy};
 use crate::patch::{PatchError, Record, ReloadStrategy, build_patch, recorded_hash};
 use crate::planner::{self, LAST_RELOAD_AT, Plan, Timing};
 use crate::source::SourceRef;
@@ -83,32 +85,10 @@ pub fn decide(
     now: Timestamp,
     spacing: Spacing,
 ) -> Result<Step, PatchError> {
-    let mut changes = Vec::new();
-    let mut ops = Vec::new();
-    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
-        let records: Vec<Record> = wanted
-            .iter()
-            .filter(|w| w.strategy == strategy)
-            .filter_map(|w| {
-                let old = recorded_hash(kind, object, strategy, &w.record.source);
-                if w.baseline_required && old.is_none() {
-                    return None;
-                }
-                if old.as_deref() != Some(w.record.hash.to_string().as_str()) {
-                    changes.push(Change {
-                        source: w.record.source.clone(),
-                        old,
-                        new: w.record.hash,
-                    });
-                }
-                Some(w.record.clone())
-            })
-            .collect();
-        if records.is_empty() {
-            continue;
-        }
-        ops.extend(build_patch(kind, object, strategy, &records)?.0);
-    }
+    let (ops, changes) = match RolloutStrategy::of(kind, object) {
+        RolloutStrategy::Rollout => template_ops(kind, object, wanted)?,
+        RolloutStrategy::Restart => restart_ops(object, wanted, now),
+    };
     if ops.is_empty() {
         return Ok(Step::UpToDate);
     }
@@ -128,11 +108,86 @@ pub fn decide(
     if let Plan::ReloadAt(at) = planner::plan(timing) {
         return Ok(Step::WaitUntil(at));
     }
+    // A restarting Rollout always has metadata annotations (the strategy is one), so this
+    // never replaces the map the restart ops write into.
+    let mut ops = ops;
     ops.push(last_reload_op(object, now));
     Ok(Step::Patch {
         patch: Patch(ops),
         changes,
     })
+}
+
+/// The records of `wanted` still to write, given what is recorded now (`recorded`), and the
+/// changes they make. Resync never makes a first record.
+fn pending(
+    wanted: &[&Wanted],
+    recorded: impl Fn(&SourceRef) -> Option<String>,
+    changes: &mut Vec<Change>,
+) -> Vec<Record> {
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let old = recorded(&w.record.source);
+            if w.baseline_required && old.is_none() {
+                return None;
+            }
+            if old.as_deref() != Some(w.record.hash.to_string().as_str()) {
+                changes.push(Change {
+                    source: w.record.source.clone(),
+                    old,
+                    new: w.record.hash,
+                });
+            }
+            Some(w.record.clone())
+        })
+        .collect()
+}
+
+/// Records on the pod template, each with its own strategy (every kind but a restarting
+/// Rollout).
+fn template_ops(
+    kind: WorkloadKind,
+    object: &Value,
+    wanted: &[Wanted],
+) -> Result<(Vec<PatchOperation>, Vec<Change>), PatchError> {
+    let mut changes = Vec::new();
+    let mut ops = Vec::new();
+    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
+        let of_strategy: Vec<&Wanted> = wanted.iter().filter(|w| w.strategy == strategy).collect();
+        let records = pending(
+            &of_strategy,
+            |source| recorded_hash(kind, object, strategy, source),
+            &mut changes,
+        );
+        if records.is_empty() {
+            continue;
+        }
+        ops.extend(build_patch(kind, object, strategy, &records)?.0);
+    }
+    Ok((ops, changes))
+}
+
+/// A Rollout with `rollout-strategy: restart`: the hashes go to its metadata whatever the
+/// reload strategy, and `spec.restartAt` restarts its pods.
+fn restart_ops(
+    object: &Value,
+    wanted: &[Wanted],
+    now: Timestamp,
+) -> (Vec<PatchOperation>, Vec<Change>) {
+    let mut changes = Vec::new();
+    let mut unique: Vec<&Wanted> = Vec::new();
+    for w in wanted {
+        if !unique.iter().any(|u| u.record.source == w.record.source) {
+            unique.push(w);
+        }
+    }
+    let records = pending(
+        &unique,
+        |source| restart::recorded_hash(object, source),
+        &mut changes,
+    );
+    (restart::restart_patch(object, &records, now).0, changes)
 }
 
 /// Records the time of this reload on the workload's metadata (not the template: writing it

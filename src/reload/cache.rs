@@ -4,7 +4,8 @@
 //! the default backoff, and `.modify()` prunes what reloader never reads before an object is
 //! stored: managed fields, status, the last-applied annotation, and everything in the pod
 //! spec except container names, env, envFrom, volume mounts and volumes. Secrets and
-//! ConfigMaps are never listed or watched.
+//! ConfigMaps are never listed or watched. Argo Rollouts and DeploymentConfigs, whose APIs
+//! are optional, are cached as dynamic objects (`dynamic`).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -15,6 +16,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::DynamicObject;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
@@ -25,6 +27,7 @@ use crate::crd::ReloaderConfig;
 use crate::index::{ConfigId, ConfigInput, FollowerIndex, IndexError, WorkloadInput};
 use crate::policy::ConfigRule;
 use crate::refs::SourceKey;
+use crate::reload::apply::api_resource;
 use crate::source::SourceKind;
 use crate::workload::{WorkloadKind, WorkloadRef};
 
@@ -287,8 +290,39 @@ pub fn apply_workload_event<K: Cached>(
     known: &mut HashSet<WorkloadRef>,
     event: &Event<K>,
 ) {
+    let mut state = Relist { seen, known };
+    apply_event(index, scope, &mut state, K::KIND, K::input, event);
+}
+
+/// What a workload cache remembers between events.
+pub struct Relist<'a> {
+    /// The objects of a relist in progress.
+    pub seen: &'a mut Option<HashSet<WorkloadRef>>,
+    /// Every object indexed by this cache.
+    pub known: &'a mut HashSet<WorkloadRef>,
+}
+
+fn identity<K: Resource>(kind: WorkloadKind, obj: &K) -> Option<WorkloadRef> {
+    let meta = obj.meta();
+    Some(WorkloadRef::new(
+        meta.namespace.clone()?,
+        kind,
+        meta.name.clone()?,
+    ))
+}
+
+/// [`apply_workload_event`] for any object type, read by `input` (typed and dynamic kinds).
+pub fn apply_event<K: Resource>(
+    index: &SharedIndex,
+    scope: &Scope,
+    state: &mut Relist<'_>,
+    kind: WorkloadKind,
+    input: impl Fn(&K) -> Result<WorkloadInput, IndexError>,
+    event: &Event<K>,
+) {
     let mut index = index.write().unwrap_or_else(|e| e.into_inner());
-    let mut upsert = |obj: &K, index: &mut FollowerIndex| match obj.input() {
+    let known = &mut *state.known;
+    let mut upsert = |obj: &K, index: &mut FollowerIndex| match input(obj) {
         Ok(input) if scope.includes_static(&input.workload.namespace) => {
             let workload = input.workload.clone();
             for warning in index.apply_workload(input) {
@@ -305,23 +339,30 @@ pub fn apply_workload_event<K: Cached>(
     };
     match event {
         Event::Apply(obj) => {
-            upsert(obj, &mut index);
-        }
-        Event::Delete(obj) => {
-            if let Ok(input) = obj.input() {
-                index.delete_workload(&input.workload);
-                known.remove(&input.workload);
+            // An object that can no longer be indexed (a Rollout switched to workloadRef)
+            // must not keep its old entries.
+            if upsert(obj, &mut index).is_none()
+                && let Some(gone) = identity(kind, obj)
+                && known.remove(&gone)
+            {
+                index.delete_workload(&gone);
             }
         }
-        Event::Init => *seen = Some(HashSet::new()),
+        Event::Delete(obj) => {
+            if let Some(gone) = identity(kind, obj) {
+                index.delete_workload(&gone);
+                known.remove(&gone);
+            }
+        }
+        Event::Init => *state.seen = Some(HashSet::new()),
         Event::InitApply(obj) => {
-            if let (Some(w), Some(seen)) = (upsert(obj, &mut index), seen.as_mut()) {
+            if let (Some(w), Some(seen)) = (upsert(obj, &mut index), state.seen.as_mut()) {
                 seen.insert(w);
             }
         }
         Event::InitDone => {
-            if let Some(seen) = seen.take() {
-                tracing::info!(kind = %K::KIND, objects = seen.len(), "cache listed");
+            if let Some(seen) = state.seen.take() {
+                tracing::info!(%kind, objects = seen.len(), "cache listed");
                 let gone: Vec<WorkloadRef> = known.difference(&seen).cloned().collect();
                 for w in gone {
                     index.delete_workload(&w);
@@ -336,12 +377,16 @@ pub fn apply_workload_event<K: Cached>(
 pub const COALESCE_WINDOW: &str = "reloader.stakater.com/coalesce-window";
 
 /// The reflector stores of the cached workload kinds, for reading a workload's metadata.
+/// Optional kinds are `None` when not watched (ignored, turned off, or their API is not
+/// served: then the store stays empty).
 #[derive(Clone)]
 pub struct WorkloadStores {
     pub deployments: Store<Deployment>,
     pub statefulsets: Store<StatefulSet>,
     pub daemonsets: Store<DaemonSet>,
     pub cronjobs: Option<Store<CronJob>>,
+    pub rollouts: Option<Store<DynamicObject>>,
+    pub deployment_configs: Option<Store<DynamicObject>>,
 }
 
 impl WorkloadStores {
@@ -351,12 +396,23 @@ impl WorkloadStores {
             let obj = store.get(&reflector::ObjectRef::new(&w.name).within(&w.namespace))?;
             obj.meta().annotations.as_ref()?.get(key).cloned()
         }
+        fn get_dynamic(
+            store: Option<&Store<DynamicObject>>,
+            w: &WorkloadRef,
+            key: &str,
+        ) -> Option<String> {
+            let key_ref =
+                reflector::ObjectRef::new_with(&w.name, api_resource(w.kind)).within(&w.namespace);
+            let obj = store?.get(&key_ref)?;
+            obj.metadata.annotations.as_ref()?.get(key).cloned()
+        }
         match w.kind {
             WorkloadKind::Deployment => get(&self.deployments, w, key),
             WorkloadKind::StatefulSet => get(&self.statefulsets, w, key),
             WorkloadKind::DaemonSet => get(&self.daemonsets, w, key),
             WorkloadKind::CronJob => self.cronjobs.as_ref().and_then(|s| get(s, w, key)),
-            _ => None,
+            WorkloadKind::Rollout => get_dynamic(self.rollouts.as_ref(), w, key),
+            WorkloadKind::DeploymentConfig => get_dynamic(self.deployment_configs.as_ref(), w, key),
         }
     }
 }
@@ -451,6 +507,8 @@ pub fn config_cache(
     };
     (reader, task)
 }
+
+pub mod dynamic;
 
 #[cfg(test)]
 mod tests;

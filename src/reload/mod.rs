@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod cache;
 pub mod coalesce;
+pub mod discovery;
 pub mod engine;
 pub mod events;
 pub mod followers;

@@ -15,6 +15,7 @@ use crate::leader::{self, LeaseOptions};
 use crate::metrics::Metrics;
 use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::cache::{self, Scope};
+use crate::reload::discovery::{self, Detect};
 use crate::reload::{Engine, EngineOptions, observer};
 use crate::resync::{self, ResyncOptions};
 use crate::trigger::TriggerReceiver;
@@ -36,6 +37,8 @@ pub fn workload_type(name: &str) -> Option<WorkloadKind> {
 /// Everything the flags say, checked.
 pub struct Settings {
     pub engine: EngineOptions,
+    /// `--is-argo-rollouts`.
+    pub argo_rollouts: Detect,
     pub global: GlobalOptions,
     pub resync: ResyncOptions,
 }
@@ -87,6 +90,10 @@ pub fn settings(args: &EngineArgs) -> anyhow::Result<Settings> {
         burst: args.kube_api_burst,
     };
     Ok(Settings {
+        argo_rollouts: args
+            .is_argo_rollouts
+            .parse()
+            .context("--is-argo-rollouts")?,
         engine,
         global,
         resync,
@@ -149,6 +156,26 @@ pub fn start(
         caches.spawn(task);
         Some(store)
     };
+    // Optional APIs; DeploymentConfigs have no flag of their own: they are watched where
+    // the OpenShift API is served, unless `--ignored-workload-types` names them.
+    let mut optional =
+        |kind: WorkloadKind, detect: Detect| match discovery::plan(detect, ignored.contains(&kind))
+        {
+            discovery::Plan::Skip => None,
+            discovery::Plan::Discover(detect) => {
+                let (store, task) = cache::dynamic::dynamic_cache(
+                    client.clone(),
+                    kind,
+                    detect,
+                    index.clone(),
+                    scope.clone(),
+                );
+                caches.spawn(task);
+                Some(store)
+            }
+        };
+    let rollouts = optional(WorkloadKind::Rollout, settings.argo_rollouts);
+    let deployment_configs = optional(WorkloadKind::DeploymentConfig, Detect::Auto);
     let (configs, task) = cache::config_cache(client.clone(), index.clone(), scope);
     caches.spawn(task);
 
@@ -171,6 +198,8 @@ pub fn start(
             statefulsets: statefulsets.clone(),
             daemonsets: daemonsets.clone(),
             cronjobs: cronjobs.clone(),
+            rollouts: rollouts.clone(),
+            deployment_configs: deployment_configs.clone(),
         }),
     );
     let resolver = engine.resolver();
@@ -203,6 +232,10 @@ pub fn start(
             if let Some(c) = &cronjobs {
                 let _ = c.wait_until_ready().await;
             }
+            // Returns at once when discovery found no API (the writer is dropped).
+            for store in rollouts.iter().chain(deployment_configs.iter()) {
+                let _ = store.wait_until_ready().await;
+            }
             // ReloaderConfigs may not be installed; then their cache joins when it can.
             let _ = tokio::time::timeout(
                 std::time::Duration::from_secs(2),
@@ -229,4 +262,36 @@ pub fn start(
         tasks: background,
         baseline,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn argo(flags: &[&str]) -> anyhow::Result<Detect> {
+        let args = ["reloader", "serve"].iter().chain(flags);
+        let Command::Serve(serve) = Cli::try_parse_from(args)?.command else {
+            anyhow::bail!("not serve");
+        };
+        Ok(settings(&serve.engine)?.argo_rollouts)
+    }
+
+    #[test]
+    fn the_argo_rollouts_flag_keeps_stakaters_spellings() {
+        let cases = [
+            (&[][..], Detect::Auto),
+            (&["--is-argo-rollouts"][..], Detect::On),
+            (&["--is-argo-rollouts=false"][..], Detect::Off),
+            (&["--is-Argo-Rollouts=true"][..], Detect::On),
+            (&["--is-argo-rollouts=auto"][..], Detect::Auto),
+        ];
+        for (flags, want) in cases {
+            assert_eq!(argo(flags).unwrap(), want, "{flags:?}");
+        }
+        let err = argo(&["--is-argo-rollouts=maybe"]).unwrap_err();
+        assert!(format!("{err:#}").contains("--is-argo-rollouts"), "{err:#}");
+    }
 }

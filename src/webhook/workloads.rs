@@ -25,7 +25,9 @@ use super::AppState;
 use super::body::read_json;
 use super::review::{self, Answer, Operation};
 use crate::crd::ReloaderConfig;
+use crate::dynamic;
 use crate::index::{ConfigId, FollowerIndex, IndexError, WorkloadInput};
+use crate::patch::restart::{self, RolloutStrategy};
 use crate::patch::{PatchError, Record, ReloadStrategy, build_patch};
 use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::apply::Wanted;
@@ -70,6 +72,13 @@ pub fn stamp(
     object: &Value,
     wanted: &[Wanted],
 ) -> Result<Option<Patch>, PatchError> {
+    // A restarting Rollout keeps its record in its own metadata (see `patch::restart`);
+    // recording it there restarts nothing.
+    if RolloutStrategy::of(kind, object) == RolloutStrategy::Restart {
+        let records: Vec<Record> = wanted.iter().map(|w| w.record.clone()).collect();
+        let ops = restart::record_ops(object, &records);
+        return Ok((!ops.is_empty()).then_some(Patch(ops)));
+    }
     let mut ops = Vec::new();
     for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
         let records: Vec<Record> = wanted
@@ -99,7 +108,9 @@ fn input(kind: WorkloadKind, object: &Value) -> Option<Result<WorkloadInput, Ind
         WorkloadKind::CronJob => {
             WorkloadInput::from_cron_job(&serde_json::from_value::<CronJob>(decode(object)).ok()?)
         }
-        _ => return None,
+        WorkloadKind::Rollout | WorkloadKind::DeploymentConfig => {
+            dynamic::input_from_json(kind, object)
+        }
     })
 }
 

@@ -12,6 +12,7 @@ mod kinds;
 mod latency;
 mod leader;
 mod matrix;
+mod optional_kinds;
 mod original;
 mod scope;
 mod status;

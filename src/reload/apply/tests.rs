@@ -247,3 +247,99 @@ fn change_descriptions_carry_short_hashes_only() {
         "{text}"
     );
 }
+
+/// The step for a Rollout whose only pending change arrived at `secs`.
+fn rollout_step(object: &Value, wanted: &[Wanted], secs: i64, pause: Option<u64>) -> Step {
+    decide(
+        WorkloadKind::Rollout,
+        object,
+        wanted,
+        at(secs),
+        spacing(secs, pause),
+    )
+    .unwrap()
+}
+
+fn rollout(rollout_strategy: Option<&str>) -> Value {
+    let annotations = match rollout_strategy {
+        Some(s) => json!({ restart::ROLLOUT_STRATEGY: s }),
+        None => json!({}),
+    };
+    let mut object = deployment(json!([]), annotations);
+    object["kind"] = json!("Rollout");
+    object["metadata"]["resourceVersion"] = json!("7");
+    object
+}
+
+#[test]
+fn rollouts_and_deploymentconfigs_are_rolled_through_their_template_by_default() {
+    let cases = [
+        (WorkloadKind::Rollout, rollout(None)),
+        (WorkloadKind::Rollout, rollout(Some("rollout"))),
+        (
+            WorkloadKind::DeploymentConfig,
+            deployment(json!([]), json!({})),
+        ),
+    ];
+    for (kind, object) in cases {
+        let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+        let step = decide(kind, &object, &w, at(10), spacing(10, None)).unwrap();
+        let after = applied(&object, &step);
+        assert_eq!(
+            recorded_hash(kind, &after, ReloadStrategy::EnvVars, &w[0].record.source),
+            Some(hash("1").to_string()),
+            "{kind}"
+        );
+        assert!(after["spec"].get("restartAt").is_none(), "{kind}");
+    }
+}
+
+#[test]
+fn a_restarting_rollout_gets_restart_at_once_and_keeps_its_template() {
+    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
+        let object = rollout(Some("restart"));
+        let w = [wanted("cfg", hash("1"), strategy, false)];
+        let step = rollout_step(&object, &w, 10, None);
+        let Step::Patch { changes, .. } = &step else {
+            panic!("expected a patch, got {step:?}");
+        };
+        assert_eq!(changes.len(), 1);
+        let after = applied(&object, &step);
+        assert_eq!(after["spec"]["template"], object["spec"]["template"]);
+        assert_eq!(
+            after["spec"]["restartAt"],
+            planner::format_last_reload(at(10))
+        );
+        assert_eq!(
+            after["metadata"]["annotations"][LAST_RELOAD_AT],
+            planner::format_last_reload(at(10))
+        );
+        assert_eq!(
+            restart::recorded_hash(&after, &w[0].record.source),
+            Some(hash("1").to_string())
+        );
+        assert_eq!(
+            rollout_step(&after, &w, 20, None),
+            Step::UpToDate,
+            "the same change never restarts twice ({strategy})"
+        );
+    }
+}
+
+#[test]
+fn resync_never_restarts_a_rollout_without_a_recorded_hash() {
+    let object = rollout(Some("restart"));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
+    assert_eq!(rollout_step(&object, &w, 10, None), Step::UpToDate);
+}
+
+#[test]
+fn a_restart_waits_out_the_pause_like_any_reload() {
+    let mut object = rollout(Some("restart"));
+    object["metadata"]["annotations"][LAST_RELOAD_AT] = json!(planner::format_last_reload(at(0)));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    assert_eq!(
+        rollout_step(&object, &w, 10, Some(60)),
+        Step::WaitUntil(at(60))
+    );
+}

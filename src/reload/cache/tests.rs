@@ -216,3 +216,48 @@ fn a_namespace_selector_narrows_the_scope_as_labels_change() {
     selected.replace(HashSet::new());
     assert!(!scope.includes("team-a"));
 }
+
+fn rollout(spec: serde_json::Value) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "web", "namespace": "ns",
+                     "annotations": {"reloader.stakater.com/auto": "true"}},
+        "spec": spec
+    }))
+    .unwrap()
+}
+
+#[test]
+fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
+    let index = index();
+    let (mut seen, mut known) = (None, HashSet::new());
+    let mut feed = |event: Event<DynamicObject>| {
+        let mut relist = Relist {
+            seen: &mut seen,
+            known: &mut known,
+        };
+        let input =
+            |o: &DynamicObject| crate::dynamic::input(WorkloadKind::Rollout, &o.metadata, &o.data);
+        super::apply_event(
+            &index,
+            &Scope::default(),
+            &mut relist,
+            WorkloadKind::Rollout,
+            input,
+            &event,
+        );
+    };
+    let templated = rollout(json!({"template": {"spec": {"containers": [{"name": "app",
+        "envFrom": [{"secretRef": {"name": "db"}}]}]}}}));
+    feed(Event::Apply(templated.clone()));
+    assert_eq!(followers(&index, "ns", "db"), 1);
+    feed(Event::Apply(rollout(
+        json!({"workloadRef": {"name": "web"}}),
+    )));
+    assert_eq!(followers(&index, "ns", "db"), 0, "nothing left to patch");
+    feed(Event::Apply(templated.clone()));
+    assert_eq!(followers(&index, "ns", "db"), 1);
+    feed(Event::Delete(templated));
+    assert_eq!(followers(&index, "ns", "db"), 0);
+    assert_eq!(index.read().unwrap().stats().workloads, 0);
+}

@@ -84,3 +84,80 @@ fn nothing_to_follow_means_no_patch() {
         None
     );
 }
+
+fn rollout(annotations: Value, spec: Value) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "web", "namespace": "ns", "annotations": annotations},
+        "spec": spec
+    })
+}
+
+#[test]
+fn rollouts_and_deploymentconfigs_are_read_like_deployments() {
+    let template = json!({"template": {"spec": {"containers": [{"name": "app", "image": "a",
+        "envFrom": [{"configMapRef": {"name": "cfg"}}]}]}}});
+    for kind in [WorkloadKind::Rollout, WorkloadKind::DeploymentConfig] {
+        let object = rollout(
+            json!({"reloader.stakater.com/auto": "true"}),
+            template.clone(),
+        );
+        let read = input(kind, &object)
+            .expect("a kind the webhook reads")
+            .unwrap();
+        assert_eq!(read.workload.kind, kind);
+        assert!(read.refs.references(SourceKind::ConfigMap, "cfg"), "{kind}");
+    }
+    let referenced = rollout(json!({}), json!({"workloadRef": {"name": "web"}}));
+    assert!(
+        input(WorkloadKind::Rollout, &referenced).unwrap().is_err(),
+        "a Rollout without a template has nothing to stamp"
+    );
+}
+
+#[test]
+fn a_rollout_is_stamped_in_its_template_unless_it_restarts() {
+    let spec = json!({"template": {"spec": {"containers": [{"name": "app", "image": "a"}]}}});
+    let w = [wanted(ReloadStrategy::EnvVars)];
+
+    let updating = rollout(json!({}), spec.clone());
+    let mut stamped = updating.clone();
+    patch(
+        &mut stamped,
+        &stamp(WorkloadKind::Rollout, &updating, &w)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        recorded_hash(
+            WorkloadKind::Rollout,
+            &stamped,
+            ReloadStrategy::EnvVars,
+            &w[0].record.source
+        ),
+        Some(hash("1").to_string())
+    );
+
+    let restarting = rollout(
+        json!({"reloader.stakater.com/rollout-strategy": "restart"}),
+        spec,
+    );
+    let mut stamped = restarting.clone();
+    patch(
+        &mut stamped,
+        &stamp(WorkloadKind::Rollout, &restarting, &w)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stamped["spec"], restarting["spec"],
+        "no restartAt, no template change"
+    );
+    assert_eq!(
+        restart::recorded_hash(&stamped, &w[0].record.source),
+        Some(hash("1").to_string())
+    );
+    assert_eq!(stamp(WorkloadKind::Rollout, &stamped, &w).unwrap(), None);
+}
