@@ -8,6 +8,7 @@ use kube::Client;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::alerts::AlertSender;
 use crate::cli::EngineArgs;
 use crate::duration::parse_duration;
 use crate::index::FollowerIndex;
@@ -113,6 +114,7 @@ pub fn start(
     triggers: TriggerReceiver,
     shutdown: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
+    alerts: AlertSender,
 ) -> anyhow::Result<Started> {
     let settings = settings(args)?;
     let index = Arc::new(RwLock::new(FollowerIndex::new(
@@ -172,7 +174,8 @@ pub fn start(
             daemonsets: daemonsets.clone(),
             cronjobs: cronjobs.clone(),
         }),
-    );
+    )
+    .with_alerts(alerts);
     let resolver = engine.resolver();
     background.spawn(engine.run(triggers, shutdown.clone()));
 
