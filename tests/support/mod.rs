@@ -18,7 +18,7 @@ use kube::Api;
 pub const WAIT: Duration = Duration::from_secs(15);
 
 /// The simulator binary, built once if the workspace build did not build it yet.
-fn sim_binary() -> PathBuf {
+pub fn sim_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Ok(path) = apiserver_sim::testing::locate_binary() {
