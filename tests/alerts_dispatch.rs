@@ -4,13 +4,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
 use k8s_openapi::jiff::Timestamp;
 use reloader::alerts::delivery::DeliveryPolicy;
 use reloader::alerts::dispatcher::{self, Dispatcher};
@@ -23,40 +19,7 @@ use reloader::index::ConfigId;
 use reloader::metrics::Metrics;
 use reloader::source::{SourceKind, SourceRef};
 use reloader::workload::{WorkloadKind, WorkloadRef};
-use serde_json::Value;
-
-/// Records what it is sent and answers with the scripted statuses, then 200.
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(String, Value)>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
-}
-
-impl Receiver {
-    async fn start(answers: &[u16]) -> (Receiver, String) {
-        let receiver = Receiver {
-            answers: Arc::new(Mutex::new(answers.iter().copied().collect())),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .fallback(axum::routing::post(hook))
-            .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, base)
-    }
-
-    fn got(&self) -> Vec<(String, Value)> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-async fn hook(State(r): State<Receiver>, uri: Uri, Json(body): Json<Value>) -> StatusCode {
-    r.got.lock().unwrap().push((uri.path().to_owned(), body));
-    let status = r.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
-}
+use support::alert_receiver::Receiver;
 
 fn event(name: &str) -> AlertEvent {
     AlertEvent {

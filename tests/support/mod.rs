@@ -3,6 +3,8 @@
 //! every file removed on drop.
 #![allow(dead_code)]
 
+pub mod alert_receiver;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
