@@ -209,6 +209,20 @@ mod tests {
             webhook: Some(secret("alert-urls", "webhook")),
             ..Alerts::default()
         };
+        let slack_and_webhook_routes = vec![
+            Route {
+                kind: SinkKind::Slack,
+                url: SinkUrl::Inline("https://hooks.slack.com/services/T/B/X".into()),
+            },
+            Route {
+                kind: SinkKind::Webhook,
+                url: SinkUrl::Secret {
+                    namespace: "team-a".into(),
+                    name: "alert-urls".into(),
+                    key: "webhook".into(),
+                },
+            },
+        ];
         // (case, ReloaderConfig sinks, process-wide sink, receivers)
         type Case = (&'static str, Vec<ConfigSinks>, Option<Route>, Vec<Route>);
         let table: Vec<Case> = vec![
@@ -228,20 +242,7 @@ mod tests {
                 "a config's sinks in spec order, the Secret read in the config's namespace",
                 vec![config("web", slack_and_webhook.clone())],
                 None,
-                vec![
-                    Route {
-                        kind: SinkKind::Slack,
-                        url: SinkUrl::Inline("https://hooks.slack.com/services/T/B/X".into()),
-                    },
-                    Route {
-                        kind: SinkKind::Webhook,
-                        url: SinkUrl::Secret {
-                            namespace: "team-a".into(),
-                            name: "alert-urls".into(),
-                            key: "webhook".into(),
-                        },
-                    },
-                ],
+                slack_and_webhook_routes.clone(),
             ),
             (
                 "a config's sinks and the global sink",
@@ -268,20 +269,7 @@ mod tests {
                     config("api", slack_and_webhook),
                 ],
                 None,
-                vec![
-                    Route {
-                        kind: SinkKind::Slack,
-                        url: SinkUrl::Inline("https://hooks.slack.com/services/T/B/X".into()),
-                    },
-                    Route {
-                        kind: SinkKind::Webhook,
-                        url: SinkUrl::Secret {
-                            namespace: "team-a".into(),
-                            name: "alert-urls".into(),
-                            key: "webhook".into(),
-                        },
-                    },
-                ],
+                slack_and_webhook_routes.clone(),
             ),
             (
                 "a sink with neither url nor secretRef is skipped",

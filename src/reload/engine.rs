@@ -317,16 +317,16 @@ impl Engine {
         self
     }
 
-    fn alert(&self, workload: &WorkloadRef, p: &Pending, result: AlertResult, changes: &[Change]) {
-        let configs: Vec<ConfigId> = p
-            .entries
-            .values()
-            .filter_map(|e| e.config.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+    fn alert(
+        &self,
+        workload: &WorkloadRef,
+        p: &Pending,
+        configs: &[ConfigId],
+        result: AlertResult,
+        changes: &[Change],
+    ) {
         let event = alerting::event(workload, p, result, changes, Timestamp::now());
-        let sinks = alerting::config_sinks(&self.resolver.configs, &configs);
+        let sinks = alerting::config_sinks(&self.resolver.configs, configs);
         self.alerts.send(event, sinks);
     }
 
@@ -426,7 +426,7 @@ impl Engine {
             Ok(Outcome::Reloaded(changes)) => {
                 self.metrics.reconcile("reloaded", "none");
                 tracing::info!(%workload, sources = changes.len(), "reloaded");
-                self.alert(&workload, &p, AlertResult::Success, &changes);
+                self.alert(&workload, &p, &configs, AlertResult::Success, &changes);
                 let events = self.events.clone();
                 let (w, c) = (workload.clone(), changes.clone());
                 tokio::spawn(async move { events.reloaded(&w, &c).await });
@@ -447,7 +447,7 @@ impl Engine {
                 self.metrics.reconcile("failed", e.label());
                 tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
                 let failure = AlertResult::Failure { reason: e.label() };
-                self.alert(&workload, &p, failure, &[]);
+                self.alert(&workload, &p, &configs, failure, &[]);
                 let events = self.events.clone();
                 let (w, text) = (workload.clone(), e.to_string());
                 tokio::spawn(async move { events.failed(&w, &text).await });
