@@ -82,6 +82,9 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	  --set reloader.autoReloadAll=true --set reloader.ignoreJobs=true --set reloader.ignoreCronJobs=true \
 	  --set reloader.isArgoRollouts=false \
 	  --set 'reloader.namespaces={a,b}' --set 'reloader.ignoreNamespaces={c}' \
+	  --set reloader.allowInsecureAlertUrls=true --set reloader.deployment.env.secret.ALERT_ON_RELOAD=true \
+	  --set reloader.deployment.env.secret.ALERT_WEBHOOK_URL=https://example.com/hook \
+	  --set reloader.deployment.env.existing.team-alerts.ALERT_ADDITIONAL_INFO=cluster \
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config

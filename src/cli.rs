@@ -133,6 +133,40 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+}
+
+/// The process-wide alert sink, under stakater/Reloader's environment variable names.
+/// Values from the environment are never shown in `--help`: the URL is a credential.
+#[derive(Debug, Clone, Args)]
+pub struct AlertArgs {
+    /// Send an alert for every reload (success or failure) to `--alert-webhook-url`.
+    #[arg(long, env = "ALERT_ON_RELOAD", hide_env_values = true)]
+    pub alert_on_reload: bool,
+
+    /// Format of the process-wide alerts: `slack`, `teams`, `gchat` or `webhook`.
+    #[arg(
+        long,
+        env = "ALERT_SINK",
+        default_value = "webhook",
+        hide_env_values = true
+    )]
+    pub alert_sink: String,
+
+    /// Where process-wide alerts are posted (https://; http:// only with
+    /// `--allow-insecure-alert-urls`). Prefer the environment variable, from a Secret.
+    #[arg(long, env = "ALERT_WEBHOOK_URL", hide_env_values = true)]
+    pub alert_webhook_url: Option<String>,
+
+    /// Text put in front of every alert, e.g. the cluster's name.
+    #[arg(long, env = "ALERT_ADDITIONAL_INFO", hide_env_values = true)]
+    pub alert_additional_info: Option<String>,
+
+    /// HTTP(S) proxy through which every alert is posted.
+    #[arg(long, env = "ALERT_WEBHOOK_PROXY", hide_env_values = true)]
+    pub alert_webhook_proxy: Option<String>,
 }
 
 /// The reload engine's flags (stakater/Reloader's names where it has one).

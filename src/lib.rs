@@ -5,6 +5,7 @@
 //! network. See `docs/` and DESIGN notes in the README.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod certs;
 pub mod cli;
 pub mod crd;

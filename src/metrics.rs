@@ -22,6 +22,8 @@ pub struct Metrics {
     reload_executed: Family<Labels, Counter>,
     reconciles: Family<Labels, Counter>,
     trigger_results: Family<Labels, Counter>,
+    alerts_sent: Family<Labels, Counter>,
+    alerts_dropped: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -92,8 +94,22 @@ impl Metrics {
             "Triggers resolved against the stored source, by result",
             trigger_results.clone(),
         );
+        let alerts_sent = Family::<Labels, Counter>::default();
+        registry.register(
+            "alerts_sent",
+            "Alerts handed to a receiver, by sink and result (success or why not)",
+            alerts_sent.clone(),
+        );
+        let alerts_dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "alerts_dropped",
+            "Alerts never attempted: queue full or closed, or a failure already announced",
+            alerts_dropped.clone(),
+        );
         Self {
             registry,
+            alerts_sent,
+            alerts_dropped,
             reviews,
             review_seconds,
             triggers_queued,
@@ -154,6 +170,20 @@ impl Metrics {
     pub fn trigger_result(&self, result: &'static str) {
         self.trigger_results
             .get_or_create(&vec![("result", result)])
+            .inc();
+    }
+
+    /// One alert for one receiver; `result` is `success` or the error's label.
+    pub fn alert_sent(&self, sink: &'static str, result: &'static str) {
+        self.alerts_sent
+            .get_or_create(&vec![("sink", sink), ("result", result)])
+            .inc();
+    }
+
+    /// `reason` is `queue_full`, `closed` or `repeated_failure`.
+    pub fn alert_dropped(&self, reason: &'static str) {
+        self.alerts_dropped
+            .get_or_create(&vec![("reason", reason)])
             .inc();
     }
 

@@ -80,18 +80,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Turned true once the webhook has stopped accepting reviews: the engine then drains.
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
     crate::reload::start::settings(&args.engine)?;
+    let alert_options =
+        crate::alerts::options::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
     let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
         Ok(c) => {
             tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
             let client = kube::Client::try_from(c).context("Kubernetes client")?;
-            let started = crate::reload::start::start(
+            let (alerts, dispatcher) =
+                crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;
+            let mut started = crate::reload::start::start(
                 client,
                 &args.engine,
                 rx,
                 engine_stop_rx,
                 metrics.clone(),
+                alerts,
             )?;
+            // Ends once the engine has stopped and the queued alerts are sent.
+            started.tasks.spawn(dispatcher);
             baseline = Some(Arc::new(started.baseline));
             started.tasks
         }

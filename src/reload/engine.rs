@@ -15,14 +15,16 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::alerts::{AlertResult, AlertSender};
 use crate::crd::ReloaderConfig;
 use crate::index::ConfigId;
 use crate::metrics::Metrics;
 use crate::patch::ReloadStrategy;
-use crate::reload::apply::{self, ApplyError, Outcome, Retry};
+use crate::reload::apply::{self, ApplyError, Change, Outcome, Retry};
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+use crate::reload::alerting;
 use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
 use crate::reload::coalesce;
 use crate::reload::events::Events;
@@ -262,6 +264,7 @@ pub struct Engine {
     events: Events,
     metrics: Arc<Metrics>,
     status: mpsc::Sender<status::Update>,
+    alerts: AlertSender,
 }
 
 /// Result of one reconcile task.
@@ -304,7 +307,27 @@ impl Engine {
             resolver,
             inbox: rx,
             metrics,
+            alerts: AlertSender::disabled(),
         }
+    }
+
+    /// Announces every reload attempt (success or failure) through `alerts`.
+    pub fn with_alerts(mut self, alerts: AlertSender) -> Self {
+        self.alerts = alerts;
+        self
+    }
+
+    fn alert(
+        &self,
+        workload: &WorkloadRef,
+        p: &Pending,
+        configs: &[ConfigId],
+        result: AlertResult,
+        changes: &[Change],
+    ) {
+        let event = alerting::event(workload, p, result, changes, Timestamp::now());
+        let sinks = alerting::config_sinks(&self.resolver.configs, configs);
+        self.alerts.send(event, sinks);
     }
 
     /// A handle for resync.
@@ -403,6 +426,7 @@ impl Engine {
             Ok(Outcome::Reloaded(changes)) => {
                 self.metrics.reconcile("reloaded", "none");
                 tracing::info!(%workload, sources = changes.len(), "reloaded");
+                self.alert(&workload, &p, &configs, AlertResult::Success, &changes);
                 let events = self.events.clone();
                 let (w, c) = (workload.clone(), changes.clone());
                 tokio::spawn(async move { events.reloaded(&w, &c).await });
@@ -422,6 +446,8 @@ impl Engine {
             Err(e) => {
                 self.metrics.reconcile("failed", e.label());
                 tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
+                let failure = AlertResult::Failure { reason: e.label() };
+                self.alert(&workload, &p, &configs, failure, &[]);
                 let events = self.events.clone();
                 let (w, text) = (workload.clone(), e.to_string());
                 tokio::spawn(async move { events.failed(&w, &text).await });

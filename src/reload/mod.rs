@@ -4,10 +4,12 @@
 //! `source` reads a changed source until it shows the admitted data; `followers` turns a
 //! source into the records its followers want; `queue` coalesces them per workload, within
 //! the window `coalesce` chooses;
-//! `apply` reconciles one workload; `engine` is the loop tying them together; `events`
-//! and `status` report what happened, and `observer` (deciding with `observe`) gives a
-//! new or changed ReloaderConfig its status before any reload.
+//! `apply` reconciles one workload; `engine` is the loop tying them together; `events`,
+//! `status` and `alerting` (for `crate::alerts`) report what happened, and `observer`
+//! (deciding with `observe`) gives a new or changed ReloaderConfig its status before any
+//! reload.
 
+pub mod alerting;
 pub mod apply;
 pub mod cache;
 pub mod coalesce;

@@ -8,6 +8,7 @@ use kube::Client;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::alerts::AlertSender;
 use crate::cli::EngineArgs;
 use crate::duration::parse_duration;
 use crate::index::FollowerIndex;
@@ -120,6 +121,7 @@ pub fn start(
     triggers: TriggerReceiver,
     shutdown: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
+    alerts: AlertSender,
 ) -> anyhow::Result<Started> {
     let settings = settings(args)?;
     let index = Arc::new(RwLock::new(FollowerIndex::new(
@@ -201,7 +203,8 @@ pub fn start(
             rollouts: rollouts.clone(),
             deployment_configs: deployment_configs.clone(),
         }),
-    );
+    )
+    .with_alerts(alerts);
     let resolver = engine.resolver();
     background.spawn(engine.run(triggers, shutdown.clone()));
 

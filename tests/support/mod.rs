@@ -3,6 +3,8 @@
 //! every file removed on drop.
 #![allow(dead_code)]
 
+pub mod alert_receiver;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use kube::Api;
 pub const WAIT: Duration = Duration::from_secs(15);
 
 /// The simulator binary, built once if the workspace build did not build it yet.
-fn sim_binary() -> PathBuf {
+pub fn sim_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Ok(path) = apiserver_sim::testing::locate_binary() {

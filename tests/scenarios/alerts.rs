@@ -1,0 +1,95 @@
+//! A reload through a ReloaderConfig with a webhook alert sink is announced once, to the
+//! URL held in a Secret, naming the workload and never the Secret's data.
+
+use std::time::Duration;
+
+use crate::support::alert_receiver::Receiver;
+use crate::support::{Cluster, eventually, http_get};
+
+const PASSWORD: &str = "s3cr3t-value-never-in-alerts";
+/// The path part of the alert URL stands for a chat webhook's token.
+const TOKEN: &str = "T0KEN-9f3a";
+
+fn setup(alert_url: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: alerting}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: db, namespace: alerting}}
+stringData: {{password: first}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: alert-urls, namespace: alerting}}
+stringData: {{webhook: "{alert_url}"}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: alerting}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: app, image: nginx, envFrom: [{{secretRef: {{name: db}}}}]}}]
+---
+apiVersion: reloader.stakater.com/v1alpha1
+kind: ReloaderConfig
+metadata: {{name: web, namespace: alerting}}
+spec:
+  watchedResources: {{secrets: [db]}}
+  targets: [{{kind: Deployment, name: web}}]
+  alerts:
+    webhook: {{secretRef: {{name: alert-urls, key: webhook}}}}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_change_rolls_the_followed_deployment_and_sends_one_alert() {
+    let (receiver, base) = Receiver::start(&[]).await;
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&setup(&format!("{base}/hooks/{TOKEN}")));
+    let reloader = cluster.start_reloader(&["--allow-insecure-alert-urls"]);
+    cluster.register_webhook();
+
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: alerting}}\nstringData: {{password: {PASSWORD}}}\n"
+    ));
+    cluster.wait_generation("alerting", "web", 2).await;
+    eventually("an alert at the receiver", || async {
+        !receiver.got().is_empty()
+    })
+    .await;
+    // Long enough for a duplicate to arrive (coalescing window plus source wait).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "exactly one alert: {got:?}");
+    let (path, body) = &got[0];
+    assert_eq!(path, &format!("/hooks/{TOKEN}"));
+    assert_eq!(body["result"], "success");
+    assert_eq!(body["workload"]["kind"], "Deployment");
+    assert_eq!(body["workload"]["namespace"], "alerting");
+    assert_eq!(body["workload"]["name"], "web");
+    assert_eq!(body["sources"][0]["name"], "db");
+    assert_eq!(body["sources"][0]["kind"], "Secret");
+    let text = body.to_string();
+    assert!(
+        !text.contains(PASSWORD),
+        "no Secret data in the alert: {text}"
+    );
+
+    let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
+    assert!(
+        metrics.contains(r#"reloader_alerts_sent_total{sink="webhook",result="success"} 1"#),
+        "{metrics}"
+    );
+    let log = reloader.log_text();
+    assert!(!log.contains(PASSWORD), "no Secret data in the log");
+    assert!(!log.contains(TOKEN), "no alert URL path in the log");
+}
