@@ -48,7 +48,7 @@ crds:
 certs:
 	$(CARGO) run -q -- certs --out-dir certs $(if $(SANS),--san $(SANS))
 
-## webhook-config: regenerate webhook-config/ (CRD, webhook configurations, Service, RBAC).
+## webhook-config: regenerate webhook-config/ (CRD, webhook configurations, Service, RBAC, Deployment).
 webhook-config:
 	$(CARGO) run -q -- webhook-config --out-dir webhook-config
 

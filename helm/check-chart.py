@@ -3,7 +3,8 @@
 
 Usage: check-chart.py RENDERED_CHART.yaml RELOADER_BINARY WEBHOOK_CONFIG_DIR
 
-Fails when the chart passes a flag `reloader serve` does not accept, when a webhook's
+Fails when the chart or the plain manifests pass a flag `reloader serve` does not
+accept, when a webhook's
 rules, failure policy or side effects differ from what `reloader webhook-config` renders,
 or when the ClusterRole grants other permissions than the rendered RBAC.
 """
@@ -43,12 +44,13 @@ def main(rendered, binary, config_dir):
 
     help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, check=True).stdout
     accepted = set(re.findall(r"--[a-z0-9-]+", help_text))
-    for deployment in by_kind(chart, "Deployment"):
-        for container in deployment["spec"]["template"]["spec"]["containers"]:
-            for arg in container.get("args", []):
-                flag = arg.split("=", 1)[0]
-                if flag.startswith("--") and flag not in accepted:
-                    problems.append(f"the chart passes {flag}, which `reloader serve` does not accept")
+    for source, items in (("the chart", chart), ("webhook-config/", reference)):
+        for deployment in by_kind(items, "Deployment"):
+            for container in deployment["spec"]["template"]["spec"]["containers"]:
+                for arg in container.get("args", []):
+                    flag = arg.split("=", 1)[0]
+                    if flag.startswith("--") and flag not in accepted:
+                        problems.append(f"{source} passes {flag}, which `reloader serve` does not accept")
 
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         want = {k: v for c in by_kind(reference, kind) for k, v in webhook_contract(c).items()}

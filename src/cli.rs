@@ -86,6 +86,12 @@ pub struct WebhookConfigArgs {
         value_delimiter = ','
     )]
     pub exclude_namespaces: Vec<String>,
+    /// Image the Deployment runs (default: this release's image).
+    #[arg(long, env = "RELOADER_IMAGE")]
+    pub image: Option<String>,
+    /// kubernetes.io/tls Secret holding the serving certificate, mounted by the Deployment.
+    #[arg(long, env = "RELOADER_TLS_SECRET", default_value = crate::webhook_config::DEFAULT_TLS_SECRET)]
+    pub tls_secret: String,
     /// Write one file per manifest group into this directory instead of printing.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,

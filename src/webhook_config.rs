@@ -1,6 +1,8 @@
-//! `reloader webhook-config`: the ValidatingWebhookConfiguration, Service and RBAC, rendered
-//! from the Kubernetes API types. The files in `webhook-config/` are the default rendering
-//! (a test fails when they drift).
+//! `reloader webhook-config`: the webhook configurations, Service, RBAC and Deployment,
+//! rendered from the Kubernetes API types. The files in `webhook-config/` are the default
+//! rendering (a test fails when they drift).
+
+mod deployment;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -56,7 +58,19 @@ pub struct RenderOptions {
     pub url: Option<String>,
     /// Namespaces whose Secrets and ConfigMaps are never sent to the webhook.
     pub exclude_namespaces: Vec<String>,
+    /// The container image the Deployment runs.
+    pub image: String,
+    /// The kubernetes.io/tls Secret holding the serving certificate.
+    pub tls_secret: String,
 }
+
+/// The image of this release.
+pub fn default_image() -> String {
+    format!("ghcr.io/reloader/reloader:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The serving certificate's Secret, as `reloader certs` suggests creating it.
+pub const DEFAULT_TLS_SECRET: &str = "reloader-tls";
 
 impl Default for RenderOptions {
     fn default() -> Self {
@@ -66,6 +80,8 @@ impl Default for RenderOptions {
             ca_bundle: None,
             url: None,
             exclude_namespaces: Vec::new(),
+            image: default_image(),
+            tls_secret: DEFAULT_TLS_SECRET.to_owned(),
         }
     }
 }
@@ -373,7 +389,7 @@ pub fn mutating_webhook_configuration(
 }
 
 /// The rendered files, by name, in a stable order: the CRD (as `reloader crd` prints it),
-/// the webhook configuration, the Service and the RBAC.
+/// the webhook configurations, the Service, the RBAC and the Deployment.
 pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, RenderError> {
     let (sa, cluster_role, binding, role, role_binding) = rbac(opts);
     Ok(vec![
@@ -390,6 +406,10 @@ pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, Rende
         (
             "rbac.yaml",
             documents(&[&sa, &cluster_role, &binding, &role, &role_binding])?,
+        ),
+        (
+            "deployment.yaml",
+            documents(&[&deployment::deployment(opts)])?,
         ),
     ])
 }
@@ -425,6 +445,8 @@ pub fn run_cli(args: &crate::cli::WebhookConfigArgs) -> Result<(), RenderError> 
         ca_bundle: args.ca_bundle.clone().filter(|b| !b.trim().is_empty()),
         url: args.url.clone(),
         exclude_namespaces: args.exclude_namespaces.clone(),
+        image: args.image.clone().unwrap_or_else(default_image),
+        tls_secret: args.tls_secret.clone(),
     };
     run(&opts, args.out_dir.as_deref())
 }
