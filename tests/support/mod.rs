@@ -37,11 +37,17 @@ pub fn sim_binary() -> PathBuf {
     .clone()
 }
 
+/// A free port below the kernel's ephemeral range (32768–60999 by default). A port from
+/// that range, found free and released, can be taken as the source port of any outgoing
+/// connection on the machine before `reloader` binds it; below the range only another
+/// test picking the same number can, which [`Cluster::start_reloader_on`] survives.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    loop {
+        let port = fastrand::u16(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A running `reloader serve`.
@@ -224,8 +230,32 @@ impl Cluster {
     }
 
     pub fn start_reloader_on(&mut self, webhook_port: u16, extra: &[&str]) -> Reloader {
+        // The metrics port is this start's own: when another test took it in the meantime,
+        // try another one.
+        for _ in 0..5 {
+            match self.try_start_reloader(webhook_port, free_port(), extra) {
+                Ok(reloader) => return reloader,
+                Err(log) if log.contains("Address already in use") => {
+                    assert!(
+                        !log.contains(&format!("127.0.0.1:{webhook_port}:")),
+                        "the webhook port {webhook_port} is taken:\n{log}"
+                    );
+                }
+                Err(log) => panic!("reloader exited:\n{log}"),
+            }
+        }
+        panic!("no free metrics port after five attempts");
+    }
+
+    /// Starts `reloader serve` and waits until its caches are filled; `Err` with the log
+    /// when it exited first.
+    fn try_start_reloader(
+        &mut self,
+        webhook_port: u16,
+        metrics_port: u16,
+        extra: &[&str],
+    ) -> Result<Reloader, String> {
         self.reloaders += 1;
-        let metrics_port = free_port();
         let certs = self.dir.path().join("certs");
         let log = self
             .dir
@@ -269,11 +299,9 @@ impl Cluster {
         };
         let deadline = Instant::now() + WAIT;
         while !reloader.log_text().contains("workload caches filled") {
-            assert!(
-                !reloader.exited(),
-                "reloader exited:\n{}",
-                reloader.log_text()
-            );
+            if reloader.exited() {
+                return Err(reloader.log_text());
+            }
             assert!(
                 Instant::now() < deadline,
                 "reloader never filled its caches:\n{}",
@@ -281,7 +309,7 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        reloader
+        Ok(reloader)
     }
 
     /// Registers the validating webhook at the given port (renders it with `reloader
