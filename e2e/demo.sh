@@ -19,7 +19,21 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free port below the kernel's ephemeral range (32768-60999), so no outgoing connection
+# can take it between this check and reloader's bind.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+while True:
+    port = random.randrange(20000, 32000)
+    try:
+        socket.socket().bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
 fail() { echo "demo failed: $*" >&2; echo "--- reloader log (last 30 lines)" >&2; tail -30 "$WORK/reloader.log" >&2 || true; exit 1; }
 
 # Waits up to $1 seconds for the command after it to succeed.
