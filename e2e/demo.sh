@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # make demo: a simulated cluster, reloader serving its webhook over TLS, and a real reload.
+# make demo-real (DEMO_BACKEND=real): the same on the real control plane (kube-apiserver,
+# etcd and kube-controller-manager from e2e/control-plane), where the rollout also shows
+# as a new ReplicaSet.
 #
-# Starts apiserver-sim and reloader on loopback, registers the webhooks through kubectl,
+# Starts the API server and reloader on loopback, registers the webhooks through kubectl,
 # applies a Deployment that follows a Secret, changes the Secret with kubectl and shows the
 # rollout (generation and recorded hash before and after). Leaves no process behind.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${BIN:-$ROOT/target/debug}"
+BACKEND="${DEMO_BACKEND:-sim}"
+KUBECTL="${KUBECTL:-$ROOT/.tools/bin/kubectl}"
+[[ -x "$KUBECTL" ]] || KUBECTL=kubectl
+kubectl() { "$KUBECTL" "$@"; }
 WORK="$(mktemp -d)"
 PIDS=()
 
@@ -45,10 +52,17 @@ wait_for() {
   done
 }
 
-say "Starting the Kubernetes API simulator (e2e/apiserver-sim)"
-"$BIN/apiserver-sim" --listen 127.0.0.1:0 --kubeconfig-out "$WORK/kubeconfig" >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_for 20 grep -q '^listening on https://' "$WORK/sim.log" || fail "the simulator did not start"
+if [[ "$BACKEND" == real ]]; then
+  say "Starting the real control plane (etcd, kube-apiserver, kube-controller-manager)"
+  python3 "$ROOT/e2e/control-plane/run" --kubeconfig-out "$WORK/kubeconfig" >"$WORK/sim.log" 2>"$WORK/control-plane.err" &
+  PIDS+=($!)
+  wait_for 180 grep -q '^ready https://' "$WORK/sim.log" || { cat "$WORK/control-plane.err" >&2; fail "the control plane did not start"; }
+else
+  say "Starting the Kubernetes API simulator (e2e/apiserver-sim)"
+  "$BIN/apiserver-sim" --listen 127.0.0.1:0 --kubeconfig-out "$WORK/kubeconfig" >"$WORK/sim.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 20 grep -q '^listening on https://' "$WORK/sim.log" || fail "the simulator did not start"
+fi
 head -1 "$WORK/sim.log"
 export KUBECONFIG="$WORK/kubeconfig"
 
@@ -61,8 +75,9 @@ say "Registering the CRD and the webhooks (reloader webhook-config | kubectl app
 mkdir -p "$WORK/manifests"
 "$BIN/reloader" webhook-config --ca-bundle "$CA_BUNDLE" --url "https://127.0.0.1:$WEBHOOK_PORT" \
   --out-dir "$WORK/manifests"
-kubectl apply --validate=false -f "$WORK/manifests/crd.yaml"
-for f in "$WORK"/manifests/*webhook-configuration.yaml; do kubectl apply --validate=false -f "$f"; done
+kubectl apply -f "$WORK/manifests/crd.yaml"
+kubectl wait --for=condition=Established --timeout=60s crd/reloaderconfigs.reloader.stakater.com >/dev/null
+for f in "$WORK"/manifests/*webhook-configuration.yaml; do kubectl apply -f "$f"; done
 
 say "Starting reloader serve"
 "$BIN/reloader" serve --kubeconfig "$WORK/kubeconfig" \
@@ -75,7 +90,7 @@ wait_for 30 python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.ar
 say "A Deployment that follows the Secret app-secret"
 kubectl create namespace demo
 kubectl -n demo create secret generic app-secret --from-literal=password=first --save-config
-kubectl apply --validate=false -f - <<'YAML'
+kubectl apply -f - <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -105,23 +120,43 @@ show() {
     jsonpath='{"generation="}{.metadata.generation}{"  recorded hash="}{.spec.template.spec.containers[0].env[?(@.name=="STAKATER_APP_SECRET_SECRET")].value}{"\n"}'
 }
 generation() { kubectl -n demo get deployment web -o jsonpath='{.metadata.generation}'; }
-sleep 1
+# On the real control plane the deployment controller makes one ReplicaSet per rollout.
+replicasets() { kubectl -n demo get replicasets -l app=web -o name | wc -l; }
+revision() { kubectl -n demo get deployment web -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}'; }
+show_real() {
+  [[ "$BACKEND" == real ]] || return 0
+  echo "        replicasets=$(replicasets)  revision=$(revision)"
+}
+if [[ "$BACKEND" == real ]]; then
+  wait_for 30 test "$(replicasets)" -eq 1 || fail "the first ReplicaSet never appeared"
+else
+  sleep 1
+fi
 echo "before: $(show)"
+show_real
 BEFORE="$(generation)"
 
 say "Changing the Secret with kubectl"
 kubectl -n demo create secret generic app-secret --from-literal=password=second \
-  --dry-run=client -o yaml | kubectl apply --validate=false -f -
+  --dry-run=client -o yaml | kubectl apply -f -
 rolled() { [ "$(generation)" -gt "$BEFORE" ]; }
 wait_for 30 rolled || fail "the Deployment was not rolled"
+if [[ "$BACKEND" == real ]]; then
+  wait_for 30 test "$(replicasets)" -eq 2 || fail "no new ReplicaSet"
+fi
 echo "after:  $(show)"
+show_real
 AFTER="$(generation)"
 
 say "Applying the same Secret again: no data change, so no rollout"
 kubectl -n demo create secret generic app-secret --from-literal=password=second \
-  --dry-run=client -o yaml | kubectl apply --validate=false -f -
+  --dry-run=client -o yaml | kubectl apply -f -
 sleep 2
 [ "$(generation)" = "$AFTER" ] || fail "an unchanged Secret rolled the Deployment"
+if [[ "$BACKEND" == real ]]; then
+  [ "$(replicasets)" -eq 2 ] || fail "an unchanged Secret made a ReplicaSet"
+fi
 echo "still:  $(show)"
+show_real
 
 say "Done: one change, one rollout. Everything started here is stopped on exit."

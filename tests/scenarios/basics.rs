@@ -46,9 +46,12 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     assert_eq!(cluster.generation("shop", "web").await, 1);
+    cluster.wait_rollouts("shop", "web", 1).await;
 
     cluster.apply(&secret("hunter2"));
     cluster.wait_generation("shop", "web", 2).await;
+    // On the real control plane: exactly one new ReplicaSet, revision 2.
+    cluster.wait_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
     let recorded = env_value(&d, "STAKATER_APP_CREDS_SECRET").expect("hash recorded");
     assert_eq!(recorded.len(), 64, "a SHA-256 hex hash, never the data");
@@ -66,6 +69,7 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
         .stays_at("shop", "web", 2, Duration::from_millis(800))
         .await;
     assert_eq!(cluster.patches("deployments", "web").await, 1);
+    cluster.assert_rollouts("shop", "web", 2).await;
 
     let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
     assert!(

@@ -56,17 +56,22 @@ async fn ready(extra: &[&str]) -> (Cluster, crate::support::Reloader) {
     cluster.apply(SETUP);
     let reloader = cluster.start_reloader(extra);
     cluster.register_webhook();
+    cluster.wait_rollouts("shop", "web", 1).await;
     (cluster, reloader)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configmap_and_a_secret_changed_together_roll_once() {
-    let (cluster, _reloader) = ready(&[]).await;
+    // One `kubectl apply` of both writes them one after the other: on the real API server
+    // a few hundred milliseconds apart. The product's default window (1 s) joins them;
+    // the harness's short one (150 ms) would not.
+    let (cluster, _reloader) = ready(&["--coalesce-window", "1s"]).await;
     cluster.apply(&format!("{}---\n{}", secret("two"), configmap("b")));
     cluster.wait_generation("shop", "web", 2).await;
     cluster
         .stays_at("shop", "web", 2, Duration::from_millis(800))
         .await;
+    cluster.assert_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
     assert!(env_value(&d, "STAKATER_CREDS_SECRET").is_some());
     assert!(env_value(&d, "STAKATER_SETTINGS_CONFIGMAP").is_some());
@@ -76,10 +81,11 @@ async fn a_configmap_and_a_secret_changed_together_roll_once() {
 async fn a_server_side_dry_run_rolls_nothing() {
     let (cluster, _reloader) = ready(&[]).await;
     cluster.kubectl_stdin(
-        &["apply", "--validate=false", "--dry-run=server", "-f", "-"],
+        &["apply", "--dry-run=server", "-f", "-"],
         &secret("two"),
     );
     cluster.stays_at("shop", "web", 1, QUIET).await;
+    cluster.assert_rollouts("shop", "web", 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,11 +93,17 @@ async fn an_update_denied_by_another_webhook_rolls_nothing() {
     let (cluster, reloader) = ready(&[]).await;
     let _deny = cluster.deny_secret_updates();
     let out = cluster.kubectl_raw(
-        &["apply", "--validate=false", "-f", "-"],
+        &["apply", "-f", "-"],
         Some(&secret("two")),
     );
     assert!(!out.status.success(), "the update is denied");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("denied by deny-webhook"),
+        "the other webhook's message reaches kubectl: {stderr}"
+    );
     cluster.stays_at("shop", "web", 1, QUIET).await;
+    cluster.assert_rollouts("shop", "web", 1).await;
     assert!(
         reloader.log_text().contains("not_persisted"),
         "the trigger was seen and given up:\n{}",
@@ -110,6 +122,7 @@ async fn two_replicas_receiving_the_same_change_roll_once() {
     cluster
         .stays_at("shop", "web", 2, Duration::from_millis(1000))
         .await;
+    cluster.assert_rollouts("shop", "web", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

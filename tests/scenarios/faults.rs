@@ -1,4 +1,6 @@
-//! Faults: a missed trigger, conflicts, dropped watches, a vanished workload.
+//! Faults: a missed trigger, conflicts, dropped watches, a vanished workload. The ones
+//! that inject faults (409/422/503 answers, dropped watches, compaction, a held PATCH)
+//! run on the simulator, which exists for them; the rest on the real control plane.
 
 use std::time::Duration;
 
@@ -68,12 +70,12 @@ async fn periodic_resync_repairs_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicts_and_server_errors_twice_then_success_roll_once() {
     for status in [409, 422, 503] {
-        let mut cluster = Cluster::start().await;
+        let mut cluster = Cluster::start_sim().await;
         cluster.apply(SETUP);
         let _reloader = cluster.start_reloader(&[]);
         cluster.register_webhook();
         cluster
-            .hooks
+            .hooks()
             .inject_fault(&fault("patch", "deployments", 2, status))
             .await
             .expect("fault");
@@ -92,12 +94,12 @@ async fn conflicts_and_server_errors_twice_then_success_roll_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caches_recover_from_dropped_watches_and_compacted_history() {
-    let mut cluster = Cluster::start().await;
+    let mut cluster = Cluster::start_sim().await;
     cluster.apply(SETUP);
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    cluster.hooks.compact().await.expect("compact");
-    cluster.hooks.drop_watches().await.expect("drop");
+    cluster.hooks().compact().await.expect("compact");
+    cluster.hooks().drop_watches().await.expect("drop");
     // A follower created after the watches came back must be known too.
     cluster.apply(
         &SETUP
@@ -150,14 +152,14 @@ async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_patch_finish() {
-    let mut cluster = Cluster::start().await;
+    let mut cluster = Cluster::start_sim().await;
     cluster.apply(SETUP);
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     let mut slow = fault("patch", "deployments", 1, 200);
     slow.status = None;
     slow.hang_ms = Some(1500);
-    cluster.hooks.inject_fault(&slow).await.expect("fault");
+    cluster.hooks().inject_fault(&slow).await.expect("fault");
     cluster.apply(&secret("two"));
     crate::support::eventually("the trigger to reach the engine", || async {
         reloader.log_text().contains("trigger resolved")

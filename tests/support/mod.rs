@@ -1,9 +1,11 @@
-//! Scenario harness: the apiserver simulator, the real `reloader` binary serving its
-//! webhook over TLS, and the real `kubectl`, all on 127.0.0.1. Every process is killed and
-//! every file removed on drop.
+//! Scenario harness: a Kubernetes API server (the real control plane, or the simulator
+//! for the scenarios that inject faults), the real `reloader` binary serving its webhook
+//! over TLS, and the real `kubectl`, all on 127.0.0.1. Every process is killed and every
+//! file removed on drop.
 #![allow(dead_code)]
 
 pub mod alert_receiver;
+pub mod control_plane;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,11 +15,14 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use apiserver_sim::testing::{SimHooks, SimOptions, SimProcess};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use kube::Api;
+use kube::api::ListParams;
+
+pub use control_plane::{ControlPlane, kubectl_binary};
 
 /// How long any asynchronous outcome may take before a test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The simulator binary, built once if the workspace build did not build it yet.
 pub fn sim_binary() -> PathBuf {
@@ -114,15 +119,34 @@ impl Drop for DenyWebhook {
     }
 }
 
-/// The simulator, certificates, and zero or more reloaders.
+/// The API server a scenario runs against.
+pub enum Backend {
+    /// kube-apiserver, etcd and kube-controller-manager, built from the Kubernetes modules.
+    Real(ControlPlane),
+    /// `e2e/apiserver-sim`, for what the real one cannot do: injected faults.
+    Sim { sim: SimProcess, hooks: SimHooks },
+}
+
+/// Which backend [`Cluster::start`] uses: the real control plane, unless
+/// `RELOADER_E2E_BACKEND=sim` asks for the simulator (a fast loop while developing).
+fn default_backend_is_sim() -> bool {
+    match std::env::var("RELOADER_E2E_BACKEND").as_deref() {
+        Ok("sim") => true,
+        Ok("real") | Err(_) => false,
+        Ok(other) => panic!("RELOADER_E2E_BACKEND={other}: expected real or sim"),
+    }
+}
+
+/// An API server, certificates, and zero or more reloaders.
 pub struct Cluster {
-    pub sim: SimProcess,
+    pub backend: Backend,
     pub client: kube::Client,
-    pub hooks: SimHooks,
     pub dir: tempfile::TempDir,
     ca_bundle: String,
     pub webhook_port: u16,
     reloaders: usize,
+    /// `(webhook port, metrics port)` of every reloader started, latest last.
+    started: Vec<(u16, u16)>,
 }
 
 /// Runs `reloader` with `args`, returning its output; panics on failure.
@@ -140,9 +164,27 @@ pub fn reloader_cmd(args: &[&str]) -> Output {
 }
 
 impl Cluster {
-    /// Starts the simulator, writes certificates and installs the ReloaderConfig CRD.
-    /// No reloader runs yet and no webhook is registered.
+    /// Starts the real control plane (or the simulator, see `RELOADER_E2E_BACKEND`),
+    /// writes certificates and installs the ReloaderConfig CRD. No reloader runs yet and
+    /// no webhook is registered.
     pub async fn start() -> Cluster {
+        if default_backend_is_sim() {
+            Self::start_sim().await
+        } else {
+            Self::start_real().await
+        }
+    }
+
+    /// The real control plane, whatever `RELOADER_E2E_BACKEND` says.
+    pub async fn start_real() -> Cluster {
+        let plane = ControlPlane::start();
+        let client = plane.client().await;
+        Self::with_backend(Backend::Real(plane), client).await
+    }
+
+    /// The simulator: for scenarios that inject faults (409s, 5xx, dropped watches,
+    /// compaction, held requests), which the real control plane cannot.
+    pub async fn start_sim() -> Cluster {
         let sim = SimProcess::start_with(SimOptions {
             binary: Some(sim_binary()),
             ..SimOptions::default()
@@ -150,6 +192,10 @@ impl Cluster {
         .expect("simulator starts");
         let client = sim.client().await.expect("client");
         let hooks = sim.hooks().await.expect("hooks");
+        Self::with_backend(Backend::Sim { sim, hooks }, client).await
+    }
+
+    async fn with_backend(backend: Backend, client: kube::Client) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let certs = dir.path().join("certs");
         let out = reloader_cmd(&[
@@ -161,13 +207,13 @@ impl Cluster {
         ]);
         let ca_bundle = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         let cluster = Cluster {
-            sim,
+            backend,
             client,
-            hooks,
             dir,
             ca_bundle,
             webhook_port: free_port(),
             reloaders: 0,
+            started: Vec::new(),
         };
         let crd = reloader_cmd(&["crd"]);
         cluster.apply(&String::from_utf8_lossy(&crd.stdout));
@@ -175,13 +221,39 @@ impl Cluster {
     }
 
     pub fn kubeconfig(&self) -> &Path {
-        self.sim.kubeconfig_path()
+        match &self.backend {
+            Backend::Real(plane) => plane.kubeconfig_path(),
+            Backend::Sim { sim, .. } => sim.kubeconfig_path(),
+        }
+    }
+
+    pub fn is_real(&self) -> bool {
+        matches!(self.backend, Backend::Real(_))
+    }
+
+    /// The simulator's fault and request-log hooks; only a simulator scenario has them.
+    pub fn hooks(&self) -> &SimHooks {
+        match &self.backend {
+            Backend::Sim { hooks, .. } => hooks,
+            Backend::Real(_) => {
+                panic!("this scenario injects faults: start it with Cluster::start_sim()")
+            }
+        }
+    }
+
+    /// The CA bundle (base64 PEM) of reloader's serving certificate.
+    pub fn ca_bundle(&self) -> &str {
+        &self.ca_bundle
     }
 
     /// Runs kubectl against the simulator; returns the output whatever the exit status.
     pub fn kubectl_raw(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new("kubectl");
-        cmd.arg("--kubeconfig").arg(self.kubeconfig()).args(args);
+        let mut cmd = Command::new(kubectl_binary());
+        cmd.arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kubectl-cache"))
+            .args(args);
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -218,9 +290,21 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `kubectl apply -f -` of a YAML text.
+    /// `kubectl apply -f -` of a YAML text, validated as kubectl always does. When it
+    /// holds CRDs, waits until every CRD is established, as a user must before creating
+    /// objects of the new kinds.
     pub fn apply(&self, yaml: &str) -> String {
-        self.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], yaml)
+        let out = self.kubectl_stdin(&["apply", "-f", "-"], yaml);
+        if yaml.contains("kind: CustomResourceDefinition") {
+            self.kubectl(&[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd",
+                "--all",
+            ]);
+        }
+        out
     }
 
     /// Starts `reloader serve` on the shared webhook port (one at a time) with extra flags,
@@ -234,7 +318,10 @@ impl Cluster {
         // try another one.
         for _ in 0..5 {
             match self.try_start_reloader(webhook_port, free_port(), extra) {
-                Ok(reloader) => return reloader,
+                Ok(reloader) => {
+                    self.started.push((webhook_port, reloader.metrics_port));
+                    return reloader;
+                }
                 Err(log) if log.contains("Address already in use") => {
                     assert!(
                         !log.contains(&format!("127.0.0.1:{webhook_port}:")),
@@ -335,7 +422,59 @@ impl Cluster {
             "mutating-webhook-configuration.yaml",
         ] {
             let path = out.join(file);
-            self.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
+            self.kubectl(&["apply", "-f", path.to_str().unwrap()]);
+        }
+        self.wait_webhooks(port, true, &["sources", "workloads"]);
+    }
+
+    /// kube-apiserver picks up webhook configurations from a watch, a moment after they
+    /// are written. Until then a write is not sent to reloader (or still is, after a
+    /// delete). On the real control plane, wait until server-side dry runs of a ConfigMap
+    /// and a Deployment reach (or no longer reach) the reloader serving `webhook_port`.
+    fn wait_webhooks(&self, webhook_port: u16, live: bool, webhooks: &[&str]) {
+        if !self.is_real() {
+            return; // the simulator reads its configurations on every write
+        }
+        let Some(&(_, metrics_port)) = self.started.iter().rev().find(|(w, _)| *w == webhook_port)
+        else {
+            return; // no reloader there yet: nothing could answer a probe
+        };
+        let probes: [(&str, &[&str]); 2] = [
+            (
+                "sources",
+                &["create", "configmap", "reloader-webhook-probe", "--from-literal=probe=1"],
+            ),
+            (
+                "workloads",
+                &["create", "deployment", "reloader-webhook-probe", "--image=probe"],
+            ),
+        ];
+        for (webhook, args) in probes.into_iter().filter(|(w, _)| webhooks.contains(w)) {
+            let deadline = Instant::now() + WAIT;
+            // Three quiet probes in a row show a removed configuration is gone.
+            let mut quiet = 0;
+            loop {
+                let before = reviews_answered(metrics_port, webhook);
+                let mut cmd: Vec<&str> = args.to_vec();
+                cmd.extend(["-n", "default", "--dry-run=server", "-o", "name"]);
+                self.kubectl(&cmd);
+                let called = reviews_answered(metrics_port, webhook) > before;
+                if live && called {
+                    break;
+                }
+                if !live {
+                    quiet = if called { 0 } else { quiet + 1 };
+                    if quiet == 3 {
+                        break;
+                    }
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the {webhook} webhook on port {webhook_port} is still {}",
+                    if live { "not called" } else { "called" }
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 
@@ -357,6 +496,7 @@ impl Cluster {
         let renamed = text.replacen("\n  name: reloader\n", &format!("\n  name: {name}\n"), 1);
         assert_ne!(renamed, text, "configuration renamed");
         self.apply(&renamed);
+        self.wait_webhooks(port, true, &["sources"]);
     }
 
     /// Starts the simulator's deny-webhook and registers it for Secret UPDATEs.
@@ -400,12 +540,32 @@ webhooks:
   - {{apiGroups: [""], apiVersions: [v1], operations: [UPDATE], resources: [secrets]}}
 "#
         ));
+        if self.is_real() {
+            // Live once a dry-run update of a Secret is denied.
+            self.kubectl(&["create", "secret", "generic", "deny-probe", "-n", "default"]);
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let out = self.kubectl_raw(
+                    &[
+                        "annotate", "secret", "deny-probe", "-n", "default", "--dry-run=server",
+                        "--overwrite", "probe=1",
+                    ],
+                    None,
+                );
+                if !out.status.success() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the deny webhook is never called");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         DenyWebhook { child }
     }
 
     pub fn unregister_webhook(&self) {
         self.kubectl(&["delete", "validatingwebhookconfiguration", "reloader"]);
         self.kubectl(&["delete", "mutatingwebhookconfiguration", "reloader"]);
+        self.wait_webhooks(self.webhook_port, false, &["sources", "workloads"]);
     }
 
     /// A deployment as stored.
@@ -450,21 +610,131 @@ webhooks:
         }
     }
 
-    /// PATCH requests the simulator answered 2xx for this workload.
+    /// PATCH requests the API server answered 2xx for this workload (the simulator's
+    /// request log, or kube-apiserver's audit log).
     pub async fn patches(&self, resource: &str, name: &str) -> usize {
-        self.hooks
-            .requests()
-            .await
-            .expect("request log")
-            .iter()
-            .filter(|r| {
-                r.verb == "patch"
-                    && r.resource == resource
-                    && r.path.ends_with(&format!("/{name}"))
-                    && r.status < 300
-            })
-            .count()
+        match &self.backend {
+            Backend::Sim { hooks, .. } => hooks
+                .requests()
+                .await
+                .expect("request log")
+                .iter()
+                .filter(|r| {
+                    r.verb == "patch"
+                        && r.resource == resource
+                        && r.path.ends_with(&format!("/{name}"))
+                        && r.status < 300
+                })
+                .count(),
+            Backend::Real(plane) => {
+                // The audit record is written as the response completes: give a PATCH
+                // that was just answered a moment to reach the log.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                plane
+                    .audit()
+                    .iter()
+                    .filter(|r| {
+                        r.verb == "patch"
+                            && r.resource == resource
+                            && r.subresource.is_empty()
+                            && r.name == name
+                            && r.code < 300
+                    })
+                    .count()
+            }
+        }
     }
+
+    /// What Kubernetes itself says of a Deployment's rollouts: its ReplicaSets (one per
+    /// distinct pod template) and its `deployment.kubernetes.io/revision`. Only the real
+    /// control plane runs the deployment controller that makes them.
+    pub async fn rollout_state(&self, ns: &str, name: &str) -> RolloutState {
+        let d = self.deployment(ns, name).await;
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), ns);
+        let sets = api.list(&ListParams::default()).await.expect("replicasets");
+        let replica_sets = sets
+            .items
+            .iter()
+            .filter(|rs| {
+                rs.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid)
+            })
+            .count();
+        let revision = d
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        RolloutState {
+            replica_sets,
+            revision,
+        }
+    }
+
+    /// Asserts the deployment controller has made exactly `want` rollouts by now (after
+    /// a quiet period); a no-op on the simulator.
+    pub async fn assert_rollouts(&self, ns: &str, name: &str, want: usize) {
+        if !self.is_real() {
+            return;
+        }
+        let state = self.rollout_state(ns, name).await;
+        assert_eq!(
+            state,
+            RolloutState {
+                replica_sets: want,
+                revision: want as u64
+            },
+            "{ns}/{name}: rollouts"
+        );
+    }
+
+    /// Waits until the deployment controller has made `want` (ReplicaSets and revision);
+    /// fails if either passes it. A no-op on the simulator, which has no controllers.
+    pub async fn wait_rollouts(&self, ns: &str, name: &str, want: usize) {
+        if !self.is_real() {
+            return;
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let state = self.rollout_state(ns, name).await;
+            assert!(
+                state.replica_sets <= want && state.revision <= want as u64,
+                "{ns}/{name}: {state:?}, more than {want} rollouts"
+            );
+            if state.replica_sets == want && state.revision == want as u64 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ns}/{name}: {state:?}, wanted {want} rollouts"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A Deployment's rollouts as the deployment controller records them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RolloutState {
+    pub replica_sets: usize,
+    pub revision: u64,
+}
+
+/// The sum of `reloader_admission_reviews_total` for one webhook, 0 when unreadable.
+fn reviews_answered(metrics_port: u16, webhook: &str) -> f64 {
+    let prefix = format!("reloader_admission_reviews_total{{webhook=\"{webhook}\"");
+    http_get(metrics_port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Polls `check` until true or WAIT passes.
