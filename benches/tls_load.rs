@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use common::tls::*;
 use common::*;
-use reloader::certs::Ca;
+use reloader::cmd::certs::Ca;
 
 struct Scenario {
     name: &'static str,

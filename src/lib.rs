@@ -6,28 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
-pub mod certs;
-pub mod cli;
-pub mod crd;
-pub mod duration;
-pub mod dynamic;
-pub mod existence;
-pub mod hash;
-pub mod index;
-pub mod leader;
+pub mod cmd;
 pub mod metrics;
-pub mod patch;
-pub mod planner;
-pub mod policy;
-pub mod refs;
 pub mod reload;
-pub mod resync;
-pub mod serve;
-pub mod source;
-pub mod telemetry;
-pub mod tls;
 pub mod trigger;
-pub mod validation;
 pub mod webhook;
-pub mod webhook_config;
-pub mod workload;

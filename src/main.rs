@@ -1,19 +1,19 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use reloader::cli::{Cli, Command};
+use reloader::cmd::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Explicit, so no other crate's default provider is picked by accident.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    reloader::telemetry::init(cli.log_format, &cli.log_level)?;
+    reloader::cmd::telemetry::init(cli.log_format, &cli.log_level)?;
     match cli.command {
-        Command::Crd => print!("{}", reloader::crd::crd_yaml()?),
-        Command::Serve(args) => reloader::serve::run(*args).await?,
-        Command::Certs(args) => reloader::certs::run(&args)?,
-        Command::WebhookConfig(args) => reloader::webhook_config::run_cli(&args)?,
+        Command::Crd => print!("{}", reloader_core::crd::crd_yaml()?),
+        Command::Serve(args) => reloader::cmd::serve::run(*args).await?,
+        Command::Certs(args) => reloader::cmd::certs::run(&args)?,
+        Command::WebhookConfig(args) => reloader::cmd::webhook_config::run_cli(&args)?,
         Command::Version => println!("reloader {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

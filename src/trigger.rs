@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::hash::SourceHash;
-use crate::source::{SourceKind, SourceRef};
+use reloader_core::hash::SourceHash;
+use reloader_core::source::{SourceKind, SourceRef};
 
 /// How many triggers may wait for the engine.
 ///

@@ -14,11 +14,11 @@ use reloader::alerts::{
     AlertEvent, AlertResult, ChangedSource, ConfigSinks, DispatcherOptions, Route, SinkKind,
     SinkUrl,
 };
-use reloader::crd::{AlertSink, Alerts, SecretKeyRef};
-use reloader::index::ConfigId;
 use reloader::metrics::Metrics;
-use reloader::source::{SourceKind, SourceRef};
-use reloader::workload::{WorkloadKind, WorkloadRef};
+use reloader_core::crd::{AlertSink, Alerts, SecretKeyRef};
+use reloader_core::index::ConfigId;
+use reloader_core::source::{SourceKind, SourceRef};
+use reloader_core::workload::{WorkloadKind, WorkloadRef};
 use support::alert_receiver::Receiver;
 
 fn event(name: &str) -> AlertEvent {

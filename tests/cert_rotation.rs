@@ -11,8 +11,8 @@ use axum::body::Bytes;
 use common::tls::*;
 use common::*;
 use hyper::StatusCode;
-use reloader::certs::Ca;
-use reloader::tls::CertPaths;
+use reloader::cmd::certs::Ca;
+use reloader::webhook::tls::CertPaths;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 

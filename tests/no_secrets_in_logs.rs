@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::tls::*;
 use common::*;
-use reloader::certs::Ca;
+use reloader::cmd::certs::Ca;
 use serde_json::Value;
 
 const CANARY: &str = "canary-5e1f0c2b9d7a-do-not-log";

@@ -8,10 +8,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use http_body_util::BodyExt;
-use reloader::existence::{Existence, Presence};
-use reloader::source::SourceRef;
 use reloader::webhook::AppState;
-use reloader::workload::WorkloadRef;
+use reloader_core::existence::{Existence, Presence};
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -172,7 +172,7 @@ async fn each_rule_denies_with_its_specific_message() {
 async fn http_alerts_pass_with_allow_insecure_alert_urls() {
     let h = harness();
     let state = Arc::new(AppState {
-        reloaderconfigs: reloader::validation::ValidationOptions {
+        reloaderconfigs: reloader_core::validation::ValidationOptions {
             allow_insecure_alert_urls: true,
         },
         ..(*h.state).clone()

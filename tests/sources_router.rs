@@ -6,10 +6,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use http_body_util::BodyExt;
-use reloader::source::SourceKind;
 use reloader::trigger::Operation;
 use reloader::webhook::Limits;
 use reloader::webhook::sources::SourcesOptions;
+use reloader_core::source::SourceKind;
 use serde_json::Value;
 use tower::ServiceExt;
 

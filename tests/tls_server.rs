@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use common::tls::*;
 use common::*;
 use hyper::StatusCode;
-use reloader::certs::Ca;
+use reloader::cmd::certs::Ca;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn update_body(v: &[u8]) -> Bytes {

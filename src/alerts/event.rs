@@ -3,9 +3,9 @@
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::hash::SourceHash;
-use crate::source::SourceRef;
-use crate::workload::WorkloadRef;
+use reloader_core::hash::SourceHash;
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 
 /// One source whose change the reload records.
 #[derive(Clone, Debug, PartialEq, Eq)]

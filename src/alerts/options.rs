@@ -4,7 +4,7 @@ use crate::alerts::delivery::DeliveryPolicy;
 use crate::alerts::dispatcher::DispatcherOptions;
 use crate::alerts::sink::{Route, SinkKind, SinkUrl, UnknownSink};
 use crate::alerts::url;
-use crate::cli::AlertArgs;
+use crate::cmd::cli::AlertArgs;
 
 /// Dispatcher options from `reloader serve`'s flags. An unknown `--alert-sink` is an
 /// error; `--alert-on-reload` without a URL, or with one that will be refused, is logged

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::alerts::event::AlertEvent;
-use crate::source::SourceRef;
-use crate::workload::WorkloadRef;
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 
 /// Failures remembered at most; past it the memory starts over (a repeat, never a loss).
 const CAPACITY: usize = 4096;
@@ -43,8 +43,8 @@ mod tests {
 
     use super::*;
     use crate::alerts::event::{AlertResult, ChangedSource};
-    use crate::source::SourceKind;
-    use crate::workload::WorkloadKind;
+    use reloader_core::source::SourceKind;
+    use reloader_core::workload::WorkloadKind;
 
     fn event(workload: &str, hash: &str, result: AlertResult) -> AlertEvent {
         AlertEvent {

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::crd::{AlertSink, Alerts};
-use crate::index::ConfigId;
+use reloader_core::crd::{AlertSink, Alerts};
+use reloader_core::index::ConfigId;
 
 /// The receivers we can format for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -152,7 +152,7 @@ pub fn routes(configs: &[ConfigSinks], global: Option<&Route>) -> Vec<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::SecretKeyRef;
+    use reloader_core::crd::SecretKeyRef;
 
     fn inline(url: &str) -> AlertSink {
         AlertSink {

@@ -5,11 +5,11 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::alerts::{AlertEvent, AlertResult, ChangedSource, ConfigSinks};
-use crate::crd::ReloaderConfig;
-use crate::index::ConfigId;
 use crate::reload::apply::Change;
 use crate::reload::queue::Pending;
-use crate::workload::WorkloadRef;
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::index::ConfigId;
+use reloader_core::workload::WorkloadRef;
 
 /// The alert for one attempt: on success the sources the patch changed, on failure every
 /// source it was to record.
@@ -67,17 +67,17 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::hash::SourceHash;
-    use crate::patch::{Record, ReloadStrategy};
     use crate::reload::apply::Wanted;
     use crate::reload::queue::Entry;
-    use crate::source::{SourceKind, SourceRef};
-    use crate::workload::WorkloadKind;
+    use reloader_core::hash::SourceHash;
+    use reloader_core::patch::{Record, ReloadStrategy};
+    use reloader_core::source::{SourceKind, SourceRef};
+    use reloader_core::workload::WorkloadKind;
 
     fn hash(v: &str) -> SourceHash {
         let mut data = BTreeMap::new();
         data.insert("k".to_owned(), v.to_owned());
-        crate::hash::hash_configmap(&k8s_openapi::api::core::v1::ConfigMap {
+        reloader_core::hash::hash_configmap(&k8s_openapi::api::core::v1::ConfigMap {
             data: Some(data),
             ..Default::default()
         })

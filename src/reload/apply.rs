@@ -15,12 +15,12 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, PatchParams};
 use serde_json::{Value, json};
 
-use crate::hash::SourceHash;
-use crate::patch::restart::{self, RolloutStrategy};
-use crate::patch::{PatchError, Record, ReloadStrategy, build_patch, recorded_hash};
-use crate::planner::{self, LAST_RELOAD_AT, Plan, Timing};
-use crate::source::SourceRef;
-use crate::workload::{WorkloadKind, WorkloadRef};
+use reloader_core::hash::SourceHash;
+use reloader_core::patch::restart::{self, RolloutStrategy};
+use reloader_core::patch::{PatchError, Record, ReloadStrategy, build_patch, recorded_hash};
+use reloader_core::planner::{self, LAST_RELOAD_AT, Plan, Timing};
+use reloader_core::source::SourceRef;
+use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
 /// One source hash to record on a workload, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,13 +23,13 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
-use crate::crd::ReloaderConfig;
-use crate::index::{ConfigId, ConfigInput, FollowerIndex, IndexError, WorkloadInput};
-use crate::policy::ConfigRule;
-use crate::refs::SourceKey;
 use crate::reload::apply::api_resource;
-use crate::source::SourceKind;
-use crate::workload::{WorkloadKind, WorkloadRef};
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::index::{ConfigId, ConfigInput, FollowerIndex, IndexError, WorkloadInput};
+use reloader_core::policy::ConfigRule;
+use reloader_core::refs::SourceKey;
+use reloader_core::source::SourceKind;
+use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
 /// The index shared by the caches (writers) and the engine (readers).
 pub type SharedIndex = Arc<RwLock<FollowerIndex>>;
@@ -508,7 +508,7 @@ pub fn config_cache(
     (reader, task)
 }
 
-pub mod dynamic;
+pub mod optional_kinds;
 
 #[cfg(test)]
 mod tests;

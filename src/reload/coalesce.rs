@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::duration::parse_duration;
+use reloader_core::duration::parse_duration;
 
 fn parsed(text: Option<&str>) -> Option<Duration> {
     text.and_then(|t| parse_duration(t).ok())

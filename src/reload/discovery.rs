@@ -10,7 +10,7 @@ use std::time::Duration;
 use kube::Client;
 use kube::api::ApiResource;
 
-use crate::workload::WorkloadKind;
+use reloader_core::workload::WorkloadKind;
 
 /// `--is-argo-rollouts`: `auto` (watch Rollouts when the API is served), `true`, `false`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

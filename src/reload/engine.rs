@@ -16,11 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::alerts::{AlertResult, AlertSender};
-use crate::crd::ReloaderConfig;
-use crate::index::ConfigId;
 use crate::metrics::Metrics;
-use crate::patch::ReloadStrategy;
 use crate::reload::apply::{self, ApplyError, Change, Outcome, Retry};
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::index::ConfigId;
+use reloader_core::patch::ReloadStrategy;
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -28,15 +28,15 @@ use crate::reload::alerting;
 use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
 use crate::reload::coalesce;
 use crate::reload::events::Events;
+use crate::reload::first_status::{self, Observed};
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
-use crate::reload::observe::{self, Observed};
 use crate::reload::queue::{Entry, Pending, PendingSet, after};
-use crate::reload::source::{self, StoredSource};
+use crate::reload::source_read::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
-use crate::source::SourceRef;
 use crate::trigger::{Trigger, TriggerReceiver};
-use crate::workload::WorkloadRef;
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 
 /// Start-up options of the engine.
 #[derive(Clone, Debug)]
@@ -137,7 +137,7 @@ impl Resolver {
             self.metrics.trigger_result("unfollowed");
             return;
         }
-        let stored = source::wait_for(
+        let stored = source_read::wait_for(
             &self.client,
             &source,
             trigger.new_hash,
@@ -164,12 +164,12 @@ impl Resolver {
     }
 
     /// Resync of one source: read it now and queue the followers that already record it.
-    pub async fn resync_source(&self, source: &SourceRef) -> Result<(), source::SourceError> {
+    pub async fn resync_source(&self, source: &SourceRef) -> Result<(), source_read::SourceError> {
         if !self.options.scope.includes(&source.namespace) {
             return Ok(());
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let stored = source::read(&self.client, source).await?;
+        let stored = source_read::read(&self.client, source).await?;
         // A source that does not exist is left alone by resync: deletes only roll through
         // their trigger (`--reload-on-delete`).
         if let Some(stored) = stored {
@@ -222,7 +222,7 @@ impl Resolver {
                     .into_iter()
                     .filter(|t| index.workload(t).is_none())
                     .collect();
-                observe::needs_write(rc, &missing).then(|| Observed {
+                first_status::needs_write(rc, &missing).then(|| Observed {
                     config,
                     generation: rc.metadata.generation,
                     missing,

@@ -7,7 +7,7 @@ use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::reload::apply::{Change, api_resource};
-use crate::workload::WorkloadRef;
+use reloader_core::workload::WorkloadRef;
 
 /// Events are at most 1 kB; long lists of sources are cut.
 const MAX_NOTE: usize = 1000;
@@ -99,9 +99,9 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::hash_secret;
-    use crate::source::{SourceKind, SourceRef};
     use k8s_openapi::api::core::v1::Secret;
+    use reloader_core::hash::hash_secret;
+    use reloader_core::source::{SourceKind, SourceRef};
 
     #[test]
     fn the_note_names_each_source_with_short_hashes() {

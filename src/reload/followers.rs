@@ -5,16 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crd::ReloaderConfig;
-use crate::duration::parse_duration;
-use crate::index::{ConfigId, Follower, FollowerIndex};
-use crate::patch::{Record, ReloadStrategy};
 use crate::reload::apply::Wanted;
 use crate::reload::coalesce::config_window;
 use crate::reload::queue::Entry;
-use crate::reload::source::{StoredSource, absent_hash};
-use crate::source::SourceRef;
-use crate::workload::WorkloadRef;
+use crate::reload::source_read::{StoredSource, absent_hash};
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::duration::parse_duration;
+use reloader_core::index::{ConfigId, Follower, FollowerIndex};
+use reloader_core::patch::{Record, ReloadStrategy};
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 
 /// How the records of one source read are made.
 #[derive(Clone, Copy, Debug)]

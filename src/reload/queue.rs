@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use crate::index::ConfigId;
 use crate::reload::apply::{Spacing, Wanted};
-use crate::source::SourceRef;
-use crate::workload::WorkloadRef;
+use reloader_core::index::ConfigId;
+use reloader_core::source::SourceRef;
+use reloader_core::workload::WorkloadRef;
 
 /// One wanted record with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,11 +153,11 @@ impl PendingSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::{SourceHash, hash_configmap};
-    use crate::patch::{Record, ReloadStrategy};
-    use crate::source::SourceKind;
-    use crate::workload::WorkloadKind;
     use k8s_openapi::api::core::v1::ConfigMap;
+    use reloader_core::hash::{SourceHash, hash_configmap};
+    use reloader_core::patch::{Record, ReloadStrategy};
+    use reloader_core::source::SourceKind;
+    use reloader_core::workload::WorkloadKind;
 
     fn at(ms: i64) -> Timestamp {
         Timestamp::from_millisecond(1_700_000_000_000 + ms).unwrap()

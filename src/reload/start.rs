@@ -9,19 +9,19 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::alerts::AlertSender;
-use crate::cli::EngineArgs;
-use crate::duration::parse_duration;
-use crate::index::FollowerIndex;
-use crate::leader::{self, LeaseOptions};
+use crate::cmd::cli::EngineArgs;
 use crate::metrics::Metrics;
-use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::cache::{self, Scope};
 use crate::reload::discovery::{self, Detect};
-use crate::reload::{Engine, EngineOptions, observer};
-use crate::resync::{self, ResyncOptions};
+use crate::reload::leader::{self, LeaseOptions};
+use crate::reload::resync::{self, ResyncOptions};
+use crate::reload::{Engine, EngineOptions, status_scan};
 use crate::trigger::TriggerReceiver;
 use crate::webhook::workloads::Baseline;
-use crate::workload::WorkloadKind;
+use reloader_core::duration::parse_duration;
+use reloader_core::index::FollowerIndex;
+use reloader_core::policy::{AnnotationKeys, GlobalOptions};
+use reloader_core::workload::WorkloadKind;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::CronJob;
@@ -165,7 +165,7 @@ pub fn start(
         {
             discovery::Plan::Skip => None,
             discovery::Plan::Discover(detect) => {
-                let (store, task) = cache::dynamic::dynamic_cache(
+                let (store, task) = cache::optional_kinds::dynamic_cache(
                     client.clone(),
                     kind,
                     detect,
@@ -252,7 +252,7 @@ pub fn start(
         }
         tracing::info!("workload caches filled");
         tokio::join!(
-            observer::run(resolver.clone(), leader_rx.clone(), shutdown.clone()),
+            status_scan::run(resolver.clone(), leader_rx.clone(), shutdown.clone()),
             resync::run(resolver, settings.resync, leader_rx, shutdown),
         );
     });
@@ -272,7 +272,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cmd::cli::{Cli, Command};
 
     fn argo(flags: &[&str]) -> anyhow::Result<Detect> {
         let args = ["reloader", "serve"].iter().chain(flags);

@@ -8,11 +8,11 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use crate::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
-use crate::index::ConfigId;
 use crate::reload::apply::Change;
-use crate::reload::observe;
-use crate::workload::WorkloadRef;
+use crate::reload::first_status;
+use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
+use reloader_core::index::ConfigId;
+use reloader_core::workload::WorkloadRef;
 
 /// What happened to one target.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,7 +173,7 @@ pub enum Update {
     /// What happened to one target.
     Target(ConfigId, WorkloadRef, TargetOutcome),
     /// A ReloaderConfig seen with a status that is behind.
-    Observed(observe::Observed),
+    Observed(first_status::Observed),
 }
 
 /// Reads the ReloaderConfig and, unless its generation moved on meanwhile or its status
@@ -186,10 +186,10 @@ pub async fn record_observed(
 ) -> Result<(), kube::Error> {
     let api: Api<ReloaderConfig> = Api::namespaced(client.clone(), &config.namespace);
     let rc = api.get_status(&config.name).await?;
-    if rc.metadata.generation != generation || !observe::needs_write(&rc, missing) {
+    if rc.metadata.generation != generation || !first_status::needs_write(&rc, missing) {
         return Ok(());
     }
-    let patch = observe::observed_patch(&rc, missing, Timestamp::now());
+    let patch = first_status::observed_patch(&rc, missing, Timestamp::now());
     api.patch_status(
         &rc.name_any(),
         &PatchParams::default(),
@@ -209,7 +209,7 @@ pub const QUEUE: usize = 1024;
 /// Writes status updates one at a time, rate-limited. One writer means two targets of the
 /// same ReloaderConfig reloaded together never lose a count to a read-modify-write race.
 pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Update>) {
-    let mut bucket = crate::resync::TokenBucket::new(
+    let mut bucket = crate::reload::resync::TokenBucket::new(
         WRITES_PER_SECOND,
         WRITE_BURST,
         tokio::time::Instant::now(),
@@ -237,10 +237,10 @@ pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Upd
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::hash_secret;
-    use crate::source::{SourceKind, SourceRef};
-    use crate::workload::WorkloadKind;
     use k8s_openapi::api::core::v1::Secret;
+    use reloader_core::hash::hash_secret;
+    use reloader_core::source::{SourceKind, SourceRef};
+    use reloader_core::workload::WorkloadKind;
 
     fn rc() -> ReloaderConfig {
         serde_json::from_value(json!({

@@ -13,8 +13,8 @@ use axum::response::Response;
 use super::AppState;
 use super::body::read_json;
 use super::review::{self, Answer, Operation, Review, ReviewError};
-use crate::crd::ReloaderConfig;
-use crate::validation;
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::validation;
 
 const PATH: &str = "/validate/reloaderconfigs";
 const WEBHOOK: &str = "reloaderconfigs";

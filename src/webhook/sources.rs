@@ -17,11 +17,11 @@ use serde::Deserialize;
 use super::AppState;
 use super::body::read_json;
 use super::review::{self, Operation, Review, ReviewError};
-use crate::hash::{self, MapHasher, SourceHash};
-use crate::source::SourceKind;
 use crate::trigger::{self, Offer, Trigger};
+use reloader_core::hash::{self, MapHasher, SourceHash};
+use reloader_core::source::SourceKind;
 
-pub use crate::policy::IGNORE_ANNOTATION;
+pub use reloader_core::policy::IGNORE_ANNOTATION;
 
 const PATH: &str = "/validate/sources";
 const WEBHOOK: &str = "sources";

@@ -24,17 +24,17 @@ use serde_json::Value;
 use super::AppState;
 use super::body::read_json;
 use super::review::{self, Answer, Operation};
-use crate::crd::ReloaderConfig;
-use crate::dynamic;
-use crate::index::{ConfigId, FollowerIndex, IndexError, WorkloadInput};
-use crate::patch::restart::{self, RolloutStrategy};
-use crate::patch::{PatchError, Record, ReloadStrategy, build_patch};
-use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::apply::Wanted;
 use crate::reload::cache::{Scope, config_input};
 use crate::reload::followers::{Reading, entries_for};
-use crate::reload::source;
-use crate::workload::WorkloadKind;
+use crate::reload::source_read;
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::index::{ConfigId, FollowerIndex, IndexError, WorkloadInput};
+use reloader_core::patch::restart::{self, RolloutStrategy};
+use reloader_core::patch::{PatchError, Record, ReloadStrategy, build_patch};
+use reloader_core::policy::{AnnotationKeys, GlobalOptions};
+use reloader_core::untyped;
+use reloader_core::workload::WorkloadKind;
 
 const WEBHOOK: &str = "workloads";
 /// Source reads must fit in the webhook's own timeout (5 s); past this, admit unstamped.
@@ -109,7 +109,7 @@ fn input(kind: WorkloadKind, object: &Value) -> Option<Result<WorkloadInput, Ind
             WorkloadInput::from_cron_job(&serde_json::from_value::<CronJob>(decode(object)).ok()?)
         }
         WorkloadKind::Rollout | WorkloadKind::DeploymentConfig => {
-            dynamic::input_from_json(kind, object)
+            untyped::input_from_json(kind, object)
         }
     })
 }
@@ -146,7 +146,7 @@ async fn baseline_patch(
         if started.elapsed() > READ_BUDGET {
             break;
         }
-        let Ok(Some(stored)) = source::read(&baseline.client, &source_ref).await else {
+        let Ok(Some(stored)) = source_read::read(&baseline.client, &source_ref).await else {
             continue;
         };
         let configs = &baseline.configs;

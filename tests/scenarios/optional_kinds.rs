@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use kube::Api;
 use kube::api::DynamicObject;
-use reloader::patch::restart::ROLLOUT_STRATEGY;
 use reloader::reload::apply::api_resource;
-use reloader::workload::WorkloadKind;
+use reloader_core::patch::restart::ROLLOUT_STRATEGY;
+use reloader_core::workload::WorkloadKind;
 use serde_json::Value;
 
 use crate::support::{Cluster, eventually, http_get};
@@ -196,7 +196,7 @@ async fn rollouts_and_deploymentconfigs_roll_exactly_once() {
         "restart"
     );
     assert!(
-        restarted["metadata"]["annotations"][reloader::patch::SOURCE_HASHES]
+        restarted["metadata"]["annotations"][reloader_core::patch::SOURCE_HASHES]
             .as_str()
             .is_some_and(|h| h.contains("Secret/creds")),
         "the restart is recorded on the Rollout"
@@ -297,7 +297,7 @@ async fn rollouts_are_left_alone_when_turned_off() {
 async fn a_reloaderconfig_rolls_its_rollout_and_deploymentconfig_targets() {
     use k8s_openapi::api::events::v1::Event as EventV1;
     use kube::api::ListParams;
-    use reloader::crd::ReloaderConfig;
+    use reloader_core::crd::ReloaderConfig;
 
     let mut cluster = Cluster::start().await;
     cluster.apply(CRDS);
@@ -362,7 +362,7 @@ spec:
         let obj = object(&cluster, kind, name).await;
         assert_eq!(generation(&obj), 2, "{name}");
         assert!(
-            obj["spec"]["template"]["metadata"]["annotations"][reloader::patch::SOURCE_HASHES]
+            obj["spec"]["template"]["metadata"]["annotations"][reloader_core::patch::SOURCE_HASHES]
                 .as_str()
                 .is_some_and(|h| h.contains("Secret/creds")),
             "{name}: annotations strategy on the template"

@@ -5,8 +5,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Event;
 use kube::Api;
 use kube::api::ListParams;
-use reloader::crd::ReloaderConfig;
-use reloader::planner::LAST_RELOAD_AT;
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::planner::LAST_RELOAD_AT;
 
 use crate::support::{Cluster, env_value, eventually, template_annotation};
 
@@ -185,9 +185,10 @@ spec:
     ]);
     cluster.wait_generation("shop", "worker", 2).await;
     let d = cluster.deployment("shop", "worker").await;
-    let hashes = template_annotation(&d, reloader::patch::SOURCE_HASHES).expect("hash annotation");
+    let hashes =
+        template_annotation(&d, reloader_core::patch::SOURCE_HASHES).expect("hash annotation");
     assert!(hashes.contains("ConfigMap/settings"), "{hashes}");
-    assert!(template_annotation(&d, reloader::patch::LAST_RELOADED_FROM).is_some());
+    assert!(template_annotation(&d, reloader_core::patch::LAST_RELOADED_FROM).is_some());
     assert_eq!(
         env_value(&d, "STAKATER_SETTINGS_CONFIGMAP"),
         None,
@@ -262,7 +263,7 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
     let d = cluster.deployment("shop", "front").await;
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(cluster.client.clone(), "shop");
-    let latest = reloader::hash::hash_configmap(&cms.get("flags").await.expect("cm"));
+    let latest = reloader_core::hash::hash_configmap(&cms.get("flags").await.expect("cm"));
     assert_eq!(
         env_value(&d, "STAKATER_FLAGS_CONFIGMAP"),
         Some(latest.to_string()),

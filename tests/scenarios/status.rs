@@ -2,7 +2,7 @@
 //! as its targets come and go.
 
 use kube::Api;
-use reloader::crd::{ReloaderConfig, ReloaderConfigStatus};
+use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus};
 
 use crate::support::{Cluster, eventually};
 

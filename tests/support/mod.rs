@@ -442,11 +442,21 @@ impl Cluster {
         let probes: [(&str, &[&str]); 2] = [
             (
                 "sources",
-                &["create", "configmap", "reloader-webhook-probe", "--from-literal=probe=1"],
+                &[
+                    "create",
+                    "configmap",
+                    "reloader-webhook-probe",
+                    "--from-literal=probe=1",
+                ],
             ),
             (
                 "workloads",
-                &["create", "deployment", "reloader-webhook-probe", "--image=probe"],
+                &[
+                    "create",
+                    "deployment",
+                    "reloader-webhook-probe",
+                    "--image=probe",
+                ],
             ),
         ];
         for (webhook, args) in probes.into_iter().filter(|(w, _)| webhooks.contains(w)) {
@@ -547,15 +557,24 @@ webhooks:
             loop {
                 let out = self.kubectl_raw(
                     &[
-                        "annotate", "secret", "deny-probe", "-n", "default", "--dry-run=server",
-                        "--overwrite", "probe=1",
+                        "annotate",
+                        "secret",
+                        "deny-probe",
+                        "-n",
+                        "default",
+                        "--dry-run=server",
+                        "--overwrite",
+                        "probe=1",
                     ],
                     None,
                 );
                 if !out.status.success() {
                     break;
                 }
-                assert!(Instant::now() < deadline, "the deny webhook is never called");
+                assert!(
+                    Instant::now() < deadline,
+                    "the deny webhook is never called"
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
         }

@@ -3,8 +3,8 @@ use serde_json::json;
 
 use super::*;
 use crate::alerts::event::ChangedSource;
-use crate::source::{SourceKind, SourceRef};
-use crate::workload::{WorkloadKind, WorkloadRef};
+use reloader_core::source::{SourceKind, SourceRef};
+use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
 fn event(result: AlertResult) -> AlertEvent {
     AlertEvent {

@@ -4,8 +4,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
 
 use super::*;
-use crate::hash::hash_configmap;
-use crate::source::SourceKind;
+use reloader_core::hash::hash_configmap;
+use reloader_core::source::SourceKind;
 
 fn hash(v: &str) -> SourceHash {
     hash_configmap(&ConfigMap {

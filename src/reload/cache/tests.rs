@@ -6,9 +6,9 @@ use kube::runtime::watcher::Event;
 use serde_json::json;
 
 use super::*;
-use crate::index::FollowerIndex;
-use crate::policy::{AnnotationKeys, GlobalOptions};
-use crate::source::SourceRef;
+use reloader_core::index::FollowerIndex;
+use reloader_core::policy::{AnnotationKeys, GlobalOptions};
+use reloader_core::source::SourceRef;
 
 fn deployment(ns: &str, name: &str, secret: &str) -> Deployment {
     serde_json::from_value(json!({
@@ -236,8 +236,9 @@ fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
             seen: &mut seen,
             known: &mut known,
         };
-        let input =
-            |o: &DynamicObject| crate::dynamic::input(WorkloadKind::Rollout, &o.metadata, &o.data);
+        let input = |o: &DynamicObject| {
+            reloader_core::untyped::input(WorkloadKind::Rollout, &o.metadata, &o.data)
+        };
         super::apply_event(
             &index,
             &Scope::default(),

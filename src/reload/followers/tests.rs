@@ -5,11 +5,11 @@ use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::json;
 
 use super::*;
-use crate::index::{ConfigInput, WorkloadInput};
-use crate::policy::{AnnotationKeys, GlobalOptions};
 use crate::reload::cache::config_input;
-use crate::source::SourceKind;
-use crate::workload::WorkloadKind;
+use reloader_core::index::{ConfigInput, WorkloadInput};
+use reloader_core::policy::{AnnotationKeys, GlobalOptions};
+use reloader_core::source::SourceKind;
+use reloader_core::workload::WorkloadKind;
 
 fn deployment(name: &str, annotations: serde_json::Value) -> Deployment {
     serde_json::from_value(json!({

@@ -3,9 +3,9 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
 
 use super::*;
-use crate::hash::{SourceHash, hash_configmap};
-use crate::patch::recorded_hash;
-use crate::source::{SourceKind, SourceRef};
+use reloader_core::hash::{SourceHash, hash_configmap};
+use reloader_core::patch::recorded_hash;
+use reloader_core::source::{SourceKind, SourceRef};
 
 fn hash(v: &str) -> SourceHash {
     hash_configmap(&ConfigMap {

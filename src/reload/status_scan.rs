@@ -11,10 +11,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::index::ConfigId;
 use crate::reload::engine::Resolver;
-use crate::reload::observe::Observed;
+use crate::reload::first_status::Observed;
 use crate::reload::status::Update;
+use reloader_core::index::ConfigId;
 
 const EVERY: Duration = Duration::from_secs(1);
 /// A write that did not take (API error, queue full) is tried again after this long.
@@ -73,7 +73,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{WorkloadKind, WorkloadRef};
+    use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
     fn seen(name: &str, generation: i64, missing: &[&str]) -> Observed {
         Observed {

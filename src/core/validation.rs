@@ -119,7 +119,7 @@ impl Check<'_> {
     }
 
     fn alert_url(&mut self, field: String, url: &str) {
-        let parsed = url.parse::<axum::http::Uri>().ok();
+        let parsed = url.parse::<http::Uri>().ok();
         let scheme = parsed
             .as_ref()
             .and_then(|u| u.scheme_str())

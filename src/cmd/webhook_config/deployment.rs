@@ -168,7 +168,7 @@ pub fn deployment(opts: &RenderOptions) -> Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
+    use crate::cmd::cli::Cli;
     use clap::Parser;
 
     #[test]

@@ -2,7 +2,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::json;
 
 use super::*;
-use crate::workload::WorkloadKind;
+use reloader_core::workload::WorkloadKind;
 
 fn rc(generation: i64, status: Value) -> ReloaderConfig {
     serde_json::from_value(json!({

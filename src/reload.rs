@@ -16,13 +16,15 @@ pub mod coalesce;
 pub mod discovery;
 pub mod engine;
 pub mod events;
+pub mod first_status;
 pub mod followers;
 pub mod labels;
-pub mod observe;
-pub mod observer;
+pub mod leader;
 pub mod queue;
-pub mod source;
+pub mod resync;
+pub mod source_read;
 pub mod start;
 pub mod status;
+pub mod status_scan;
 
 pub use engine::{Engine, EngineOptions};

@@ -8,14 +8,14 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cli::ServeArgs;
+use crate::cmd::cli::ServeArgs;
 use crate::metrics::Metrics;
-use crate::tls::{self, CertPaths, CertWatcher, ReloadingCert};
 use crate::trigger;
-use crate::validation::ValidationOptions;
 use crate::webhook::server::{self, Readiness};
 use crate::webhook::sources::SourcesOptions;
+use crate::webhook::tls::{self, CertPaths, CertWatcher, ReloadingCert};
 use crate::webhook::{AppState, Limits};
+use reloader_core::validation::ValidationOptions;
 
 /// How long open connections may finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);

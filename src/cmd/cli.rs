@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::telemetry::LogFormat;
+use crate::cmd::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,7 +90,7 @@ pub struct WebhookConfigArgs {
     #[arg(long, env = "RELOADER_IMAGE")]
     pub image: Option<String>,
     /// kubernetes.io/tls Secret holding the serving certificate, mounted by the Deployment.
-    #[arg(long, env = "RELOADER_TLS_SECRET", default_value = crate::webhook_config::DEFAULT_TLS_SECRET)]
+    #[arg(long, env = "RELOADER_TLS_SECRET", default_value = crate::cmd::webhook_config::DEFAULT_TLS_SECRET)]
     pub tls_secret: String,
     /// Write one file per manifest group into this directory instead of printing.
     #[arg(long)]

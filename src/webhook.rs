@@ -6,6 +6,7 @@ pub mod reloaderconfig;
 pub mod review;
 pub mod server;
 pub mod sources;
+pub mod tls;
 pub mod workloads;
 
 use std::sync::Arc;
@@ -18,10 +19,10 @@ pub use body::Limits;
 pub use error::ApiError;
 use review::{Answer, AnswerReview, ReviewVersion};
 
-use crate::existence::{Existence, NoCache};
 use crate::metrics::Metrics;
 use crate::trigger::TriggerQueue;
-use crate::validation::ValidationOptions;
+use reloader_core::existence::{Existence, NoCache};
+use reloader_core::validation::ValidationOptions;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]

@@ -11,9 +11,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
-use crate::hash::{SourceHash, hash_configmap, hash_secret};
-use crate::policy::Annotations;
-use crate::source::{SourceKind, SourceRef};
+use reloader_core::hash::{SourceHash, hash_configmap, hash_secret};
+use reloader_core::policy::Annotations;
+use reloader_core::source::{SourceKind, SourceRef};
 
 /// A source as stored: never its data, only what the engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,10 +15,10 @@ use kube::runtime::watcher;
 use serde_json::{Map, Value};
 
 use super::{Relist, Scope, SharedIndex, apply_event, prune_meta, prune_template};
-use crate::dynamic;
 use crate::reload::apply::api_resource;
 use crate::reload::discovery::{self, Detect};
-use crate::workload::WorkloadKind;
+use reloader_core::untyped;
+use reloader_core::workload::WorkloadKind;
 
 /// Keeps the metadata (less managed fields and last-applied), the pruned pod template and a
 /// `workloadRef`; drops status and every other spec field.
@@ -67,7 +67,7 @@ pub fn dynamic_cache(
         );
         let mut seen = None;
         let mut known = HashSet::new();
-        let input = |o: &DynamicObject| dynamic::input(kind, &o.metadata, &o.data);
+        let input = |o: &DynamicObject| untyped::input(kind, &o.metadata, &o.data);
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
             match event {
@@ -149,7 +149,7 @@ mod tests {
     fn pruning_keeps_a_workload_ref_so_the_rollout_is_known_as_unpatchable() {
         let mut obj = object(json!({"workloadRef": {"kind": "Deployment", "name": "web"}}));
         prune(&mut obj);
-        let err = dynamic::input(WorkloadKind::Rollout, &obj.metadata, &obj.data).unwrap_err();
+        let err = untyped::input(WorkloadKind::Rollout, &obj.metadata, &obj.data).unwrap_err();
         assert!(err.to_string().contains("workloadRef"));
     }
 
@@ -161,8 +161,8 @@ mod tests {
         }));
         let mut pruned = obj.clone();
         prune(&mut pruned);
-        let before = dynamic::input(WorkloadKind::Rollout, &obj.metadata, &obj.data).unwrap();
-        let after = dynamic::input(WorkloadKind::Rollout, &pruned.metadata, &pruned.data).unwrap();
+        let before = untyped::input(WorkloadKind::Rollout, &obj.metadata, &obj.data).unwrap();
+        let after = untyped::input(WorkloadKind::Rollout, &pruned.metadata, &pruned.data).unwrap();
         assert_eq!(before.refs, after.refs);
         assert_eq!(before.workload, after.workload);
     }

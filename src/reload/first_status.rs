@@ -6,10 +6,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::crd::ReloaderConfig;
-use crate::index::ConfigId;
 use crate::reload::status::{NOT_FOUND, READY, condition, set_condition};
-use crate::workload::WorkloadRef;
+use reloader_core::crd::ReloaderConfig;
+use reloader_core::index::ConfigId;
+use reloader_core::workload::WorkloadRef;
 
 /// What the observer saw of one ReloaderConfig.
 #[derive(Clone, Debug, PartialEq, Eq)]

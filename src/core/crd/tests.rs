@@ -32,7 +32,7 @@ fn cel_errors(spec: Value) -> Vec<String> {
 
 #[test]
 fn checked_in_crd_is_what_reloader_crd_prints() {
-    let checked_in = include_str!("../../webhook-config/crd.yaml");
+    let checked_in = include_str!("../../../webhook-config/crd.yaml");
     assert_eq!(
         crd_yaml().unwrap(),
         checked_in,

@@ -39,7 +39,7 @@ pub enum RenderError {
     #[error("cannot render YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
     #[error("cannot render the CRD: {0}")]
-    Crd(#[from] crate::crd::CrdRenderError),
+    Crd(#[from] reloader_core::crd::CrdRenderError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: std::path::PathBuf,
@@ -393,7 +393,7 @@ pub fn mutating_webhook_configuration(
 pub fn render(opts: &RenderOptions) -> Result<Vec<(&'static str, String)>, RenderError> {
     let (sa, cluster_role, binding, role, role_binding) = rbac(opts);
     Ok(vec![
-        ("crd.yaml", crate::crd::crd_yaml()?),
+        ("crd.yaml", reloader_core::crd::crd_yaml()?),
         (
             "validating-webhook-configuration.yaml",
             documents(&[&validating_webhook_configuration(opts)?])?,
@@ -438,7 +438,7 @@ pub fn run(opts: &RenderOptions, dir: Option<&Path>) -> Result<(), RenderError> 
 }
 
 /// `reloader webhook-config`.
-pub fn run_cli(args: &crate::cli::WebhookConfigArgs) -> Result<(), RenderError> {
+pub fn run_cli(args: &crate::cmd::cli::WebhookConfigArgs) -> Result<(), RenderError> {
     let opts = RenderOptions {
         namespace: args.namespace.clone(),
         service_name: args.service_name.clone(),

@@ -158,7 +158,7 @@ pub fn write_all(
 }
 
 /// `reloader certs`: writes the files, tells where on stderr, prints the caBundle on stdout.
-pub fn run(args: &crate::cli::CertsArgs) -> Result<(), CertsError> {
+pub fn run(args: &crate::cmd::cli::CertsArgs) -> Result<(), CertsError> {
     let out = write_all(
         &args.out_dir,
         &args.service_name,
@@ -196,11 +196,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = write_all(dir.path(), "reloader", "ops", &["10.0.0.7".into()], 30).unwrap();
         assert_eq!(out.files.len(), 4);
-        let paths = crate::tls::CertPaths {
+        let paths = crate::webhook::tls::CertPaths {
             cert: dir.path().join("tls.crt"),
             key: dir.path().join("tls.key"),
         };
-        crate::tls::load(&paths).unwrap();
+        crate::webhook::tls::load(&paths).unwrap();
         let ca = base64::engine::general_purpose::STANDARD
             .decode(&out.ca_bundle)
             .unwrap();
