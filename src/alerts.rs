@@ -5,13 +5,12 @@
 //! receiver; `url` checks and names URLs without showing their secret parts;
 //! `secret_url` reads a URL from a Secret; `delivery` posts with timeout and retries;
 //! `repeat` keeps a lasting failure from paging again and again; `dispatcher` ties them
-//! together behind a bounded queue; `options` reads the process-wide flags.
+//! together behind a bounded queue; the process-wide flags are read by `cmd::alert_flags`.
 
 pub mod delivery;
 pub mod dispatcher;
 pub mod error;
 pub mod event;
-pub mod options;
 pub mod payload;
 pub mod repeat;
 pub mod secret_url;

@@ -7,6 +7,8 @@
 
 pub mod alerts;
 pub mod cmd;
+#[cfg(test)]
+mod layers;
 pub mod metrics;
 pub mod reload;
 pub mod trigger;

@@ -11,8 +11,10 @@
 
 pub mod alerting;
 pub mod apply;
+pub mod baseline;
 pub mod cache;
 pub mod coalesce;
+pub mod conditions;
 pub mod discovery;
 pub mod engine;
 pub mod events;
@@ -26,5 +28,6 @@ pub mod source_read;
 pub mod start;
 pub mod status;
 pub mod status_scan;
+pub mod token_bucket;
 
 pub use engine::{Engine, EngineOptions};

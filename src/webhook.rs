@@ -21,6 +21,7 @@ use review::{Answer, AnswerReview, ReviewVersion};
 
 use crate::metrics::Metrics;
 use crate::trigger::TriggerQueue;
+use reloader_core::baseline::Baselines;
 use reloader_core::existence::{Existence, NoCache};
 use reloader_core::validation::ValidationOptions;
 
@@ -35,7 +36,7 @@ pub struct AppState {
     pub existence: Arc<dyn Existence>,
     pub limits: Limits,
     /// Baseline stamping for `/mutate/workloads`; `None` without API access.
-    pub baseline: Option<Arc<workloads::Baseline>>,
+    pub baseline: Option<Arc<dyn Baselines>>,
 }
 
 impl AppState {

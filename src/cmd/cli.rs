@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cmd::telemetry::LogFormat;
 
+/// The serving certificate's Secret, as `reloader certs` suggests creating it.
+pub const DEFAULT_TLS_SECRET: &str = "reloader-tls";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "reloader",
@@ -90,7 +93,7 @@ pub struct WebhookConfigArgs {
     #[arg(long, env = "RELOADER_IMAGE")]
     pub image: Option<String>,
     /// kubernetes.io/tls Secret holding the serving certificate, mounted by the Deployment.
-    #[arg(long, env = "RELOADER_TLS_SECRET", default_value = crate::cmd::webhook_config::DEFAULT_TLS_SECRET)]
+    #[arg(long, env = "RELOADER_TLS_SECRET", default_value = DEFAULT_TLS_SECRET)]
     pub tls_secret: String,
     /// Write one file per manifest group into this directory instead of printing.
     #[arg(long)]

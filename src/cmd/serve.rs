@@ -2,6 +2,8 @@
 //! the certificate watcher together.
 
 use std::sync::Arc;
+
+use reloader_core::baseline::Baselines;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -79,9 +81,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (queue, rx) = trigger::queue(trigger::QUEUE_CAPACITY);
     // Turned true once the webhook has stopped accepting reviews: the engine then drains.
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
-    crate::reload::start::settings(&args.engine)?;
+    // Flags become settings once, here; a bad flag stops the start before anything runs.
+    let pod_name = std::env::var("POD_NAME").ok();
+    let engine_settings = crate::cmd::engine_flags::settings(&args.engine, pod_name, DRAIN)?;
     let alert_options =
-        crate::alerts::options::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
+        crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
     let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
         Ok(c) => {
@@ -91,15 +95,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;
             let mut started = crate::reload::start::start(
                 client,
-                &args.engine,
+                engine_settings,
                 rx,
                 engine_stop_rx,
                 metrics.clone(),
                 alerts,
-            )?;
+            );
             // Ends once the engine has stopped and the queued alerts are sent.
             started.tasks.spawn(dispatcher);
-            baseline = Some(Arc::new(started.baseline));
+            baseline = Some(Arc::new(started.baseline) as Arc<dyn Baselines>);
             started.tasks
         }
         Err(e) => {

@@ -70,7 +70,7 @@ pub fn default_image() -> String {
 }
 
 /// The serving certificate's Secret, as `reloader certs` suggests creating it.
-pub const DEFAULT_TLS_SECRET: &str = "reloader-tls";
+pub use crate::cmd::cli::DEFAULT_TLS_SECRET;
 
 impl Default for RenderOptions {
     fn default() -> Self {

@@ -5,6 +5,7 @@
 //! the `reloader` crate are the edges that feed these functions and act on their answers.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod crd;
 pub mod duration;
 pub mod existence;

@@ -7,6 +7,9 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::CronJob;
+
 use crate::index::{IndexError, WorkloadInput};
 use crate::workload::WorkloadKind;
 
@@ -61,6 +64,30 @@ pub fn input_from_json(kind: WorkloadKind, object: &Value) -> Result<WorkloadInp
         .and_then(|m| serde_json::from_value(m.clone()).ok())
         .unwrap_or_default();
     input(kind, &meta, object)
+}
+
+/// Reads an admitted workload of any kind from its JSON: typed kinds through their
+/// k8s-openapi type, the optional kinds as untyped objects. `None` when it does not parse.
+pub fn input_of_json(
+    kind: WorkloadKind,
+    object: &Value,
+) -> Option<Result<WorkloadInput, IndexError>> {
+    let decode = |v: &Value| v.clone();
+    Some(match kind {
+        WorkloadKind::Deployment => WorkloadInput::from_deployment(
+            &serde_json::from_value::<Deployment>(decode(object)).ok()?,
+        ),
+        WorkloadKind::StatefulSet => WorkloadInput::from_stateful_set(
+            &serde_json::from_value::<StatefulSet>(decode(object)).ok()?,
+        ),
+        WorkloadKind::DaemonSet => WorkloadInput::from_daemon_set(
+            &serde_json::from_value::<DaemonSet>(decode(object)).ok()?,
+        ),
+        WorkloadKind::CronJob => {
+            WorkloadInput::from_cron_job(&serde_json::from_value::<CronJob>(decode(object)).ok()?)
+        }
+        WorkloadKind::Rollout | WorkloadKind::DeploymentConfig => input_from_json(kind, object),
+    })
 }
 
 #[cfg(test)]

@@ -22,15 +22,7 @@ use reloader_core::planner::{self, LAST_RELOAD_AT, Plan, Timing};
 use reloader_core::source::SourceRef;
 use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
-/// One source hash to record on a workload, and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Wanted {
-    pub record: Record,
-    pub strategy: ReloadStrategy,
-    /// Resync: only update a hash that is already recorded, so installing reloader (or a
-    /// new follower) never rolls anything by itself.
-    pub baseline_required: bool,
-}
+pub use reloader_core::baseline::Wanted;
 
 /// One change the patch makes, for Events and status.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::reload::status::{NOT_FOUND, READY, condition, set_condition};
+use crate::reload::conditions::{NOT_FOUND, READY, condition, set_condition};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
 use reloader_core::workload::WorkloadRef;

@@ -2,13 +2,15 @@
 //! function of the old one and an outcome; writing it is one merge patch of the status
 //! subresource.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::reload::apply::Change;
+pub use crate::reload::conditions::{NOT_FOUND, READY};
+use crate::reload::conditions::{condition, set_condition};
 use crate::reload::first_status;
 use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
 use reloader_core::index::ConfigId;
@@ -21,42 +23,6 @@ pub enum TargetOutcome {
     Paused(Timestamp),
     NotFound,
     Failed(String),
-}
-
-/// The condition telling whether every target exists and could be reloaded.
-pub const READY: &str = "Ready";
-/// A target's `lastError` when it does not exist.
-pub const NOT_FOUND: &str = "not found";
-
-pub(crate) fn condition(
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: String,
-    now: Timestamp,
-    generation: Option<i64>,
-) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: if ok { "True" } else { "False" }.into(),
-        reason: reason.into(),
-        message,
-        last_transition_time: Time(now),
-        observed_generation: generation,
-    }
-}
-
-pub(crate) fn set_condition(conditions: &mut Vec<Condition>, new: Condition) {
-    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
-        // The transition time moves only when the status does.
-        Some(old) if old.status == new.status => {
-            old.reason = new.reason;
-            old.message = new.message;
-            old.observed_generation = new.observed_generation;
-        }
-        Some(old) => *old = new,
-        None => conditions.push(new),
-    }
 }
 
 /// The status after `outcome` for `target`.
@@ -209,7 +175,7 @@ pub const QUEUE: usize = 1024;
 /// Writes status updates one at a time, rate-limited. One writer means two targets of the
 /// same ReloaderConfig reloaded together never lose a count to a read-modify-write race.
 pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Update>) {
-    let mut bucket = crate::reload::resync::TokenBucket::new(
+    let mut bucket = crate::reload::token_bucket::TokenBucket::new(
         WRITES_PER_SECOND,
         WRITE_BURST,
         tokio::time::Instant::now(),

@@ -8,7 +8,7 @@
 //! alone is never touched, since stamping it would cause a rollout by itself.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -16,49 +16,17 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use base64::Engine;
 use json_patch::Patch;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::CronJob;
-use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::Value;
 
 use super::AppState;
 use super::body::read_json;
 use super::review::{self, Answer, Operation};
-use crate::reload::apply::Wanted;
-use crate::reload::cache::{Scope, config_input};
-use crate::reload::followers::{Reading, entries_for};
-use crate::reload::source_read;
-use reloader_core::crd::ReloaderConfig;
-use reloader_core::index::{ConfigId, FollowerIndex, IndexError, WorkloadInput};
+use reloader_core::baseline::{Baselines, Wanted};
 use reloader_core::patch::restart::{self, RolloutStrategy};
 use reloader_core::patch::{PatchError, Record, ReloadStrategy, build_patch};
-use reloader_core::policy::{AnnotationKeys, GlobalOptions};
-use reloader_core::untyped;
 use reloader_core::workload::WorkloadKind;
 
 const WEBHOOK: &str = "workloads";
-/// Source reads must fit in the webhook's own timeout (5 s); past this, admit unstamped.
-const READ_BUDGET: Duration = Duration::from_secs(2);
-
-/// What the handler needs from the engine.
-#[derive(Clone)]
-pub struct Baseline {
-    pub client: kube::Client,
-    pub keys: AnnotationKeys,
-    pub global: GlobalOptions,
-    pub configs: Store<ReloaderConfig>,
-    pub strategy: ReloadStrategy,
-    pub scope: Scope,
-}
-
-impl std::fmt::Debug for Baseline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Baseline")
-            .field("strategy", &self.strategy)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Whether the admitted write changes the pod template (always true on CREATE).
 pub fn template_changed(kind: WorkloadKind, object: &Value, old: Option<&Value>) -> bool {
@@ -93,82 +61,20 @@ pub fn stamp(
     Ok((!ops.is_empty()).then_some(Patch(ops)))
 }
 
-fn input(kind: WorkloadKind, object: &Value) -> Option<Result<WorkloadInput, IndexError>> {
-    let decode = |v: &Value| v.clone();
-    Some(match kind {
-        WorkloadKind::Deployment => WorkloadInput::from_deployment(
-            &serde_json::from_value::<Deployment>(decode(object)).ok()?,
-        ),
-        WorkloadKind::StatefulSet => WorkloadInput::from_stateful_set(
-            &serde_json::from_value::<StatefulSet>(decode(object)).ok()?,
-        ),
-        WorkloadKind::DaemonSet => WorkloadInput::from_daemon_set(
-            &serde_json::from_value::<DaemonSet>(decode(object)).ok()?,
-        ),
-        WorkloadKind::CronJob => {
-            WorkloadInput::from_cron_job(&serde_json::from_value::<CronJob>(decode(object)).ok()?)
-        }
-        WorkloadKind::Rollout | WorkloadKind::DeploymentConfig => {
-            untyped::input_from_json(kind, object)
-        }
-    })
-}
-
-/// Works out the stamping patch for one admitted workload.
+/// Works out the stamping patch for one admitted workload: the engine says what to
+/// record, [`stamp`] says how.
 async fn baseline_patch(
-    baseline: &Baseline,
+    baseline: &dyn Baselines,
     kind: WorkloadKind,
     namespace: &str,
     mut object: Value,
 ) -> Option<Patch> {
-    if !baseline.scope.includes(namespace) {
-        return None;
-    }
     // On CREATE the namespace may only be in the request.
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.entry("namespace")
             .or_insert_with(|| Value::String(namespace.to_owned()));
     }
-    let input = input(kind, &object)?.ok()?;
-    let workload = input.workload.clone();
-    let mut index = FollowerIndex::new(baseline.keys.clone(), baseline.global.clone());
-    index.apply_workload(input);
-    for rc in baseline.configs.state() {
-        if let Some((id, cfg)) = config_input(&rc)
-            && cfg.targets.contains(&workload)
-        {
-            index.apply_config(id, cfg);
-        }
-    }
-    let started = Instant::now();
-    let mut wanted: Vec<Wanted> = Vec::new();
-    for source_ref in index.sources() {
-        if started.elapsed() > READ_BUDGET {
-            break;
-        }
-        let Ok(Some(stored)) = source_read::read(&baseline.client, &source_ref).await else {
-            continue;
-        };
-        let configs = &baseline.configs;
-        let entries = entries_for(
-            &index,
-            |id: &ConfigId| configs.get(&ObjectRef::new(&id.name).within(&id.namespace)),
-            baseline.strategy,
-            Reading {
-                source: &source_ref,
-                stored: Some(&stored),
-                seq: 0,
-                baseline_required: false,
-            },
-        );
-        wanted.extend(
-            entries
-                .into_iter()
-                .filter(|(w, _)| *w == workload)
-                .map(|(_, e)| e.wanted),
-        );
-    }
-    wanted.dedup_by(|a, b| a.record.source == b.record.source && a.strategy == b.strategy);
+    let wanted = baseline.wanted(kind, namespace, &object).await;
     stamp(kind, &object, &wanted).ok().flatten()
 }
 
@@ -199,7 +105,7 @@ pub async fn handle(
         (Some(baseline), Some(kind), Some(object), Operation::Create | Operation::Update)
             if template_changed(kind, &object, old.as_ref()) =>
         {
-            match baseline_patch(baseline, kind, &review.namespace, object).await {
+            match baseline_patch(baseline.as_ref(), kind, &review.namespace, object).await {
                 Some(patch) => {
                     let json = serde_json::to_vec(&patch).unwrap_or_default();
                     answer.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));

@@ -6,6 +6,7 @@ use super::*;
 use reloader_core::hash::{SourceHash, hash_configmap};
 use reloader_core::patch::recorded_hash;
 use reloader_core::source::{SourceKind, SourceRef};
+use reloader_core::untyped::input_of_json as input;
 
 fn hash(v: &str) -> SourceHash {
     hash_configmap(&ConfigMap {

@@ -1,0 +1,135 @@
+//! `reloader serve`'s engine flags turned into the engine's plain settings, once: kinds by
+//! their flag spellings, durations, selectors, scope, lease. The engine never sees clap.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cmd::cli::EngineArgs;
+use crate::reload::EngineOptions;
+use crate::reload::cache::{self, Scope};
+use crate::reload::leader::LeaseOptions;
+use crate::reload::resync::ResyncOptions;
+use crate::reload::start::Settings;
+use reloader_core::duration::parse_duration;
+use reloader_core::policy::GlobalOptions;
+use reloader_core::workload::WorkloadKind;
+
+/// `cronjobs`, `CronJob`, `cronjob` → CronJob; kinds we never roll (`jobs`) → None.
+pub fn workload_type(name: &str) -> Option<WorkloadKind> {
+    let lower = name.trim().to_ascii_lowercase();
+    let singular = lower.strip_suffix('s').unwrap_or(&lower);
+    WorkloadKind::ALL
+        .into_iter()
+        .find(|k| k.lower() == singular)
+}
+
+/// The engine's settings from `reloader serve`'s flags, checked once. `instance` is this
+/// replica's name (`POD_NAME`), `drain` how long shutdown waits for in-flight reloads.
+pub fn settings(
+    args: &EngineArgs,
+    instance: Option<String>,
+    drain: Duration,
+) -> anyhow::Result<Settings> {
+    let duration = |flag: &str, value: &str| {
+        parse_duration(value).with_context(|| format!("--{flag} {value:?}"))
+    };
+    let global = GlobalOptions {
+        ignored_workload_types: args
+            .ignored_workload_types
+            .iter()
+            .filter_map(|t| workload_type(t))
+            .collect(),
+        ignore_secrets: args.ignore_secrets,
+        ignore_configmaps: args.ignore_configmaps,
+        auto_reload_all: args.auto_reload_all,
+    };
+    let engine = EngineOptions {
+        strategy: args.reload_strategy.parse().context("--reload-strategy")?,
+        coalesce: duration("coalesce-window", &args.coalesce_window)?,
+        source_wait: duration("source-wait", &args.source_wait)?,
+        resource_selector: args
+            .resource_label_selector
+            .parse()
+            .context("--resource-label-selector")?,
+        scope: Scope {
+            only: args
+                .namespaces
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect(),
+            ignore: args
+                .namespaces_to_ignore
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect(),
+            selected: (!args.namespace_selector.trim().is_empty())
+                .then(cache::NamespaceSet::default),
+        },
+        instance: instance.clone(),
+        drain,
+    };
+    let resync = ResyncOptions {
+        period: duration("resync-period", &args.resync_period)?,
+        qps: args.kube_api_qps,
+        burst: args.kube_api_burst,
+    };
+    Ok(Settings {
+        argo_rollouts: args
+            .is_argo_rollouts
+            .parse()
+            .context("--is-argo-rollouts")?,
+        engine,
+        global,
+        resync,
+        namespace_selector: args.namespace_selector.clone(),
+        lease: args.leader_elect.then(|| LeaseOptions {
+            namespace: args
+                .leader_election_namespace
+                .clone()
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .unwrap_or_else(|| "reloader".into()),
+            name: args.leader_election_id.clone(),
+            identity: instance.unwrap_or_else(|| {
+                format!("reloader-{}-{:08x}", std::process::id(), fastrand::u32(..))
+            }),
+            duration: Duration::from_secs(15),
+            retry: Duration::from_secs(2),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cmd::cli::{Cli, Command};
+    use crate::reload::discovery::Detect;
+
+    fn argo(flags: &[&str]) -> anyhow::Result<Detect> {
+        let args = ["reloader", "serve"].iter().chain(flags);
+        let Command::Serve(serve) = Cli::try_parse_from(args)?.command else {
+            anyhow::bail!("not serve");
+        };
+        Ok(settings(&serve.engine, None, Duration::from_secs(10))?.argo_rollouts)
+    }
+
+    #[test]
+    fn the_argo_rollouts_flag_keeps_stakaters_spellings() {
+        let cases = [
+            (&[][..], Detect::Auto),
+            (&["--is-argo-rollouts"][..], Detect::On),
+            (&["--is-argo-rollouts=false"][..], Detect::Off),
+            (&["--is-Argo-Rollouts=true"][..], Detect::On),
+            (&["--is-argo-rollouts=auto"][..], Detect::Auto),
+        ];
+        for (flags, want) in cases {
+            assert_eq!(argo(flags).unwrap(), want, "{flags:?}");
+        }
+        let err = argo(&["--is-argo-rollouts=maybe"]).unwrap_err();
+        assert!(format!("{err:#}").contains("--is-argo-rollouts"), "{err:#}");
+    }
+}
