@@ -112,17 +112,18 @@ impl ControlPlane {
     /// A kube client for the admin user.
     pub async fn client(&self) -> kube::Client {
         let config = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(config, &kube::config::KubeConfigOptions::default())
-                .await
-                .expect("client config");
+        let config = kube::Config::from_custom_kubeconfig(
+            config,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .expect("client config");
         kube::Client::try_from(config).expect("client")
     }
 
     /// Audit records of answered requests (`ResponseComplete`), in order.
     pub fn audit(&self) -> Vec<AuditRecord> {
-        let text =
-            std::fs::read_to_string(self.work_dir().join("audit.log")).unwrap_or_default();
+        let text = std::fs::read_to_string(self.work_dir().join("audit.log")).unwrap_or_default();
         text.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|v| v["stage"] == "ResponseComplete")

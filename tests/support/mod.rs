@@ -6,6 +6,7 @@
 
 pub mod alert_receiver;
 pub mod control_plane;
+pub mod install;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -442,11 +443,21 @@ impl Cluster {
         let probes: [(&str, &[&str]); 2] = [
             (
                 "sources",
-                &["create", "configmap", "reloader-webhook-probe", "--from-literal=probe=1"],
+                &[
+                    "create",
+                    "configmap",
+                    "reloader-webhook-probe",
+                    "--from-literal=probe=1",
+                ],
             ),
             (
                 "workloads",
-                &["create", "deployment", "reloader-webhook-probe", "--image=probe"],
+                &[
+                    "create",
+                    "deployment",
+                    "reloader-webhook-probe",
+                    "--image=probe",
+                ],
             ),
         ];
         for (webhook, args) in probes.into_iter().filter(|(w, _)| webhooks.contains(w)) {
@@ -547,15 +558,24 @@ webhooks:
             loop {
                 let out = self.kubectl_raw(
                     &[
-                        "annotate", "secret", "deny-probe", "-n", "default", "--dry-run=server",
-                        "--overwrite", "probe=1",
+                        "annotate",
+                        "secret",
+                        "deny-probe",
+                        "-n",
+                        "default",
+                        "--dry-run=server",
+                        "--overwrite",
+                        "probe=1",
                     ],
                     None,
                 );
                 if !out.status.success() {
                     break;
                 }
-                assert!(Instant::now() < deadline, "the deny webhook is never called");
+                assert!(
+                    Instant::now() < deadline,
+                    "the deny webhook is never called"
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
