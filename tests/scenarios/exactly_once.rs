@@ -80,10 +80,7 @@ async fn a_configmap_and_a_secret_changed_together_roll_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_side_dry_run_rolls_nothing() {
     let (cluster, _reloader) = ready(&[]).await;
-    cluster.kubectl_stdin(
-        &["apply", "--dry-run=server", "-f", "-"],
-        &secret("two"),
-    );
+    cluster.kubectl_stdin(&["apply", "--dry-run=server", "-f", "-"], &secret("two"));
     cluster.stays_at("shop", "web", 1, QUIET).await;
     cluster.assert_rollouts("shop", "web", 1).await;
 }
@@ -92,10 +89,7 @@ async fn a_server_side_dry_run_rolls_nothing() {
 async fn an_update_denied_by_another_webhook_rolls_nothing() {
     let (cluster, reloader) = ready(&[]).await;
     let _deny = cluster.deny_secret_updates();
-    let out = cluster.kubectl_raw(
-        &["apply", "-f", "-"],
-        Some(&secret("two")),
-    );
+    let out = cluster.kubectl_raw(&["apply", "-f", "-"], Some(&secret("two")));
     assert!(!out.status.success(), "the update is denied");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
