@@ -16,35 +16,7 @@ use std::time::Duration;
 use support::install::service_account_user;
 use support::{Cluster, Reloader, env_value};
 
-/// A namespace, a Secret and a Deployment that follows it (stakater's `auto` annotation).
-pub const SHOP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: app-creds, namespace: shop}
-stringData: {password: one}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  annotations: {reloader.stakater.com/auto: "true"}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx
-        env:
-        - name: PASSWORD
-          valueFrom: {secretKeyRef: {name: app-creds, key: password}}
-"#;
+pub use support::SHOP;
 
 /// What the installation's ServiceAccount may and may not do with Secrets (and what it
 /// needs for the rest), as the ClusterRole intends: `get` only, never `list` or `watch`.

@@ -6,10 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use super::control_plane::repo_root;
-use super::{Cluster, Reloader, WAIT, free_port};
+use super::{Cluster, Launch, Reloader};
 
 /// The pinned Helm `make kubectl` installs, else `HELM`, else the one on PATH.
 pub fn helm_binary() -> PathBuf {
@@ -198,77 +197,16 @@ impl Cluster {
             .filter(|arg| !POD_LOCAL_FLAGS.contains(&arg.split('=').next().unwrap_or_default()))
             .cloned()
             .collect();
-        let webhook_port = self.webhook_port;
-        for _ in 0..5 {
-            match self.spawn_installed(namespace, kubeconfig, &kept, free_port()) {
-                Ok(reloader) => {
-                    self.started.push((webhook_port, reloader.metrics_port));
-                    self.wait_webhooks(webhook_port, true, &["sources", "workloads"]);
-                    return reloader;
-                }
-                Err(log) if log.contains("Address already in use") => {
-                    assert!(
-                        !log.contains(&format!("127.0.0.1:{webhook_port}")),
-                        "the webhook port {webhook_port} is taken:\n{log}"
-                    );
-                }
-                Err(log) => panic!("reloader exited:\n{log}"),
-            }
-        }
-        panic!("no free metrics port after five attempts");
-    }
-
-    fn spawn_installed(
-        &mut self,
-        namespace: &str,
-        kubeconfig: &Path,
-        installed: &[String],
-        metrics_port: u16,
-    ) -> Result<Reloader, String> {
-        self.reloaders += 1;
-        let certs = self.dir.path().join("certs");
-        let log = self
-            .dir
-            .path()
-            .join(format!("reloader-{}.log", self.reloaders));
-        let file = std::fs::File::create(&log).expect("log file");
-        let mut args: Vec<String> = vec![
-            "serve".into(),
-            format!("--kubeconfig={}", kubeconfig.display()),
-            format!("--webhook-addr=127.0.0.1:{}", self.webhook_port),
-            format!("--metrics-addr=127.0.0.1:{metrics_port}"),
-            format!("--tls-cert-file={}", certs.join("tls.crt").display()),
-            format!("--tls-key-file={}", certs.join("tls.key").display()),
-        ];
-        args.extend(installed.iter().cloned());
-        let child = Command::new(env!("CARGO_BIN_EXE_reloader"))
-            .args(&args)
-            .env("POD_NAME", format!("reloader-local-{}", self.reloaders))
-            .env("POD_NAMESPACE", namespace)
-            .env_remove("KUBECONFIG")
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("reloader starts");
-        let mut reloader = Reloader {
-            child,
+        let launch = Launch {
+            kubeconfig: kubeconfig.to_path_buf(),
             webhook_port: self.webhook_port,
-            metrics_port,
-            log,
+            flags: kept,
+            pod_name: "reloader-local".into(),
+            pod_namespace: Some(namespace.to_owned()),
         };
-        let deadline = Instant::now() + WAIT;
-        while !reloader.log_text().contains("workload caches filled") {
-            if reloader.exited() {
-                return Err(reloader.log_text());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "reloader never filled its caches:\n{}",
-                reloader.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(reloader)
+        let reloader = self.launch(&launch);
+        self.wait_webhooks(launch.webhook_port, true, &["sources", "workloads"]);
+        reloader
     }
 }
 
