@@ -6,8 +6,8 @@
 
 use crate::support::Cluster;
 use crate::{
-    SHOP, a_secret_change_rolls_the_deployment, the_local_reloader_holds_the_lease,
-    the_service_account_has_exactly_the_intended_permissions,
+    SHOP, a_secret_change_rolls_the_deployment, every_webhook_calls,
+    the_local_reloader_holds_the_lease, the_service_account_has_exactly_the_intended_permissions,
 };
 
 const NAMESPACE: &str = "platform";
@@ -130,31 +130,7 @@ async fn helm_install_creates_the_chart_and_reloader_as_its_service_account_roll
 
     // webhook.url: every webhook calls the URL plus its path, none the Service.
     let base = format!("https://127.0.0.1:{}", cluster.webhook_port);
-    for (kind, paths) in [
-        (
-            "validatingwebhookconfiguration",
-            vec!["/validate/sources", "/validate/reloaderconfigs"],
-        ),
-        ("mutatingwebhookconfiguration", vec!["/mutate/workloads"]),
-    ] {
-        let urls = cluster.kubectl(&[
-            "get",
-            kind,
-            FULLNAME,
-            "-o",
-            "jsonpath={.webhooks[*].clientConfig.url}",
-        ]);
-        let want: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
-        assert_eq!(urls.split_whitespace().collect::<Vec<_>>(), want, "{kind}");
-        let services = cluster.kubectl(&[
-            "get",
-            kind,
-            FULLNAME,
-            "-o",
-            "jsonpath={.webhooks[*].clientConfig.service}",
-        ]);
-        assert_eq!(services, "", "{kind} calls no Service");
-    }
+    every_webhook_calls(&cluster, FULLNAME, &base);
 
     cluster.apply(SHOP);
     let kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, FULLNAME);

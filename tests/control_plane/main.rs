@@ -41,6 +41,35 @@ pub const PERMISSIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Every webhook of the configurations named `name` calls `base` plus its path, and none
+/// calls a Service: how a reloader outside the cluster is reached.
+pub fn every_webhook_calls(cluster: &Cluster, name: &str, base: &str) {
+    for (kind, paths) in [
+        (
+            "validatingwebhookconfiguration",
+            vec!["/validate/sources", "/validate/reloaderconfigs"],
+        ),
+        ("mutatingwebhookconfiguration", vec!["/mutate/workloads"]),
+    ] {
+        let jsonpath = |field: &str| {
+            cluster.kubectl(&[
+                "get",
+                kind,
+                name,
+                "-o",
+                &format!("jsonpath={{.webhooks[*].clientConfig.{field}}}"),
+            ])
+        };
+        let want: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+        assert_eq!(
+            jsonpath("url").split_whitespace().collect::<Vec<_>>(),
+            want,
+            "{kind}"
+        );
+        assert_eq!(jsonpath("service"), "", "{kind} calls no Service");
+    }
+}
+
 /// A Secret change, with reloader running as `namespace/service_account`, rolls the
 /// Deployment once: generation 2, and on the deployment controller's side a second
 /// ReplicaSet and revision 2. reloader's own requests were all authorized.

@@ -6,8 +6,8 @@
 
 use crate::support::{Cluster, reloader_cmd};
 use crate::{
-    SHOP, a_secret_change_rolls_the_deployment, the_local_reloader_holds_the_lease,
-    the_service_account_has_exactly_the_intended_permissions,
+    SHOP, a_secret_change_rolls_the_deployment, every_webhook_calls,
+    the_local_reloader_holds_the_lease, the_service_account_has_exactly_the_intended_permissions,
 };
 
 const NAMESPACE: &str = "ops";
@@ -77,23 +77,7 @@ async fn the_rendered_manifests_apply_and_reloader_as_their_service_account_roll
             "{file}: {applied}"
         );
     }
-    for (kind, paths) in [
-        (
-            "validatingwebhookconfiguration",
-            vec!["/validate/sources", "/validate/reloaderconfigs"],
-        ),
-        ("mutatingwebhookconfiguration", vec!["/mutate/workloads"]),
-    ] {
-        let urls = cluster.kubectl(&[
-            "get",
-            kind,
-            NAME,
-            "-o",
-            "jsonpath={.webhooks[*].clientConfig.url}",
-        ]);
-        let want: Vec<String> = paths.iter().map(|p| format!("{url}{p}")).collect();
-        assert_eq!(urls.split_whitespace().collect::<Vec<_>>(), want, "{kind}");
-    }
+    every_webhook_calls(&cluster, NAME, &url);
 
     cluster.apply(SHOP);
     let kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, NAME);
