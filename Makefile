@@ -126,5 +126,10 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config
+	$(HELM) template rel helm/reloader --namespace reloader --set replicas=0 \
+	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
+	  --set webhook.url=https://127.0.0.1:9443 > $(TOOLS)/helm-rendered-url.yaml
+	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered-url.yaml
+	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered-url.yaml target/debug/reloader webhook-config
 
 tools: $(KUBERNETES_VALIDATE) $(HELM) $(KUBECTL)

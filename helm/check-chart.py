@@ -4,14 +4,15 @@
 Usage: check-chart.py RENDERED_CHART.yaml RELOADER_BINARY WEBHOOK_CONFIG_DIR
 
 Fails when the chart or the plain manifests pass a flag `reloader serve` does not
-accept, when a webhook's
-rules, failure policy or side effects differ from what `reloader webhook-config` renders,
-or when the ClusterRole grants other permissions than the rendered RBAC.
+accept, when a webhook's rules, failure policy, side effects or called path (the
+Service's path, or that of webhook.url) differ from what `reloader webhook-config`
+renders, or when the ClusterRole grants other permissions than the rendered RBAC.
 """
 import glob
 import re
 import subprocess
 import sys
+import urllib.parse
 
 import yaml
 
@@ -37,6 +38,21 @@ def webhook_contract(config):
     }
 
 
+def webhook_paths(config, problems):
+    """The path each webhook calls: the Service's path, or the path of its https:// URL."""
+    paths = {}
+    for w in config.get("webhooks", []):
+        client = w.get("clientConfig", {})
+        if "url" in client:
+            url = urllib.parse.urlsplit(client["url"])
+            if url.scheme != "https" or not url.hostname:
+                problems.append(f"webhook {w['name']} calls {client['url']!r}: not an https:// URL with a host")
+            paths[w["name"]] = url.path
+        else:
+            paths[w["name"]] = client.get("service", {}).get("path")
+    return paths
+
+
 def main(rendered, binary, config_dir):
     chart = list(docs([rendered]))
     reference = list(docs(glob.glob(f"{config_dir}/*.yaml")))
@@ -57,6 +73,12 @@ def main(rendered, binary, config_dir):
         got = {k: v for c in by_kind(chart, kind) for k, v in webhook_contract(c).items()}
         if want != got:
             problems.append(f"{kind} differs from `reloader webhook-config`:\n  chart: {got}\n  reloader: {want}")
+        # clientConfig may name the Service or a URL (webhook.url), but the path called
+        # must be the one the binary serves for that webhook.
+        want_paths = {k: v for c in by_kind(reference, kind) for k, v in webhook_paths(c, problems).items()}
+        got_paths = {k: v for c in by_kind(chart, kind) for k, v in webhook_paths(c, problems).items()}
+        if want_paths != got_paths:
+            problems.append(f"{kind} calls other paths than `reloader webhook-config`:\n  chart: {got_paths}\n  reloader: {want_paths}")
 
     def rules(items):
         return sorted(

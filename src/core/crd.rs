@@ -138,7 +138,7 @@ pub struct Target {
 
     /// Overrides `spec.reloadStrategy` for this target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["env-vars", "annotations"]))]
+    #[schemars(extend("enum" = ["env-vars", "annotations"]), transform = not_nullable)]
     pub reload_strategy: Option<String>,
 
     /// Overrides `spec.pausePeriod` for this target.
@@ -150,6 +150,22 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64), regex(pattern = DURATION_PATTERN))]
     pub coalesce_window: Option<String>,
+}
+
+/// Keeps an optional field out of the schema's `nullable` fields. kube-apiserver checks an
+/// `enum` against the null of a nullable field, and refuses it (`Unsupported value: null`),
+/// while it drops the null of a field that is not nullable, as if the field were absent:
+/// for an optional enum, only the second gives `null` the meaning `None` has in Rust.
+fn not_nullable(schema: &mut schemars::Schema) {
+    schema.remove("nullable");
+    let Some(serde_json::Value::Array(types)) = schema.get_mut("type") else {
+        return;
+    };
+    types.retain(|t| t != "null");
+    if let [only] = types.as_slice() {
+        let only = only.clone();
+        schema.insert("type".to_owned(), only);
+    }
 }
 
 /// Alert sinks; each is optional.

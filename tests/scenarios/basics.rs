@@ -2,36 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value, http_get};
-
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: app-creds, namespace: shop}
-stringData: {password: one}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  annotations: {reloader.stakater.com/auto: "true"}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx
-        env:
-        - name: PASSWORD
-          valueFrom: {secretKeyRef: {name: app-creds, key: password}}
-"#;
+use crate::support::{Cluster, SHOP, env_value, http_get};
 
 fn secret(password: &str) -> String {
     format!(
@@ -42,7 +13,7 @@ fn secret(password: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_not() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
+    cluster.apply(SHOP);
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     assert_eq!(cluster.generation("shop", "web").await, 1);

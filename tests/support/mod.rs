@@ -6,6 +6,7 @@
 
 pub mod alert_receiver;
 pub mod control_plane;
+pub mod install;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +21,36 @@ use kube::Api;
 use kube::api::ListParams;
 
 pub use control_plane::{ControlPlane, kubectl_binary};
+
+/// A namespace, a Secret and a Deployment that follows it (stakater's `auto` annotation).
+pub const SHOP: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-creds, namespace: shop}
+stringData: {password: one}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  annotations: {reloader.stakater.com/auto: "true"}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        env:
+        - name: PASSWORD
+          valueFrom: {secretKeyRef: {name: app-creds, key: password}}
+"#;
 
 /// How long any asynchronous outcome may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -314,10 +345,31 @@ impl Cluster {
     }
 
     pub fn start_reloader_on(&mut self, webhook_port: u16, extra: &[&str]) -> Reloader {
-        // The metrics port is this start's own: when another test took it in the meantime,
-        // try another one.
+        let mut flags: Vec<String> = vec!["--log-level".into(), "info,reloader=debug".into()];
+        // Short defaults keep scenarios fast; a test's own value wins.
+        for (flag, value) in [("--coalesce-window", "150ms"), ("--source-wait", "2s")] {
+            if !extra.contains(&flag) {
+                flags.extend([flag.to_string(), value.to_string()]);
+            }
+        }
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        let launch = Launch {
+            kubeconfig: self.kubeconfig().to_path_buf(),
+            webhook_port,
+            flags,
+            pod_name: "reloader".into(),
+            pod_namespace: None,
+        };
+        self.launch(&launch)
+    }
+
+    /// Starts `reloader serve` as `launch` says, on a metrics port of its own: when another
+    /// test took that port in the meantime, tries another one. Waits until its caches are
+    /// filled.
+    pub fn launch(&mut self, launch: &Launch) -> Reloader {
+        let webhook_port = launch.webhook_port;
         for _ in 0..5 {
-            match self.try_start_reloader(webhook_port, free_port(), extra) {
+            match self.try_launch(launch, free_port()) {
                 Ok(reloader) => {
                     self.started.push((webhook_port, reloader.metrics_port));
                     return reloader;
@@ -336,12 +388,7 @@ impl Cluster {
 
     /// Starts `reloader serve` and waits until its caches are filled; `Err` with the log
     /// when it exited first.
-    fn try_start_reloader(
-        &mut self,
-        webhook_port: u16,
-        metrics_port: u16,
-        extra: &[&str],
-    ) -> Result<Reloader, String> {
+    fn try_launch(&mut self, launch: &Launch, metrics_port: u16) -> Result<Reloader, String> {
         self.reloaders += 1;
         let certs = self.dir.path().join("certs");
         let log = self
@@ -351,36 +398,29 @@ impl Cluster {
         let file = std::fs::File::create(&log).expect("log file");
         let mut args: Vec<String> = vec![
             "serve".into(),
-            "--kubeconfig".into(),
-            self.kubeconfig().display().to_string(),
-            "--tls-cert-file".into(),
-            certs.join("tls.crt").display().to_string(),
-            "--tls-key-file".into(),
-            certs.join("tls.key").display().to_string(),
-            "--webhook-addr".into(),
-            format!("127.0.0.1:{webhook_port}"),
-            "--metrics-addr".into(),
-            format!("127.0.0.1:{metrics_port}"),
-            "--log-level".into(),
-            "info,reloader=debug".into(),
+            format!("--kubeconfig={}", launch.kubeconfig.display()),
+            format!("--tls-cert-file={}", certs.join("tls.crt").display()),
+            format!("--tls-key-file={}", certs.join("tls.key").display()),
+            format!("--webhook-addr=127.0.0.1:{}", launch.webhook_port),
+            format!("--metrics-addr=127.0.0.1:{metrics_port}"),
         ];
-        // Short defaults keep scenarios fast; a test's own value wins.
-        for (flag, value) in [("--coalesce-window", "150ms"), ("--source-wait", "2s")] {
-            if !extra.contains(&flag) {
-                args.extend([flag.to_string(), value.to_string()]);
-            }
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(env!("CARGO_BIN_EXE_reloader"))
-            .args(&args)
-            .env("POD_NAME", format!("reloader-{}", self.reloaders))
+        args.extend(launch.flags.iter().cloned());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reloader"));
+        cmd.args(&args)
+            .env(
+                "POD_NAME",
+                format!("{}-{}", launch.pod_name, self.reloaders),
+            )
+            .env_remove("KUBECONFIG")
             .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("reloader starts");
+            .stderr(file);
+        if let Some(namespace) = &launch.pod_namespace {
+            cmd.env("POD_NAMESPACE", namespace);
+        }
+        let child = cmd.spawn().expect("reloader starts");
         let mut reloader = Reloader {
             child,
-            webhook_port,
+            webhook_port: launch.webhook_port,
             metrics_port,
             log,
         };
@@ -431,7 +471,7 @@ impl Cluster {
     /// are written. Until then a write is not sent to reloader (or still is, after a
     /// delete). On the real control plane, wait until server-side dry runs of a ConfigMap
     /// and a Deployment reach (or no longer reach) the reloader serving `webhook_port`.
-    fn wait_webhooks(&self, webhook_port: u16, live: bool, webhooks: &[&str]) {
+    pub(crate) fn wait_webhooks(&self, webhook_port: u16, live: bool, webhooks: &[&str]) {
         if !self.is_real() {
             return; // the simulator reads its configurations on every write
         }
@@ -736,6 +776,17 @@ webhooks:
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// One `reloader serve` to start: whose kubeconfig, which webhook port, its flags beyond
+/// the shared ones (kubeconfig, certificates, addresses), and its pod identity.
+pub struct Launch {
+    pub kubeconfig: PathBuf,
+    pub webhook_port: u16,
+    pub flags: Vec<String>,
+    /// `POD_NAME` is this, a dash and the start's number.
+    pub pod_name: String,
+    pub pod_namespace: Option<String>,
 }
 
 /// A Deployment's rollouts as the deployment controller records them.

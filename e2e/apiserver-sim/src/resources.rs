@@ -45,8 +45,12 @@ impl ResourceType {
         }
     }
 
-    /// Objects of all versions of a resource share one storage key.
+    /// Objects of all versions of a resource share one storage key; events.k8s.io
+    /// Events are stored as core Events (see `views`).
     pub fn storage_key(&self) -> String {
+        if crate::events::is_events_view(&self.group, &self.plural) {
+            return "/events".into();
+        }
         format!("{}/{}", self.group, self.plural)
     }
 }

@@ -112,6 +112,18 @@ impl ApiError {
 
     /// 422 with one field cause, worded like the real validation errors.
     pub fn invalid(kind: &str, group: &str, name: &str, field: &str, detail: &str) -> Self {
+        Self::invalid_with_reason(kind, group, name, field, detail, "FieldValueInvalid")
+    }
+
+    /// `invalid` with another cause reason (`FieldValueNotSupported`, …).
+    pub fn invalid_with_reason(
+        kind: &str,
+        group: &str,
+        name: &str,
+        field: &str,
+        detail: &str,
+        cause_reason: &str,
+    ) -> Self {
         let kind_group = if group.is_empty() {
             kind.to_string()
         } else {
@@ -124,7 +136,7 @@ impl ApiError {
                 name: name.into(),
             },
             message: format!("{kind_group} \"{name}\" is invalid: {field}: {detail}"),
-            causes: vec![json!({"reason": "FieldValueInvalid", "message": detail, "field": field})],
+            causes: vec![json!({"reason": cause_reason, "message": detail, "field": field})],
         }
     }
 

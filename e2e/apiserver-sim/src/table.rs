@@ -32,6 +32,19 @@ fn columns_for(resource: &ResourceType) -> Vec<PrinterColumn> {
             age,
         ],
         ("", "configmaps") => vec![column("Data", "integer", "#data-count", 0), age],
+        // kubectl's event columns; the name comes last, and only with -o wide.
+        ("", "events") => vec![
+            column("Last Seen", "string", "#event-last-seen", 0),
+            column("Type", "string", ".type", 0),
+            column("Reason", "string", ".reason", 0),
+            column("Object", "string", "#event-object", 0),
+            column("Subobject", "string", ".involvedObject.fieldPath", 1),
+            column("Source", "string", "#event-source", 1),
+            column("Message", "string", ".message", 0),
+            column("First Seen", "string", "#event-first-seen", 1),
+            column("Count", "integer", "#event-count", 1),
+            column("Name", "string", ".metadata.name", 1),
+        ],
         ("", "namespaces") => vec![column("Status", "string", ".status.phase", 0), age],
         ("", "pods") => vec![column("Status", "string", ".status.phase", 0), age],
         ("", "services") => vec![
@@ -86,9 +99,21 @@ pub fn human_duration(seconds: i64) -> String {
 }
 
 fn age_of(object: &Value) -> String {
-    let created = object["metadata"]["creationTimestamp"]
-        .as_str()
-        .unwrap_or_default();
+    since(&object["metadata"]["creationTimestamp"])
+}
+
+/// The time since the first of `candidates` that is a timestamp.
+fn since_first(object: &Value, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|path| evaluate_path(object, path))
+        .find(Value::is_string)
+        .map(|t| since(&t))
+        .unwrap_or_else(|| age_of(object))
+}
+
+fn since(timestamp: &Value) -> String {
+    let created = timestamp.as_str().unwrap_or_default();
     match created.parse::<k8s_openapi::jiff::Timestamp>() {
         Ok(t) => human_duration(k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second()),
         Err(_) => "<unknown>".into(),
@@ -118,6 +143,41 @@ fn cell(object: &Value, column: &PrinterColumn, custom: bool) -> Value {
             object["status"]["readyReplicas"].as_i64().unwrap_or(0),
             object["spec"]["replicas"].as_i64().unwrap_or(1)
         )),
+        "#event-last-seen" => json!(since_first(
+            object,
+            &[".series.lastObservedTime", ".lastTimestamp", ".eventTime"]
+        )),
+        "#event-first-seen" => json!(since_first(object, &[".firstTimestamp", ".eventTime"])),
+        "#event-object" => json!(format!(
+            "{}/{}",
+            object["involvedObject"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase(),
+            object["involvedObject"]["name"]
+                .as_str()
+                .unwrap_or_default()
+        )),
+        "#event-source" => {
+            let reporting = object["reportingComponent"].as_str().unwrap_or_default();
+            let (component, host) = if reporting.is_empty() {
+                (&object["source"]["component"], &object["source"]["host"])
+            } else {
+                (&object["reportingComponent"], &object["reportingInstance"])
+            };
+            let parts: Vec<&str> = [component, host]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .collect();
+            json!(parts.join(", "))
+        }
+        "#event-count" => json!(
+            object["series"]["count"]
+                .as_i64()
+                .or(object["count"].as_i64())
+                .unwrap_or(1)
+        ),
         "#containers" => json!(
             containers(object)
                 .iter()
@@ -153,16 +213,21 @@ pub fn to_table(
     list_metadata: Value,
 ) -> Value {
     let columns = columns_for(resource);
-    let mut definitions = vec![
-        json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
-    ];
+    let leads_with_name = !columns.iter().any(|c| c.name == "Name");
+    let mut definitions = vec![];
+    if leads_with_name {
+        definitions.push(json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}));
+    }
     definitions.extend(columns.iter().map(|c| {
         json!({"name": c.name, "type": c.type_, "format": "", "description": c.description, "priority": c.priority})
     }));
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let mut cells = vec![object["metadata"]["name"].clone()];
+            let mut cells = vec![];
+            if leads_with_name {
+                cells.push(object["metadata"]["name"].clone());
+            }
             cells.extend(columns.iter().map(|c| cell(object, c, resource.custom)));
             let mut row = json!({"cells": cells});
             match include_object {

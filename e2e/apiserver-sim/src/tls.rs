@@ -87,25 +87,25 @@ pub fn server_config(serving: &ServingCertificate) -> Result<Arc<rustls::ServerC
     Ok(Arc::new(config))
 }
 
-/// A rustls client configuration trusting exactly the certificates of a PEM bundle.
+/// A rustls client configuration trusting exactly the certificates of a PEM bundle,
+/// verified as Go verifies them (see `bundle_verifier`).
 pub fn client_config_trusting(ca_bundle_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
-    let mut roots = rustls::RootCertStore::empty();
+    let mut bundle = Vec::new();
     let mut reader = ca_bundle_pem;
     for cert in rustls_pemfile::certs(&mut reader) {
-        let cert = cert.map_err(|e| TlsError::BadBundle(e.to_string()))?;
-        roots
-            .add(cert)
-            .map_err(|e| TlsError::BadBundle(e.to_string()))?;
+        bundle.push(cert.map_err(|e| TlsError::BadBundle(e.to_string()))?);
     }
-    if roots.is_empty() {
+    if bundle.is_empty() {
         return Err(TlsError::EmptyBundle);
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = crate::bundle_verifier::BundleVerifier::new(bundle, provider.clone())
+        .map_err(|e| TlsError::BadBundle(e.to_string()))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 

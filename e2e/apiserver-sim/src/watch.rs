@@ -48,8 +48,13 @@ impl WatchRequest {
         namespace_ok && self.labels.matches_object(object) && self.fields.matches_object(object)
     }
 
+    /// `selects` for an object in its stored shape.
+    fn selects_stored(&self, object: &Value) -> bool {
+        self.selects(&crate::views::served(&self.resource, object.clone()))
+    }
+
     fn present(&self, object: &Value) -> Value {
-        let mut object = object.clone();
+        let mut object = crate::views::served(&self.resource, object.clone());
         object["apiVersion"] = json!(self.resource.api_version());
         self.presentation.one(&self.resource, object)
     }
@@ -59,8 +64,11 @@ impl WatchRequest {
         if event.storage_key != self.resource.storage_key() {
             return None;
         }
-        let now = self.selects(&event.object);
-        let before = event.previous.as_ref().is_some_and(|p| self.selects(p));
+        let now = self.selects_stored(&event.object);
+        let before = event
+            .previous
+            .as_ref()
+            .is_some_and(|p| self.selects_stored(p));
         let kind = match (event.event_type, before, now) {
             (EventType::Added, _, true) => "ADDED",
             (EventType::Deleted, true, _) => "DELETED",
@@ -98,7 +106,7 @@ pub fn start(store: &Store, request: WatchRequest) -> Result<Body, ApiError> {
         StartAt::CurrentState | StartAt::InitialEventsThenBookmark => {
             let (items, rv, start) =
                 store.snapshot_and_watch(&storage_key, request.namespace.as_deref());
-            for item in items.iter().filter(|i| request.selects(i)) {
+            for item in items.iter().filter(|i| request.selects_stored(i)) {
                 preamble.push(line("ADDED", request.present(item)));
             }
             if request.start == StartAt::InitialEventsThenBookmark {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::{self, CertificateAuthority, TlsError};
+use crate::tls::{self, CertificateAuthority, ServingCertificate, TlsError};
 
 /// Decides an AdmissionReview request; returns the `response` object (uid is filled in).
 pub type Decide = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
@@ -46,7 +46,18 @@ pub fn start(
 ) -> Result<WebhookServer, TlsError> {
     let ca = CertificateAuthority::generate("webhook-ca")?;
     let serving = ca.issue(dns_names)?;
-    let acceptor = TlsAcceptor::from(tls::server_config(&serving)?);
+    start_with_certificate(listener, &serving, ca.cert_pem, decide)
+}
+
+/// Like `start`, serving a given certificate; `ca_pem` is what `ca_bundle` reports
+/// (for a self-signed certificate, the certificate itself).
+pub fn start_with_certificate(
+    listener: std::net::TcpListener,
+    serving: &ServingCertificate,
+    ca_pem: String,
+    decide: Decide,
+) -> Result<WebhookServer, TlsError> {
+    let acceptor = TlsAcceptor::from(tls::server_config(serving)?);
     let address = listener
         .local_addr()
         .map_err(|e| TlsError::BadBundle(e.to_string()))?;
@@ -97,7 +108,7 @@ pub fn start(
     });
     Ok(WebhookServer {
         address,
-        ca_pem: ca.cert_pem,
+        ca_pem,
         task,
     })
 }

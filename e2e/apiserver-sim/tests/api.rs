@@ -453,7 +453,8 @@ async fn custom_resource_definitions_serve_their_resources() {
             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wdg"]},
             "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
                 "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "required": ["size"],
-                    "properties": {"size": {"type": "integer"}, "color": {"type": "string", "enum": ["red", "blue"]}}}}}}}]}
+                    "properties": {"size": {"type": "integer"}, "color": {"type": "string", "enum": ["red", "blue"]}}},
+                    "status": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}]}
     }))
     .expect("crd");
     crds.create(&PostParams::default(), &crd)

@@ -2,9 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::start;
+use common::{kubectl, start};
 use kube::discovery::{Discovery, Scope};
 
 #[tokio::test]
@@ -38,11 +36,7 @@ async fn kube_discovery_finds_groups_kinds_and_scopes() {
 async fn kubectl_lists_resources_with_short_names() {
     let (sim, _client) = start().await;
     let cache = tempfile::tempdir().expect("cache dir");
-    let output = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .arg("--cache-dir")
-        .arg(cache.path())
+    let output = kubectl(&sim, cache.path())
         .args(["api-resources", "--no-headers"])
         .output()
         .expect("kubectl runs");

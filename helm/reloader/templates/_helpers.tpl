@@ -27,14 +27,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Webhook clientConfig: the Service, with the CA injected by cert-manager or given. */}}
+{{/* Webhook clientConfig: the Service (or webhook.url, for a reloader running outside the
+cluster), with the CA injected by cert-manager or given. */}}
 {{- define "reloader.clientConfig" -}}
 clientConfig:
+  {{- with .root.Values.webhook.url }}
+  {{- if not (hasPrefix "https://" .) }}
+  {{- fail (printf "webhook.url must start with https:// (the API server only calls webhooks over TLS), got %q" .) }}
+  {{- end }}
+  url: {{ printf "%s%s" (trimSuffix "/" .) $.path | quote }}
+  {{- else }}
   service:
     name: {{ include "reloader.fullname" .root }}
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: 443
+  {{- end }}
   {{- if not .root.Values.certManager.enabled }}
   caBundle: {{ required "tls.caBundle is required when certManager.enabled is false" .root.Values.tls.caBundle }}
   {{- end }}

@@ -214,3 +214,44 @@ fn the_schema_pattern_and_the_webhook_agree_on_names() {
         assert_eq!(schema_ok, webhook_ok, "{name:?}");
     }
 }
+
+/// Every `(path, schema)` below `schema`, the root first.
+fn subschemas<'a>(path: String, schema: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    out.push((path.clone(), schema));
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in properties {
+            subschemas(format!("{path}.{name}"), sub, out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        subschemas(format!("{path}[]"), items, out);
+    }
+    if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        subschemas(format!("{path}{{}}"), values, out);
+    }
+}
+
+#[test]
+fn no_enum_is_nullable() {
+    // kube-apiserver checks an enum against the null of a nullable field and refuses it
+    // ("Unsupported value: null"), but drops the null of a field that is not nullable, as
+    // if it were absent. An optional enum must therefore not be nullable, or `null` (what
+    // templating tools write for an unset value) is refused. tests/control_plane/crd.rs
+    // shows both on the real API server.
+    let schema = schema();
+    let mut all = Vec::new();
+    subschemas(String::new(), &schema, &mut all);
+    let nullable_enums: Vec<&str> = all
+        .iter()
+        .filter(|(_, s)| s.get("enum").is_some() && s.get("nullable") == Some(&json!(true)))
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert!(
+        nullable_enums.is_empty(),
+        "nullable enums: {nullable_enums:?}"
+    );
+    let target_strategy = &schema["properties"]["spec"]["properties"]["targets"]["items"]["properties"]
+        ["reloadStrategy"];
+    assert_eq!(target_strategy["enum"], json!(["env-vars", "annotations"]));
+    assert_eq!(target_strategy["type"], json!("string"));
+}

@@ -13,6 +13,7 @@ use crate::http::response::Reply;
 use crate::object::{finalizers_of, now_timestamp, set_meta};
 use crate::status::{ApiError, StatusTarget, success_status};
 use crate::store::resource_version_of;
+use crate::views;
 
 fn delete_options(request: &ApiRequest) -> Result<Value, ApiError> {
     let mut options = if request.body.is_empty() {
@@ -54,6 +55,7 @@ async fn delete_one(
     let current = app
         .store
         .get(&resource.storage_key(), &target.namespace, name)
+        .map(|current| views::served(resource, current))
         .ok_or_else(|| ApiError::not_found(plural, group, name))?;
     let preconditions = &options["preconditions"];
     if let Some(uid) = preconditions["uid"].as_str()
@@ -108,8 +110,14 @@ async fn delete_one(
         }
         let stored = app
             .store
-            .update(&resource.storage_key(), &target.namespace, marked, version)
-            .map_err(|_| ApiError::conflict(plural, group, name))?;
+            .update(
+                &resource.storage_key(),
+                &target.namespace,
+                views::stored(resource, marked),
+                version,
+            )
+            .map_err(|_| ApiError::conflict(plural, group, name))
+            .map(|stored| views::served(resource, stored))?;
         return Ok(Reply::with_status(200, present(target, stored), warnings));
     }
     let deleted = if dry_run {
@@ -118,7 +126,8 @@ async fn delete_one(
         let deleted = app
             .store
             .delete(&resource.storage_key(), &target.namespace, name, version)
-            .map_err(|_| ApiError::conflict(plural, group, name))?;
+            .map_err(|_| ApiError::conflict(plural, group, name))
+            .map(|deleted| views::served(resource, deleted))?;
         effects::after_delete(app, resource, &deleted);
         deleted
     };
@@ -152,6 +161,10 @@ pub async fn delete_collection(
     )?;
     let namespace = (!target.namespace.is_empty()).then_some(target.namespace.as_str());
     let (items, _) = app.store.list(&target.resource.storage_key(), namespace);
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|item| views::served(&target.resource, item))
+        .collect();
     let mut deleted = Vec::new();
     for item in items
         .iter()

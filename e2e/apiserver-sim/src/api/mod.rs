@@ -4,6 +4,7 @@
 pub mod admit;
 mod delete;
 mod effects;
+pub mod fields;
 pub mod prepare;
 mod read;
 mod write;

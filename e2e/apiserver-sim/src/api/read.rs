@@ -11,6 +11,7 @@ use crate::http::request::ApiRequest;
 use crate::http::response::Reply;
 use crate::presentation::Presentation;
 use crate::status::ApiError;
+use crate::views::served;
 use crate::watch::{self, StartAt, WatchRequest};
 
 /// An object as served at the requested version.
@@ -31,7 +32,7 @@ pub fn get(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, Ap
         .ok_or_else(|| {
             ApiError::not_found(&target.resource.plural, &target.resource.group, name)
         })?;
-    let object = present(target, object);
+    let object = present(target, served(&target.resource, object));
     Ok(Reply::ok(
         presentation(request).one(&target.resource, object),
     ))
@@ -79,6 +80,7 @@ pub fn list(app: &App, target: &Target, request: &ApiRequest) -> Result<Reply, A
     }
     let selected: Vec<Value> = items
         .into_iter()
+        .map(|o| served(&target.resource, o))
         .filter(|o| labels.matches_object(o) && fields.matches_object(o))
         .filter(|o| after.as_deref().is_none_or(|a| object_key(o).as_str() > a))
         .map(|o| present(target, o))

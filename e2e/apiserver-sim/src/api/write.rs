@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::Target;
 use super::admit::{Admission, options};
 use super::effects;
+use super::fields;
 use super::prepare::{self, assign_name, check_namespace, check_type_meta};
 use super::read::present;
 use crate::admission::rules::Operation;
@@ -15,6 +16,7 @@ use crate::object::{finalizers_of, name_of};
 use crate::patch::{self, PatchError, PatchType};
 use crate::status::ApiError;
 use crate::store::{StoreError, resource_version_of};
+use crate::views;
 
 fn admission<'a>(app: &'a App, target: &'a Target, dry_run: bool, options: Value) -> Admission<'a> {
     Admission {
@@ -84,6 +86,8 @@ async fn create_object(
     }
     check_type_meta(resource, &mut object)?;
     prepare::check_decodable(resource, &object)?;
+    let directive = fields::directive(request.param("fieldValidation"), "CreateOptions")?;
+    let field_warnings = fields::check_body(resource, &mut object, directive)?;
     check_namespace(resource, &mut object, &target.namespace)?;
     require_namespace(app, target)?;
     let admission = admission(
@@ -93,9 +97,11 @@ async fn create_object(
         options("CreateOptions", dry_run, request.param("fieldManager")),
     );
     let requested_name = name_of(&object).to_string();
-    let (mutated, mut warnings) = admission
+    let (mutated, admission_warnings) = admission
         .mutate(Operation::Create, &requested_name, Some(object), None)
         .await?;
+    let mut warnings = field_warnings;
+    warnings.extend(admission_warnings);
     let mut object = mutated
         .filter(Value::is_object)
         .ok_or_else(mutated_to_non_object)?;
@@ -127,8 +133,13 @@ async fn create_object(
     }
     let stored = app
         .store
-        .create(&resource.storage_key(), &target.namespace, object)
-        .map_err(|e| store_error(target, &name, e))?;
+        .create(
+            &resource.storage_key(),
+            &target.namespace,
+            views::stored(resource, object),
+        )
+        .map_err(|e| store_error(target, &name, e))
+        .map(|stored| views::served(resource, stored))?;
     effects::after_write(app, resource, &stored);
     Ok(Reply::with_status(201, present(target, stored), warnings))
 }
@@ -137,6 +148,8 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
     let mut candidate = request.body_object()?;
     let name = target.name.clone().unwrap_or_default();
     check_type_meta(&target.resource, &mut candidate)?;
+    let directive = fields::directive(request.param("fieldValidation"), "UpdateOptions")?;
+    let warnings = fields::check_body(&target.resource, &mut candidate, directive)?;
     match candidate["metadata"]["name"].as_str() {
         Some(body_name) if body_name != name => {
             return Err(ApiError::BadRequest(format!(
@@ -149,6 +162,7 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
     let old = app
         .store
         .get(&target.resource.storage_key(), &target.namespace, &name)
+        .map(|old| views::served(&target.resource, old))
         .ok_or_else(|| {
             ApiError::not_found(&target.resource.plural, &target.resource.group, &name)
         })?;
@@ -167,7 +181,7 @@ pub async fn update(app: &App, target: &Target, request: &ApiRequest) -> Result<
     }
     let dry_run = request.dry_run()?;
     let options = options("UpdateOptions", dry_run, request.param("fieldManager"));
-    update_object(app, target, old, candidate, dry_run, options).await
+    update_object(app, target, old, candidate, dry_run, options, warnings).await
 }
 
 /// The shared update path of PUT and PATCH: admission, optimistic concurrency,
@@ -179,13 +193,15 @@ async fn update_object(
     candidate: Value,
     dry_run: bool,
     options: Value,
+    mut warnings: Vec<String>,
 ) -> Result<Reply, ApiError> {
     let resource = &target.resource;
     let name = name_of(&old).to_string();
     let admission = admission(app, target, dry_run, options);
-    let (mutated, mut warnings) = admission
+    let (mutated, admission_warnings) = admission
         .mutate(Operation::Update, &name, Some(candidate), Some(old.clone()))
         .await?;
+    warnings.extend(admission_warnings);
     let candidate = mutated
         .filter(Value::is_object)
         .ok_or_else(mutated_to_non_object)?;
@@ -233,8 +249,14 @@ async fn update_object(
     }
     let stored = app
         .store
-        .update(&resource.storage_key(), &target.namespace, new, old_version)
-        .map_err(|e| store_error(target, &name, e))?;
+        .update(
+            &resource.storage_key(),
+            &target.namespace,
+            views::stored(resource, new),
+            old_version,
+        )
+        .map_err(|e| store_error(target, &name, e))
+        .map(|stored| views::served(resource, stored))?;
     effects::after_write(app, resource, &stored);
     Ok(Reply::with_status(200, present(target, stored), warnings))
 }
@@ -274,11 +296,17 @@ pub async fn patch(app: &App, target: &Target, request: &ApiRequest) -> Result<R
             "Required value: is required for apply patch",
         ));
     }
+    let directive = fields::directive(request.param("fieldValidation"), "PatchOptions")?;
+    if patch_type == PatchType::Apply {
+        let body = patch::parse_apply_body(&request.body).map_err(patch_error)?;
+        fields::check_apply(resource, &name, &body)?;
+    }
     let mut last_error = None;
     for _ in 0..PATCH_ATTEMPTS {
         let Some(old) = app
             .store
             .get(&resource.storage_key(), &target.namespace, &name)
+            .map(|old| views::served(resource, old))
         else {
             if patch_type == PatchType::Apply {
                 let mut object = patch::parse_apply_body(&request.body).map_err(patch_error)?;
@@ -300,8 +328,9 @@ pub async fn patch(app: &App, target: &Target, request: &ApiRequest) -> Result<R
         }
         // Name and namespace come from the URL whatever the patch said.
         crate::object::set_meta(&mut patched, "name", json!(name));
+        let warnings = fields::check_patched(resource, &mut patched, directive)?;
         let options = options("UpdateOptions", dry_run, field_manager);
-        match update_object(app, target, old, patched, dry_run, options).await {
+        match update_object(app, target, old, patched, dry_run, options, warnings).await {
             Err(ApiError::Conflict { .. }) if !patch_sets_version(patch_type, &request.body) => {
                 last_error = Some(ApiError::conflict(&resource.plural, &resource.group, &name));
             }

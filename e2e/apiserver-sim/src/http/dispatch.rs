@@ -105,7 +105,8 @@ async fn route_request(app: &App, request: &ApiRequest) -> (Reply, String, Strin
                 String::new(),
             );
         }
-        Route::OpenApi => not_found(),
+        Route::OpenApi(rest) => crate::openapi::handle(&app.registry, &rest, &request.accept)
+            .unwrap_or_else(|e| error_reply(&e)),
         Route::CoreVersions => Reply::ok(discovery::core_api_versions(&app.server_address)),
         Route::GroupList => Reply::ok(discovery::api_group_list(&app.registry)),
         Route::Group(group) => discovery::api_group(&app.registry, &group)

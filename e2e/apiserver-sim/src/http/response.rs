@@ -20,6 +20,11 @@ pub enum Reply {
     },
     /// A streamed watch (always 200).
     Stream(Body),
+    /// A 200 with a body that is not JSON.
+    Raw {
+        content_type: &'static str,
+        body: Bytes,
+    },
 }
 
 impl Reply {
@@ -67,6 +72,13 @@ pub fn into_response(reply: Reply) -> Response<Body> {
             for warning in warnings.iter().filter_map(|w| warning_header(w)) {
                 response.headers_mut().append(header::WARNING, warning);
             }
+            response
+        }
+        Reply::Raw { content_type, body } => {
+            let mut response = Response::new(full(body));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             response
         }
         Reply::Stream(body) => {

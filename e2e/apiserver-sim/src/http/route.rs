@@ -15,11 +15,15 @@ pub struct ResourcePath {
 pub enum Route {
     Version,
     Health,
-    OpenApi,
+    /// `/openapi/{rest}`.
+    OpenApi(String),
     CoreVersions,
     GroupList,
     Group(String),
-    ResourceList { group: String, version: String },
+    ResourceList {
+        group: String,
+        version: String,
+    },
     Resource(ResourcePath),
     SimHook(String),
     NotFound,
@@ -36,7 +40,7 @@ pub fn parse(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Ro
     match segments.as_slice() {
         ["version"] => Route::Version,
         ["healthz" | "livez" | "readyz", ..] => Route::Health,
-        ["openapi", ..] | ["swagger.json"] => Route::OpenApi,
+        ["openapi", rest @ ..] => Route::OpenApi(rest.join("/")),
         ["_sim", rest @ ..] => Route::SimHook(rest.join("/")),
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::GroupList,
@@ -166,7 +170,11 @@ mod tests {
                 resource("apps", None, "deployments", None, None),
             ),
             ("/_sim/faults", Route::SimHook("faults".into())),
-            ("/openapi/v3", Route::OpenApi),
+            ("/openapi/v3", Route::OpenApi("v3".into())),
+            (
+                "/openapi/v3/apis/apps/v1",
+                Route::OpenApi("v3/apis/apps/v1".into()),
+            ),
             ("/nonsense/path", Route::NotFound),
             ("/api/v1/namespaces/a/secrets/b/c/d", Route::NotFound),
         ];

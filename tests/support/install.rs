@@ -1,0 +1,222 @@
+//! Installing reloader the way a user does (`helm install` of helm/reloader, or `kubectl
+//! apply` of what `reloader webhook-config` renders) and running the `reloader serve`
+//! binary on this machine as the installed ServiceAccount, with the installed Deployment's
+//! flags. kube-apiserver's RBAC authorizer then enforces exactly the installed roles: what
+//! reloader may do here is what it may do in a cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::control_plane::repo_root;
+use super::{Cluster, Launch, Reloader};
+
+/// The pinned Helm `make kubectl` installs, else `HELM`, else the one on PATH.
+pub fn helm_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("HELM") {
+        return PathBuf::from(path);
+    }
+    let pinned = repo_root().join(".tools/bin/helm");
+    if pinned.is_file() {
+        return pinned;
+    }
+    PathBuf::from("helm")
+}
+
+/// The user name the API server gives a ServiceAccount's tokens.
+pub fn service_account_user(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+/// Flags of the installed Deployment that name an address or a file inside the pod; a
+/// local run passes its own values for them.
+const POD_LOCAL_FLAGS: [&str; 4] = [
+    "--webhook-addr",
+    "--metrics-addr",
+    "--tls-cert-file",
+    "--tls-key-file",
+];
+
+impl Cluster {
+    /// Runs Helm against this cluster (its own cache and config directories); panics with
+    /// Helm's output when it fails.
+    pub fn helm(&self, args: &[&str]) -> String {
+        let home = self.dir.path().join("helm");
+        let out = Command::new(helm_binary())
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .output()
+            .expect("helm runs");
+        assert!(
+            out.status.success(),
+            "helm {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A kubeconfig that authenticates as the ServiceAccount `namespace/name` (a token
+    /// from `kubectl create token`) against this API server, made with the kubectl
+    /// commands docs/webhook.md gives.
+    pub fn service_account_kubeconfig(&self, namespace: &str, name: &str) -> PathBuf {
+        let path = self
+            .dir
+            .path()
+            .join(format!("{namespace}-{name}.kubeconfig"));
+        let server = self.kubectl(&[
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ]);
+        let ca = self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+        ]);
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD
+            .decode(ca.trim())
+            .expect("certificate-authority-data is base64");
+        let ca_file = self.dir.path().join("cluster-ca.crt");
+        std::fs::write(&ca_file, ca).expect("write CA");
+        let token = self.kubectl(&["-n", namespace, "create", "token", name, "--duration", "1h"]);
+        let user = service_account_user(namespace, name);
+        for args in [
+            vec![
+                "config",
+                "set-cluster",
+                "cluster",
+                "--server",
+                server.trim(),
+                "--certificate-authority",
+                ca_file.to_str().unwrap(),
+                "--embed-certs",
+            ],
+            vec!["config", "set-credentials", name, "--token", token.trim()],
+            vec![
+                "config",
+                "set-context",
+                name,
+                "--cluster",
+                "cluster",
+                "--user",
+                name,
+            ],
+            vec!["config", "use-context", name],
+        ] {
+            let out = Command::new(super::kubectl_binary())
+                .arg("--kubeconfig")
+                .arg(&path)
+                .args(&args)
+                .output()
+                .expect("kubectl config");
+            assert!(
+                out.status.success(),
+                "kubectl {:?} failed: {}",
+                &args[..2],
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let whoami = Command::new(super::kubectl_binary())
+            .arg("--kubeconfig")
+            .arg(&path)
+            .args([
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ])
+            .output()
+            .expect("kubectl auth whoami");
+        assert_eq!(
+            String::from_utf8_lossy(&whoami.stdout),
+            user,
+            "the kubeconfig authenticates as the ServiceAccount: {}",
+            String::from_utf8_lossy(&whoami.stderr)
+        );
+        path
+    }
+
+    /// The arguments of the first container of an installed Deployment.
+    pub fn deployment_args(&self, namespace: &str, name: &str) -> Vec<String> {
+        let json = self.kubectl(&[
+            "get",
+            "deployment",
+            name,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].args}",
+        ]);
+        serde_json::from_str(&json).expect("args are a JSON list of strings")
+    }
+
+    /// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as USER`: "yes" or "no". A
+    /// `RESOURCE` of the form `resource/subresource` is asked with `--subresource`.
+    pub fn can_i(&self, user: &str, verb: &str, resource: &str, namespace: &str) -> String {
+        let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+        let mut args = vec![
+            "auth", "can-i", verb, resource, "-n", namespace, "--as", user,
+        ];
+        if !subresource.is_empty() {
+            args.extend(["--subresource", subresource]);
+        }
+        let out = self.kubectl_raw(&args, None);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Runs `reloader serve` on this machine the way the installed Deployment
+    /// `namespace/deployment` runs it in a pod: its arguments (but the addresses and
+    /// certificate files, which are this machine's), `POD_NAME` and `POD_NAMESPACE` as the
+    /// Deployment sets them, and `kubeconfig` (see [`Cluster::service_account_kubeconfig`])
+    /// instead of the pod's token. Waits until its caches are filled and its webhooks
+    /// (registered by the installation, at this cluster's webhook port) are called.
+    pub fn start_installed_reloader(
+        &mut self,
+        namespace: &str,
+        deployment: &str,
+        kubeconfig: &Path,
+    ) -> Reloader {
+        let installed = self.deployment_args(namespace, deployment);
+        assert_eq!(
+            installed.first().map(String::as_str),
+            Some("serve"),
+            "{installed:?}"
+        );
+        let kept: Vec<String> = installed[1..]
+            .iter()
+            .filter(|arg| !POD_LOCAL_FLAGS.contains(&arg.split('=').next().unwrap_or_default()))
+            .cloned()
+            .collect();
+        let launch = Launch {
+            kubeconfig: kubeconfig.to_path_buf(),
+            webhook_port: self.webhook_port,
+            flags: kept,
+            pod_name: "reloader-local".into(),
+            pod_namespace: Some(namespace.to_owned()),
+        };
+        let reloader = self.launch(&launch);
+        self.wait_webhooks(launch.webhook_port, true, &["sources", "workloads"]);
+        reloader
+    }
+}
+
+/// Runs kubectl with an explicit kubeconfig (another user's); the output whatever the
+/// exit status.
+pub fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(super::kubectl_binary())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs")
+}
