@@ -544,7 +544,7 @@ async fn the_generated_crd_is_established_with_a_structural_schema() {
     ]);
     let stored: Value = serde_json::from_str(&stored).expect("schema");
     let generated: Value =
-        serde_yaml::from_str(&reloader::crd::crd_yaml().expect("crd")).expect("yaml");
+        serde_yaml::from_str(&reloader_core::crd::crd_yaml().expect("crd")).expect("yaml");
     assert_eq!(stored, generated["spec"]["versions"][0]["schema"]);
 }
 
