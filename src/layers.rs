@@ -26,7 +26,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `src/reload/cache/optional_kinds.rs` → `reload::cache::optional_kinds`; test files
+/// `src/reload/cache/tests.rs` → `reload::cache::tests`; test files
 /// belong to their parent. `None` for the crate root and `main.rs`.
 fn module_of(src: &Path, file: &Path) -> Option<String> {
     let rel = file.strip_prefix(src).ok()?.with_extension("");

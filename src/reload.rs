@@ -24,6 +24,7 @@ pub mod labels;
 pub mod leader;
 pub mod queue;
 pub mod resync;
+pub mod scope;
 pub mod source_read;
 pub mod start;
 pub mod status;

@@ -7,9 +7,9 @@ use anyhow::Context;
 
 use crate::cmd::cli::EngineArgs;
 use crate::reload::EngineOptions;
-use crate::reload::cache::{self, Scope};
 use crate::reload::leader::LeaseOptions;
 use crate::reload::resync::ResyncOptions;
+use crate::reload::scope::{NamespaceSet, Scope};
 use crate::reload::start::Settings;
 use reloader_core::duration::parse_duration;
 use reloader_core::policy::GlobalOptions;
@@ -65,8 +65,7 @@ pub fn settings(
                 .filter(|n| !n.is_empty())
                 .cloned()
                 .collect(),
-            selected: (!args.namespace_selector.trim().is_empty())
-                .then(cache::NamespaceSet::default),
+            selected: (!args.namespace_selector.trim().is_empty()).then(NamespaceSet::default),
         },
         instance: instance.clone(),
         drain,
@@ -77,10 +76,13 @@ pub fn settings(
         burst: args.kube_api_burst,
     };
     Ok(Settings {
-        argo_rollouts: args
-            .is_argo_rollouts
-            .parse()
-            .context("--is-argo-rollouts")?,
+        detect: [(
+            WorkloadKind::Rollout,
+            args.is_argo_rollouts
+                .parse()
+                .context("--is-argo-rollouts")?,
+        )]
+        .into(),
         engine,
         global,
         resync,
@@ -114,7 +116,7 @@ mod tests {
         let Command::Serve(serve) = Cli::try_parse_from(args)?.command else {
             anyhow::bail!("not serve");
         };
-        Ok(settings(&serve.engine, None, Duration::from_secs(10))?.argo_rollouts)
+        Ok(settings(&serve.engine, None, Duration::from_secs(10))?.detect[&WorkloadKind::Rollout])
     }
 
     #[test]

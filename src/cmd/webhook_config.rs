@@ -7,6 +7,8 @@ mod deployment;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use reloader_core::workload::{KINDS, KindSpec};
+
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ServiceReference,
@@ -242,6 +244,21 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
 
 const FOLLOW: &[&str] = &["get", "list", "watch", "patch"];
 
+/// The workload kinds of `workload::KINDS` (those `include` keeps), grouped by API group
+/// in the table's order: `(group, version, plurals)`.
+fn kinds_by_group(
+    include: impl Fn(&KindSpec) -> bool,
+) -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for kind in KINDS.iter().filter(|k| include(k)) {
+        match groups.iter_mut().find(|(g, _, _)| *g == kind.group) {
+            Some((_, _, plurals)) => plurals.push(kind.plural),
+            None => groups.push((kind.group, kind.version, vec![kind.plural])),
+        }
+    }
+    groups
+}
+
 /// ServiceAccount, ClusterRole and binding, and the namespaced Role for leader election.
 /// Secrets and ConfigMaps get `get` only: the data arrives in the AdmissionReview, so
 /// reloader never lists or watches them.
@@ -260,35 +277,39 @@ pub fn rbac(
     };
     let cluster_role = ClusterRole {
         metadata: meta("reloader", None),
-        rules: Some(vec![
-            rule(&[""], &["secrets", "configmaps"], &["get"]),
-            // `--namespace-selector` watches namespace labels.
-            rule(&[""], &["namespaces"], &["get", "list", "watch"]),
-            rule(
-                &["apps"],
-                &["deployments", "statefulsets", "daemonsets"],
-                FOLLOW,
-            ),
-            rule(&["batch"], &["cronjobs"], FOLLOW),
-            rule(
-                &["batch"],
-                &["jobs"],
-                &["get", "list", "watch", "patch", "create"],
-            ),
-            rule(&["argoproj.io"], &["rollouts"], FOLLOW),
-            rule(&["apps.openshift.io"], &["deploymentconfigs"], FOLLOW),
-            rule(
-                &["reloader.stakater.com"],
-                &["reloaderconfigs"],
-                &["get", "list", "watch"],
-            ),
-            rule(
-                &["reloader.stakater.com"],
-                &["reloaderconfigs/status"],
-                &["get", "patch", "update"],
-            ),
-            rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-        ]),
+        rules: Some(
+            vec![
+                rule(&[""], &["secrets", "configmaps"], &["get"]),
+                // `--namespace-selector` watches namespace labels.
+                rule(&[""], &["namespaces"], &["get", "list", "watch"]),
+            ]
+            .into_iter()
+            // Every kind reloader rolls: watched, and patched to roll.
+            .chain(
+                kinds_by_group(|_| true)
+                    .into_iter()
+                    .map(|(group, _, plurals)| rule(&[group], &plurals, FOLLOW)),
+            )
+            .chain([
+                rule(
+                    &["batch"],
+                    &["jobs"],
+                    &["get", "list", "watch", "patch", "create"],
+                ),
+                rule(
+                    &["reloader.stakater.com"],
+                    &["reloaderconfigs"],
+                    &["get", "list", "watch"],
+                ),
+                rule(
+                    &["reloader.stakater.com"],
+                    &["reloaderconfigs/status"],
+                    &["get", "patch", "update"],
+                ),
+                rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+            ])
+            .collect(),
+        ),
         aggregation_rule: None,
     };
     let subject = Subject {
@@ -359,9 +380,9 @@ pub fn mutating_webhook_configuration(
         .as_ref()
         .and_then(|w| w.first())
         .and_then(|w| w.client_config.ca_bundle.clone());
-    let rule = |group: &str, resources: &[&str]| RuleWithOperations {
+    let rule = |group: &str, version: &str, resources: &[&str]| RuleWithOperations {
         api_groups: Some(strings(&[group])),
-        api_versions: Some(strings(&["v1"])),
+        api_versions: Some(strings(&[version])),
         operations: Some(strings(&["CREATE", "UPDATE"])),
         resources: Some(strings(resources)),
         scope: Some("Namespaced".to_owned()),
@@ -374,10 +395,13 @@ pub fn mutating_webhook_configuration(
         match_policy: Some("Equivalent".to_owned()),
         namespace_selector: Some(namespace_selector(opts)),
         reinvocation_policy: Some("Never".to_owned()),
-        rules: Some(vec![
-            rule("apps", &["deployments", "statefulsets", "daemonsets"]),
-            rule("batch", &["cronjobs"]),
-        ]),
+        // The kinds whose API every cluster serves, as the chart registers them.
+        rules: Some(
+            kinds_by_group(|k| !k.optional_api)
+                .into_iter()
+                .map(|(group, version, plurals)| rule(group, version, &plurals))
+                .collect(),
+        ),
         side_effects: "None".to_owned(),
         timeout_seconds: Some(5),
         ..MutatingWebhook::default()
@@ -452,96 +476,4 @@ pub fn run_cli(args: &crate::cmd::cli::WebhookConfigArgs) -> Result<(), RenderEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_checked_in_files_are_the_default_rendering() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("webhook-config");
-        for (name, expected) in render(&RenderOptions::default()).unwrap() {
-            let actual = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-            assert!(
-                actual == expected,
-                "webhook-config/{name} differs from the rendering; run `make webhook-config`"
-            );
-        }
-    }
-
-    #[test]
-    fn the_ca_bundle_and_url_are_filled_in() {
-        let opts = RenderOptions {
-            ca_bundle: Some("LS0tLS1CRUdJTg==".into()),
-            url: Some("https://127.0.0.1:9443/".into()),
-            exclude_namespaces: vec!["kube-system".into()],
-            ..RenderOptions::default()
-        };
-        let vwc = validating_webhook_configuration(&opts).unwrap();
-        let hooks = vwc.webhooks.unwrap();
-        assert_eq!(
-            hooks[0].client_config.ca_bundle.as_ref().unwrap().0,
-            b"-----BEGIN"
-        );
-        assert_eq!(
-            hooks[1].client_config.url.as_deref(),
-            Some("https://127.0.0.1:9443/validate/reloaderconfigs")
-        );
-        assert!(hooks[0].client_config.service.is_none());
-        let files = render(&opts).unwrap();
-        let (_, yaml) = files
-            .iter()
-            .find(|(name, _)| *name == "validating-webhook-configuration.yaml")
-            .unwrap();
-        assert!(yaml.contains("caBundle: LS0tLS1CRUdJTg=="), "{yaml}");
-        assert!(yaml.contains("kube-system"), "{yaml}");
-    }
-
-    #[test]
-    fn the_service_path_is_used_without_a_url() {
-        let opts = RenderOptions {
-            namespace: "ops".into(),
-            service_name: "rl".into(),
-            ..RenderOptions::default()
-        };
-        let hooks = validating_webhook_configuration(&opts)
-            .unwrap()
-            .webhooks
-            .unwrap();
-        let svc = hooks[0].client_config.service.as_ref().unwrap();
-        assert_eq!((svc.name.as_str(), svc.namespace.as_str()), ("rl", "ops"));
-        assert_eq!(svc.path.as_deref(), Some("/validate/sources"));
-        assert!(hooks[0].client_config.ca_bundle.is_none());
-    }
-
-    #[test]
-    fn bad_options_are_refused_with_the_flag_named() {
-        let bad_ca = RenderOptions {
-            ca_bundle: Some("%%%".into()),
-            ..RenderOptions::default()
-        };
-        assert!(
-            render(&bad_ca)
-                .unwrap_err()
-                .to_string()
-                .contains("--ca-bundle")
-        );
-        let http = RenderOptions {
-            url: Some("http://x".into()),
-            ..RenderOptions::default()
-        };
-        assert!(render(&http).unwrap_err().to_string().contains("--url"));
-    }
-
-    #[test]
-    fn secrets_and_configmaps_are_never_listed_or_watched() {
-        let (_, role, ..) = rbac(&RenderOptions::default());
-        for rule in role.rules.unwrap() {
-            let resources = rule.resources.unwrap_or_default();
-            if resources
-                .iter()
-                .any(|r| r == "secrets" || r == "configmaps")
-            {
-                assert_eq!(rule.verbs, ["get"]);
-            }
-        }
-    }
-}
+mod tests;

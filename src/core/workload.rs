@@ -1,4 +1,5 @@
-//! The kinds of workload we roll, and where each keeps its pod template.
+//! The kinds of workload we roll, and the one table of what differs between them: where
+//! each lives in the API, where it keeps its pod template, how it is spelled in flags.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +17,107 @@ pub enum WorkloadKind {
     DeploymentConfig,
 }
 
+/// Everything that differs from one kind to another, in one row per kind (see [`KINDS`]).
+/// Adding a kind means adding a variant, its row, and its RBAC in the Helm chart; the
+/// caches, the patches, the webhook rules, the generated RBAC and the flags read the row.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KindSpec {
+    pub kind: WorkloadKind,
+    /// The API's `kind`, as ReloaderConfig targets and events name it.
+    pub name: &'static str,
+    /// stakater's spelling in `--ignored-workload-types` and in annotation keys such as
+    /// `deployment.reloader.stakater.com/pause-period`.
+    pub lower: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    /// JSON Pointer (RFC 6901) of the pod template: what a reload patches.
+    pub template: &'static str,
+    /// Where the object may instead name another object's template (a Rollout's
+    /// `spec.workloadRef`): then there is nothing on it to patch.
+    pub template_ref: Option<&'static str>,
+    /// Served only where someone installed it: watched after discovery finds it.
+    pub optional_api: bool,
+    /// Honours `reloader.stakater.com/rollout-strategy: restart` (`spec.restartAt`).
+    pub restarts: bool,
+}
+
+/// The kinds we roll, in the order of [`WorkloadKind`]'s variants.
+pub const KINDS: [KindSpec; 6] = [
+    KindSpec {
+        kind: WorkloadKind::Deployment,
+        name: "Deployment",
+        lower: "deployment",
+        group: "apps",
+        version: "v1",
+        plural: "deployments",
+        template: "/spec/template",
+        template_ref: None,
+        optional_api: false,
+        restarts: false,
+    },
+    KindSpec {
+        kind: WorkloadKind::StatefulSet,
+        name: "StatefulSet",
+        lower: "statefulset",
+        group: "apps",
+        version: "v1",
+        plural: "statefulsets",
+        template: "/spec/template",
+        template_ref: None,
+        optional_api: false,
+        restarts: false,
+    },
+    KindSpec {
+        kind: WorkloadKind::DaemonSet,
+        name: "DaemonSet",
+        lower: "daemonset",
+        group: "apps",
+        version: "v1",
+        plural: "daemonsets",
+        template: "/spec/template",
+        template_ref: None,
+        optional_api: false,
+        restarts: false,
+    },
+    KindSpec {
+        kind: WorkloadKind::CronJob,
+        name: "CronJob",
+        lower: "cronjob",
+        group: "batch",
+        version: "v1",
+        plural: "cronjobs",
+        template: "/spec/jobTemplate/spec/template",
+        template_ref: None,
+        optional_api: false,
+        restarts: false,
+    },
+    KindSpec {
+        kind: WorkloadKind::Rollout,
+        name: "Rollout",
+        lower: "rollout",
+        group: "argoproj.io",
+        version: "v1alpha1",
+        plural: "rollouts",
+        template: "/spec/template",
+        template_ref: Some("/spec/workloadRef"),
+        optional_api: true,
+        restarts: true,
+    },
+    KindSpec {
+        kind: WorkloadKind::DeploymentConfig,
+        name: "DeploymentConfig",
+        lower: "deploymentconfig",
+        group: "apps.openshift.io",
+        version: "v1",
+        plural: "deploymentconfigs",
+        template: "/spec/template",
+        template_ref: None,
+        optional_api: true,
+        restarts: false,
+    },
+];
+
 impl WorkloadKind {
     pub const ALL: [WorkloadKind; 6] = [
         WorkloadKind::Deployment,
@@ -26,35 +128,32 @@ impl WorkloadKind {
         WorkloadKind::DeploymentConfig,
     ];
 
+    /// This kind's row of [`KINDS`].
+    pub fn spec(self) -> &'static KindSpec {
+        &KINDS[self as usize]
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "Deployment",
-            WorkloadKind::StatefulSet => "StatefulSet",
-            WorkloadKind::DaemonSet => "DaemonSet",
-            WorkloadKind::CronJob => "CronJob",
-            WorkloadKind::Rollout => "Rollout",
-            WorkloadKind::DeploymentConfig => "DeploymentConfig",
-        }
+        self.spec().name
     }
 
     /// JSON Pointer (RFC 6901) of the pod template inside the object.
     pub fn template_pointer(self) -> &'static str {
-        match self {
-            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template",
-            _ => "/spec/template",
-        }
+        self.spec().template
     }
 
-    /// The lower-case plural name used by stakater's `--ignored-workload-types`
-    /// and in annotation keys such as `deployment.reloader.stakater.com/pause-period`.
+    /// stakater's lower-case spelling (`--ignored-workload-types`, annotation prefixes).
     pub fn lower(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::StatefulSet => "statefulset",
-            WorkloadKind::DaemonSet => "daemonset",
-            WorkloadKind::CronJob => "cronjob",
-            WorkloadKind::Rollout => "rollout",
-            WorkloadKind::DeploymentConfig => "deploymentconfig",
+        self.spec().lower
+    }
+
+    /// `group/version`, or `version` alone for the core group.
+    pub fn api_version(self) -> String {
+        let spec = self.spec();
+        if spec.group.is_empty() {
+            spec.version.to_owned()
+        } else {
+            format!("{}/{}", spec.group, spec.version)
         }
     }
 }
@@ -67,10 +166,12 @@ impl fmt::Display for WorkloadKind {
 
 /// A `kind` string that is not one we roll.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown workload kind {0:?}: expected one of Deployment, StatefulSet, DaemonSet, CronJob, Rollout, DeploymentConfig"
-)]
+#[error("unknown workload kind {0:?}: expected one of {names}", names = kind_names())]
 pub struct UnknownKind(pub String);
+
+fn kind_names() -> String {
+    KINDS.map(|k| k.name).join(", ")
+}
 
 impl FromStr for WorkloadKind {
     type Err = UnknownKind;
@@ -108,32 +209,4 @@ impl fmt::Display for WorkloadRef {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_parses_back_from_its_name() {
-        for kind in WorkloadKind::ALL {
-            assert_eq!(kind.as_str().parse::<WorkloadKind>(), Ok(kind));
-        }
-    }
-
-    #[test]
-    fn unknown_kind_is_a_typed_error_naming_the_allowed_kinds() {
-        let err = "Job".parse::<WorkloadKind>().unwrap_err();
-        assert!(err.to_string().contains("Job"));
-        assert!(err.to_string().contains("StatefulSet"));
-    }
-
-    #[test]
-    fn cronjob_template_lives_under_the_job_template() {
-        assert_eq!(
-            WorkloadKind::CronJob.template_pointer(),
-            "/spec/jobTemplate/spec/template"
-        );
-        assert_eq!(
-            WorkloadKind::Deployment.template_pointer(),
-            "/spec/template"
-        );
-    }
-}
+mod tests;

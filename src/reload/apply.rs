@@ -12,7 +12,7 @@ use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, PatchParams};
+use kube::api::{Api, DynamicObject, PatchParams};
 use serde_json::{Value, json};
 
 use reloader_core::hash::SourceHash;
@@ -204,25 +204,6 @@ fn last_reload_op(object: &Value, now: Timestamp) -> PatchOperation {
     }
 }
 
-/// Where each kind lives in the API.
-pub fn api_resource(kind: WorkloadKind) -> ApiResource {
-    let (group, version, plural) = match kind {
-        WorkloadKind::Deployment => ("apps", "v1", "deployments"),
-        WorkloadKind::StatefulSet => ("apps", "v1", "statefulsets"),
-        WorkloadKind::DaemonSet => ("apps", "v1", "daemonsets"),
-        WorkloadKind::CronJob => ("batch", "v1", "cronjobs"),
-        WorkloadKind::Rollout => ("argoproj.io", "v1alpha1", "rollouts"),
-        WorkloadKind::DeploymentConfig => ("apps.openshift.io", "v1", "deploymentconfigs"),
-    };
-    ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version: format!("{group}/{version}"),
-        kind: kind.as_str().into(),
-        plural: plural.into(),
-    }
-}
-
 /// Why a workload could not be reconciled.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -306,7 +287,7 @@ pub async fn apply(
     let api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         &workload.namespace,
-        &api_resource(workload.kind),
+        &crate::reload::cache::api_resource(workload.kind),
     );
     let mut attempt = 0;
     loop {

@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::Value;
 
-use crate::reload::cache::{Scope, config_input};
+use crate::reload::cache::config_input;
 use crate::reload::followers::{Reading, entries_for};
+use crate::reload::scope::Scope;
 use crate::reload::source_read;
 use reloader_core::baseline::{Baselines, Wanted, WantedFuture};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::{ConfigId, FollowerIndex};
 use reloader_core::patch::ReloadStrategy;
+use reloader_core::pod_template;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
-use reloader_core::untyped;
 use reloader_core::workload::WorkloadKind;
 
 /// Source reads must fit in the webhook's own timeout (5 s); past this, admit unstamped.
@@ -46,7 +47,7 @@ impl Baseline {
         if !self.scope.includes(namespace) {
             return Vec::new();
         }
-        let Some(Ok(input)) = untyped::input_of_json(kind, object) else {
+        let Ok(input) = pod_template::input_from_json(kind, object) else {
             return Vec::new();
         };
         let workload = input.workload.clone();

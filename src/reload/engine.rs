@@ -25,13 +25,14 @@ use reloader_core::patch::ReloadStrategy;
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 use crate::reload::alerting;
-use crate::reload::cache::{COALESCE_WINDOW, Scope, SharedIndex, WorkloadStores};
+use crate::reload::cache::{COALESCE_WINDOW, SharedIndex, WorkloadStores};
 use crate::reload::coalesce;
 use crate::reload::events::Events;
 use crate::reload::first_status::{self, Observed};
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
 use crate::reload::queue::{Entry, Pending, PendingSet, after};
+use crate::reload::scope::Scope;
 use crate::reload::source_read::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
 use crate::trigger::{Trigger, TriggerReceiver};

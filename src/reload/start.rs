@@ -1,6 +1,6 @@
 //! Starting the engine from `reloader serve`'s flags: caches, engine loop, resync, lease.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use kube::Client;
@@ -14,20 +14,18 @@ use crate::reload::cache;
 use crate::reload::discovery::{self, Detect};
 use crate::reload::leader::{self, LeaseOptions};
 use crate::reload::resync::{self, ResyncOptions};
+use crate::reload::scope;
 use crate::reload::{Engine, EngineOptions, status_scan};
 use crate::trigger::TriggerReceiver;
 use reloader_core::index::FollowerIndex;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::workload::WorkloadKind;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::CronJob;
-
 /// Everything the flags say, checked.
 pub struct Settings {
     pub engine: EngineOptions,
-    /// `--is-argo-rollouts`.
-    pub argo_rollouts: Detect,
+    /// Whether to watch each optional API (`--is-argo-rollouts`); absent kinds: `auto`.
+    pub detect: BTreeMap<WorkloadKind, Detect>,
     pub global: GlobalOptions,
     pub resync: ResyncOptions,
     /// `--namespace-selector`, as given (empty: every namespace).
@@ -60,53 +58,29 @@ pub fn start(
     let scope = settings.engine.scope.clone();
     let mut background = JoinSet::new();
     let mut caches = JoinSet::new();
-    let ignored: HashSet<WorkloadKind> = settings.global.ignored_workload_types.clone();
 
     if let Some(set) = &settings.engine.scope.selected {
-        let selector = cache::namespace_selector(&settings.namespace_selector);
-        caches.spawn(cache::namespace_watch(
+        let selector = scope::namespace_selector(&settings.namespace_selector);
+        caches.spawn(scope::namespace_watch(
             client.clone(),
             selector,
             set.clone(),
         ));
     }
-    let (deployments, task) =
-        cache::workload_cache::<Deployment>(client.clone(), index.clone(), scope.clone());
-    caches.spawn(task);
-    let (statefulsets, task) =
-        cache::workload_cache::<StatefulSet>(client.clone(), index.clone(), scope.clone());
-    caches.spawn(task);
-    let (daemonsets, task) =
-        cache::workload_cache::<DaemonSet>(client.clone(), index.clone(), scope.clone());
-    caches.spawn(task);
-    let cronjobs = if ignored.contains(&WorkloadKind::CronJob) {
-        None
-    } else {
+    // Every kind from its row in `workload::KINDS`, but those turned off: listed in
+    // `--ignored-workload-types`, or an optional API its flag turns off.
+    let mut workloads = cache::WorkloadStores::default();
+    for kind in WorkloadKind::ALL {
+        let detect = settings.detect.get(&kind).copied().unwrap_or_default();
+        let ignored = settings.global.ignored_workload_types.contains(&kind);
+        if discovery::plan(detect, ignored) == discovery::Plan::Skip {
+            continue;
+        }
         let (store, task) =
-            cache::workload_cache::<CronJob>(client.clone(), index.clone(), scope.clone());
+            cache::workload_cache(client.clone(), kind, detect, index.clone(), scope.clone());
         caches.spawn(task);
-        Some(store)
-    };
-    // Optional APIs; DeploymentConfigs have no flag of their own: they are watched where
-    // the OpenShift API is served, unless `--ignored-workload-types` names them.
-    let mut optional =
-        |kind: WorkloadKind, detect: Detect| match discovery::plan(detect, ignored.contains(&kind))
-        {
-            discovery::Plan::Skip => None,
-            discovery::Plan::Discover(detect) => {
-                let (store, task) = cache::optional_kinds::dynamic_cache(
-                    client.clone(),
-                    kind,
-                    detect,
-                    index.clone(),
-                    scope.clone(),
-                );
-                caches.spawn(task);
-                Some(store)
-            }
-        };
-    let rollouts = optional(WorkloadKind::Rollout, settings.argo_rollouts);
-    let deployment_configs = optional(WorkloadKind::DeploymentConfig, Detect::Auto);
+        workloads.0.insert(kind, store);
+    }
     let (configs, task) = cache::config_cache(client.clone(), index.clone(), scope);
     caches.spawn(task);
 
@@ -124,14 +98,7 @@ pub fn start(
         configs.clone(),
         settings.engine,
         metrics,
-        Some(cache::WorkloadStores {
-            deployments: deployments.clone(),
-            statefulsets: statefulsets.clone(),
-            daemonsets: daemonsets.clone(),
-            cronjobs: cronjobs.clone(),
-            rollouts: rollouts.clone(),
-            deployment_configs: deployment_configs.clone(),
-        }),
+        Some(workloads.clone()),
     )
     .with_alerts(alerts);
     let resolver = engine.resolver();
@@ -147,16 +114,7 @@ pub fn start(
     background.spawn(async move {
         // The first pass needs full caches, or it would miss followers.
         let ready = async {
-            let _ = deployments.wait_until_ready().await;
-            let _ = statefulsets.wait_until_ready().await;
-            let _ = daemonsets.wait_until_ready().await;
-            if let Some(c) = &cronjobs {
-                let _ = c.wait_until_ready().await;
-            }
-            // Returns at once when discovery found no API (the writer is dropped).
-            for store in rollouts.iter().chain(deployment_configs.iter()) {
-                let _ = store.wait_until_ready().await;
-            }
+            workloads.wait_until_ready().await;
             // ReloaderConfigs may not be installed; then their cache joins when it can.
             let _ = tokio::time::timeout(
                 std::time::Duration::from_secs(2),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kube::Api;
 use kube::api::DynamicObject;
-use reloader::reload::apply::api_resource;
+use reloader::reload::cache::api_resource;
 use reloader_core::patch::restart::ROLLOUT_STRATEGY;
 use reloader_core::workload::WorkloadKind;
 use serde_json::Value;

@@ -40,9 +40,9 @@ impl RolloutStrategy {
         }
     }
 
-    /// The strategy of a workload given as JSON; only Rollouts can restart.
+    /// The strategy of a workload given as JSON; only kinds that restart (Rollouts) can.
     pub fn of(kind: WorkloadKind, object: &Value) -> Self {
-        if kind != WorkloadKind::Rollout {
+        if !kind.spec().restarts {
             return RolloutStrategy::Rollout;
         }
         RolloutStrategy::parse(

@@ -1,17 +1,21 @@
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use k8s_openapi::api::apps::v1::Deployment;
 use kube::runtime::watcher::Event;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
-use reloader_core::index::FollowerIndex;
+use reloader_core::index::{FollowerIndex, WorkloadInput};
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::source::SourceRef;
 
-fn deployment(ns: &str, name: &str, secret: &str) -> Deployment {
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+const DEPLOYMENT: WorkloadKind = WorkloadKind::Deployment;
+const ROLLOUT: WorkloadKind = WorkloadKind::Rollout;
+
+fn deployment(ns: &str, name: &str, secret: &str) -> DynamicObject {
     serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {
             "name": name, "namespace": ns,
             "annotations": {"reloader.stakater.com/auto": "true", LAST_APPLIED: "{big}"},
@@ -37,98 +41,168 @@ fn deployment(ns: &str, name: &str, secret: &str) -> Deployment {
     .unwrap()
 }
 
-fn index() -> SharedIndex {
-    Arc::new(RwLock::new(FollowerIndex::new(
-        AnnotationKeys::default(),
-        GlobalOptions::default(),
-    )))
+fn rollout(spec: Value) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {
+            "name": "web", "namespace": "ns",
+            "annotations": {"reloader.stakater.com/auto": "true", LAST_APPLIED: "{...}"},
+            "managedFields": [{"manager": "kubectl"}]
+        },
+        "spec": spec,
+        "status": {"phase": "Healthy"}
+    }))
+    .unwrap()
 }
 
-fn followers(index: &SharedIndex, ns: &str, secret: &str) -> usize {
-    let source = SourceRef::new(ns, SourceKind::Secret, secret);
-    index
-        .read()
-        .unwrap()
-        .lookup(&source, None)
-        .iter()
-        .filter(|c| c.decision.reloads())
-        .count()
+fn input(
+    kind: WorkloadKind,
+    o: &DynamicObject,
+) -> Result<WorkloadInput, reloader_core::index::IndexError> {
+    pod_template::input(kind, &o.metadata, &o.data)
+}
+
+/// What the index reads of an object, but the last-applied annotation (which pruning drops).
+fn read(kind: WorkloadKind, o: &DynamicObject) -> WorkloadInput {
+    let mut read = input(kind, o).unwrap();
+    read.annotations.remove(LAST_APPLIED);
+    read
+}
+
+/// One workload cache's view of its watch: the index it feeds and what it remembers.
+struct Feed {
+    index: SharedIndex,
+    scope: Scope,
+    seen: Option<HashSet<WorkloadRef>>,
+    known: HashSet<WorkloadRef>,
+}
+
+impl Feed {
+    fn new(scope: Scope) -> Self {
+        let index = Arc::new(RwLock::new(FollowerIndex::new(
+            AnnotationKeys::default(),
+            GlobalOptions::default(),
+        )));
+        Self {
+            index,
+            scope,
+            seen: None,
+            known: HashSet::new(),
+        }
+    }
+
+    fn event(&mut self, kind: WorkloadKind, event: Event<DynamicObject>) {
+        let mut relist = Relist {
+            seen: &mut self.seen,
+            known: &mut self.known,
+        };
+        apply_workload_event(&self.index, &self.scope, &mut relist, kind, &event);
+    }
+
+    fn followers(&self, ns: &str, secret: &str) -> usize {
+        let source = SourceRef::new(ns, SourceKind::Secret, secret);
+        self.index
+            .read()
+            .unwrap()
+            .lookup(&source, None)
+            .iter()
+            .filter(|c| c.decision.reloads())
+            .count()
+    }
+
+    fn workloads(&self) -> usize {
+        self.index.read().unwrap().stats().workloads
+    }
 }
 
 #[test]
 fn pruning_keeps_exactly_what_reference_finding_reads() {
     let original = deployment("ns", "web", "creds");
     let mut pruned = original.clone();
-    pruned.prune();
+    prune(DEPLOYMENT, &mut pruned);
     assert_eq!(pruned.metadata.managed_fields, None);
-    assert_eq!(pruned.status, None);
+    assert_eq!(pruned.data.get("status"), None);
     let annotations = pruned.metadata.annotations.clone().unwrap();
     assert!(!annotations.contains_key(LAST_APPLIED));
     assert!(annotations.contains_key("reloader.stakater.com/auto"));
-    let spec = pruned
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap();
-    assert_eq!(spec.node_selector, None);
-    assert_eq!(spec.containers[0].image, None);
-    assert_eq!(spec.containers[0].resources, None);
-    assert!(spec.containers[0].env.is_some());
-    assert!(spec.volumes.is_some());
+    let spec = &pruned.data["spec"];
+    assert_eq!(spec.get("selector"), None);
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod.get("nodeSelector"), None);
+    assert_eq!(pod["containers"][0].get("image"), None);
+    assert_eq!(pod["containers"][0].get("resources"), None);
+    assert!(pod["containers"][0].get("env").is_some());
+    assert!(pod.get("volumes").is_some());
     assert_eq!(
-        pruned.input().unwrap().refs,
-        original.input().unwrap().refs,
-        "pruning never changes what the workload references"
+        read(DEPLOYMENT, &pruned),
+        read(DEPLOYMENT, &original),
+        "pruning never changes what the index reads"
+    );
+}
+
+#[test]
+fn pruning_a_rollout_keeps_its_template_or_its_workload_ref() {
+    let mut templated = rollout(json!({
+        "replicas": 3,
+        "strategy": {"canary": {"steps": [{"setWeight": 20}]}},
+        "template": {
+            "metadata": {"annotations": {"a": "b"}},
+            "spec": {
+                "containers": [{"name": "app", "image": "app:1", "envFrom": [{"secretRef": {"name": "db"}}]}],
+                "nodeSelector": {"disk": "ssd"}
+            }
+        }
+    }));
+    let before = read(ROLLOUT, &templated);
+    prune(ROLLOUT, &mut templated);
+    assert_eq!(templated.data.get("status"), None);
+    assert_eq!(templated.data.pointer("/spec/strategy"), None);
+    assert_eq!(
+        templated.data.pointer("/spec/template/spec/nodeSelector"),
+        None
+    );
+    assert_eq!(
+        templated
+            .data
+            .pointer("/spec/template/metadata/annotations/a"),
+        Some(&json!("b"))
+    );
+    assert_eq!(read(ROLLOUT, &templated), before);
+
+    let mut referencing = rollout(json!({"workloadRef": {"kind": "Deployment", "name": "web"}}));
+    prune(ROLLOUT, &mut referencing);
+    let err = input(ROLLOUT, &referencing).unwrap_err();
+    assert!(
+        err.to_string().contains("workloadRef"),
+        "still known as unpatchable"
     );
 }
 
 #[test]
 fn watch_events_feed_the_index_incrementally() {
-    let index = index();
-    let scope = Scope::default();
-    let (mut seen, mut known) = (None, HashSet::new());
-    let d = deployment("ns", "web", "creds");
-    apply_workload_event(
-        &index,
-        &scope,
-        &mut seen,
-        &mut known,
-        &Event::Apply(d.clone()),
-    );
-    assert_eq!(followers(&index, "ns", "creds"), 1);
+    let mut feed = Feed::new(Scope::default());
+    feed.event(DEPLOYMENT, Event::Apply(deployment("ns", "web", "creds")));
+    assert_eq!(feed.followers("ns", "creds"), 1);
     let moved = deployment("ns", "web", "other");
-    apply_workload_event(
-        &index,
-        &scope,
-        &mut seen,
-        &mut known,
-        &Event::Apply(moved.clone()),
-    );
-    assert_eq!(followers(&index, "ns", "creds"), 0);
-    assert_eq!(followers(&index, "ns", "other"), 1);
-    apply_workload_event(&index, &scope, &mut seen, &mut known, &Event::Delete(moved));
-    assert_eq!(followers(&index, "ns", "other"), 0);
-    assert_eq!(index.read().unwrap().stats().workloads, 0);
+    feed.event(DEPLOYMENT, Event::Apply(moved.clone()));
+    assert_eq!(feed.followers("ns", "creds"), 0);
+    assert_eq!(feed.followers("ns", "other"), 1);
+    feed.event(DEPLOYMENT, Event::Delete(moved));
+    assert_eq!(feed.followers("ns", "other"), 0);
+    assert_eq!(feed.workloads(), 0);
 }
 
 #[test]
 fn a_relist_removes_workloads_deleted_while_the_watch_was_down() {
-    let index = index();
-    let scope = Scope::default();
-    let (mut seen, mut known) = (None, HashSet::new());
+    let mut feed = Feed::new(Scope::default());
     for name in ["a", "b"] {
-        let d = deployment("ns", name, "creds");
-        apply_workload_event(&index, &scope, &mut seen, &mut known, &Event::Apply(d));
+        feed.event(DEPLOYMENT, Event::Apply(deployment("ns", name, "creds")));
     }
-    assert_eq!(followers(&index, "ns", "creds"), 2);
-    apply_workload_event::<Deployment>(&index, &scope, &mut seen, &mut known, &Event::Init);
-    let a = deployment("ns", "a", "creds");
-    apply_workload_event(&index, &scope, &mut seen, &mut known, &Event::InitApply(a));
-    apply_workload_event::<Deployment>(&index, &scope, &mut seen, &mut known, &Event::InitDone);
-    assert_eq!(followers(&index, "ns", "creds"), 1);
+    assert_eq!(feed.followers("ns", "creds"), 2);
+    feed.event(DEPLOYMENT, Event::Init);
+    feed.event(DEPLOYMENT, Event::InitApply(deployment("ns", "a", "creds")));
+    feed.event(DEPLOYMENT, Event::InitDone);
+    assert_eq!(feed.followers("ns", "creds"), 1);
 }
 
 #[test]
@@ -153,11 +227,9 @@ fn workloads_outside_the_scope_are_not_indexed() {
         ),
     ];
     for (name, scope, want) in cases {
-        let index = index();
-        let (mut seen, mut known) = (None, HashSet::new());
-        let d = deployment("ns", "web", "creds");
-        apply_workload_event(&index, &scope, &mut seen, &mut known, &Event::Apply(d));
-        assert_eq!(followers(&index, "ns", "creds"), want, "{name}");
+        let mut feed = Feed::new(scope);
+        feed.event(DEPLOYMENT, Event::Apply(deployment("ns", "web", "creds")));
+        assert_eq!(feed.followers("ns", "creds"), want, "{name}");
     }
 }
 
@@ -186,79 +258,20 @@ fn a_reloader_config_names_targets_in_its_own_namespace_only() {
 }
 
 #[test]
-fn legacy_namespace_selectors_become_label_selectors() {
-    let cases = [
-        ("team:a", "team=a"),
-        ("team:*", "team"),
-        ("team:a,env:*", "team=a,env"),
-        ("team=a", "team=a"),
-        ("", ""),
-    ];
-    for (flag, want) in cases {
-        assert_eq!(namespace_selector(flag), want, "{flag}");
-    }
-}
-
-#[test]
-fn a_namespace_selector_narrows_the_scope_as_labels_change() {
-    let selected = NamespaceSet::default();
-    let scope = Scope {
-        selected: Some(selected.clone()),
-        ..Scope::default()
-    };
-    assert!(!scope.includes("team-a"));
-    assert!(
-        scope.includes_static("team-a"),
-        "indexing does not depend on labels"
-    );
-    selected.set("team-a".into(), true);
-    assert!(scope.includes("team-a"));
-    selected.replace(HashSet::new());
-    assert!(!scope.includes("team-a"));
-}
-
-fn rollout(spec: serde_json::Value) -> DynamicObject {
-    serde_json::from_value(json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-        "metadata": {"name": "web", "namespace": "ns",
-                     "annotations": {"reloader.stakater.com/auto": "true"}},
-        "spec": spec
-    }))
-    .unwrap()
-}
-
-#[test]
 fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
-    let index = index();
-    let (mut seen, mut known) = (None, HashSet::new());
-    let mut feed = |event: Event<DynamicObject>| {
-        let mut relist = Relist {
-            seen: &mut seen,
-            known: &mut known,
-        };
-        let input = |o: &DynamicObject| {
-            reloader_core::untyped::input(WorkloadKind::Rollout, &o.metadata, &o.data)
-        };
-        super::apply_event(
-            &index,
-            &Scope::default(),
-            &mut relist,
-            WorkloadKind::Rollout,
-            input,
-            &event,
-        );
-    };
+    let mut feed = Feed::new(Scope::default());
     let templated = rollout(json!({"template": {"spec": {"containers": [{"name": "app",
         "envFrom": [{"secretRef": {"name": "db"}}]}]}}}));
-    feed(Event::Apply(templated.clone()));
-    assert_eq!(followers(&index, "ns", "db"), 1);
-    feed(Event::Apply(rollout(
-        json!({"workloadRef": {"name": "web"}}),
-    )));
-    assert_eq!(followers(&index, "ns", "db"), 0, "nothing left to patch");
-    feed(Event::Apply(templated.clone()));
-    assert_eq!(followers(&index, "ns", "db"), 1);
-    feed(Event::Delete(templated));
-    assert_eq!(followers(&index, "ns", "db"), 0);
-    assert_eq!(index.read().unwrap().stats().workloads, 0);
+    feed.event(ROLLOUT, Event::Apply(templated.clone()));
+    assert_eq!(feed.followers("ns", "db"), 1);
+    feed.event(
+        ROLLOUT,
+        Event::Apply(rollout(json!({"workloadRef": {"name": "web"}}))),
+    );
+    assert_eq!(feed.followers("ns", "db"), 0, "nothing left to patch");
+    feed.event(ROLLOUT, Event::Apply(templated.clone()));
+    assert_eq!(feed.followers("ns", "db"), 1);
+    feed.event(ROLLOUT, Event::Delete(templated));
+    assert_eq!(feed.followers("ns", "db"), 0);
+    assert_eq!(feed.workloads(), 0);
 }

@@ -1,27 +1,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::json;
 
 use super::*;
 use crate::reload::cache::config_input;
 use reloader_core::index::{ConfigInput, WorkloadInput};
+use reloader_core::pod_template::input_from_json;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::source::SourceKind;
 use reloader_core::workload::WorkloadKind;
 
-fn deployment(name: &str, annotations: serde_json::Value) -> Deployment {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "namespace": "ns", "annotations": annotations},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"spec": {"containers": [{
-                "name": "app",
-                "envFrom": [{"secretRef": {"name": "creds"}}]
-            }]}}
-        }
-    }))
+fn deployment(name: &str, annotations: serde_json::Value) -> WorkloadInput {
+    input_from_json(
+        WorkloadKind::Deployment,
+        &json!({
+            "metadata": {"name": name, "namespace": "ns", "annotations": annotations},
+            "spec": {
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"spec": {"containers": [{
+                    "name": "app",
+                    "envFrom": [{"secretRef": {"name": "creds"}}]
+                }]}}
+            }
+        }),
+    )
     .unwrap()
 }
 
@@ -46,13 +49,9 @@ fn index() -> FollowerIndex {
         "annotated",
         json!({"reloader.stakater.com/auto": "true", "deployment.reloader.stakater.com/pause-period": "30s"}),
     );
-    index.apply_workload(WorkloadInput::from_deployment(&annotated).unwrap());
-    index.apply_workload(
-        WorkloadInput::from_deployment(&deployment("by-config", json!({}))).unwrap(),
-    );
-    index.apply_workload(
-        WorkloadInput::from_deployment(&deployment("bystander", json!({}))).unwrap(),
-    );
+    index.apply_workload(annotated);
+    index.apply_workload(deployment("by-config", json!({})));
+    index.apply_workload(deployment("bystander", json!({})));
     let (id, input): (ConfigId, ConfigInput) = config_input(&rc()).unwrap();
     index.apply_config(id, input);
     index

@@ -5,8 +5,8 @@ use serde_json::json;
 use super::*;
 use reloader_core::hash::{SourceHash, hash_configmap};
 use reloader_core::patch::recorded_hash;
+use reloader_core::pod_template::input_from_json as input;
 use reloader_core::source::{SourceKind, SourceRef};
-use reloader_core::untyped::input_of_json as input;
 
 fn hash(v: &str) -> SourceHash {
     hash_configmap(&ConfigMap {
@@ -103,15 +103,13 @@ fn rollouts_and_deploymentconfigs_are_read_like_deployments() {
             json!({"reloader.stakater.com/auto": "true"}),
             template.clone(),
         );
-        let read = input(kind, &object)
-            .expect("a kind the webhook reads")
-            .unwrap();
+        let read = input(kind, &object).expect("a kind the webhook reads");
         assert_eq!(read.workload.kind, kind);
         assert!(read.refs.references(SourceKind::ConfigMap, "cfg"), "{kind}");
     }
     let referenced = rollout(json!({}), json!({"workloadRef": {"name": "web"}}));
     assert!(
-        input(WorkloadKind::Rollout, &referenced).unwrap().is_err(),
+        input(WorkloadKind::Rollout, &referenced).is_err(),
         "a Rollout without a template has nothing to stamp"
     );
 }

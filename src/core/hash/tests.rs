@@ -1,0 +1,195 @@
+use super::*;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use proptest::prelude::*;
+
+fn cm(data: &[(&str, &str)], binary: &[(&str, &[u8])]) -> ConfigMap {
+    ConfigMap {
+        data: (!data.is_empty()).then(|| {
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        }),
+        binary_data: (!binary.is_empty()).then(|| {
+            binary
+                .iter()
+                .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
+                .collect()
+        }),
+        ..Default::default()
+    }
+}
+
+fn secret(data: &[(&str, &[u8])]) -> Secret {
+    Secret {
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn equal_sign_inside_key_or_value_is_not_ambiguous() {
+    assert_ne!(
+        hash_configmap(&cm(&[("a", "b=c")], &[])),
+        hash_configmap(&cm(&[("a=b", "c")], &[]))
+    );
+}
+
+#[test]
+fn semicolon_cannot_forge_an_extra_entry() {
+    assert_ne!(
+        hash_configmap(&cm(&[("a", "1;b=2")], &[])),
+        hash_configmap(&cm(&[("a", "1"), ("b", "2")], &[]))
+    );
+}
+
+#[test]
+fn moving_an_entry_between_data_and_binary_data_changes_the_hash() {
+    assert_ne!(
+        hash_configmap(&cm(&[("k", "v")], &[])),
+        hash_configmap(&cm(&[], &[("k", b"v")]))
+    );
+}
+
+#[test]
+fn absent_and_empty_maps_hash_alike() {
+    let absent = ConfigMap::default();
+    let empty = ConfigMap {
+        data: Some(BTreeMap::new()),
+        binary_data: Some(BTreeMap::new()),
+        ..Default::default()
+    };
+    assert_eq!(hash_configmap(&absent), hash_configmap(&empty));
+    assert_eq!(hash_secret(&Secret::default()), hash_secret(&secret(&[])));
+    assert!(!configmap_data_changed(&absent, &empty));
+    assert!(!secret_data_changed(&Secret::default(), &secret(&[])));
+}
+
+#[test]
+fn labels_and_annotations_never_count() {
+    let plain = secret(&[("password", b"hunter2")]);
+    let mut labelled = plain.clone();
+    labelled.metadata = ObjectMeta {
+        labels: Some([("team".to_string(), "a".to_string())].into()),
+        annotations: Some([("note".to_string(), "x".to_string())].into()),
+        ..Default::default()
+    };
+    assert_eq!(hash_secret(&plain), hash_secret(&labelled));
+    assert!(!secret_data_changed(&plain, &labelled));
+}
+
+#[test]
+fn a_secret_and_a_configmap_with_the_same_text_hash_alike() {
+    // Both are "data"; the kind is part of the source's identity, not its hash.
+    assert_eq!(
+        hash_secret(&secret(&[("k", b"v")])),
+        hash_configmap(&cm(&[("k", "v")], &[]))
+    );
+}
+
+#[test]
+fn string_data_is_folded_into_data_like_the_api_server_does() {
+    let folded = secret(&[("a", b"1"), ("b", b"2")]);
+    let mut written = secret(&[("a", b"1"), ("b", b"old")]);
+    written.string_data = Some([("b".to_string(), "2".to_string())].into());
+    assert_eq!(hash_secret(&folded), hash_secret(&written));
+    assert!(!secret_data_changed(&folded, &written));
+}
+
+#[test]
+fn value_change_is_detected_for_both_kinds() {
+    assert!(secret_data_changed(
+        &secret(&[("k", b"1")]),
+        &secret(&[("k", b"2")])
+    ));
+    assert!(configmap_data_changed(
+        &cm(&[("k", "1")], &[]),
+        &cm(&[("k", "2")], &[])
+    ));
+    assert!(configmap_data_changed(
+        &cm(&[], &[("k", b"1")]),
+        &cm(&[], &[("k", b"2")])
+    ));
+}
+
+#[test]
+fn the_streaming_hasher_matches_the_whole_object_hashes() {
+    let s = secret(&[("a", b"1"), ("b", b"\x00\xff")]);
+    let mut h = MapHasher::data(2);
+    h.entry("a", b"1");
+    h.entry("b", b"\x00\xff");
+    h.binary_data(0);
+    assert_eq!(h.finish(), hash_secret(&s));
+
+    let c = cm(&[("t", "x")], &[("b", b"\x01")]);
+    let mut h = MapHasher::data(1);
+    h.entry("t", b"x");
+    h.binary_data(1);
+    h.entry("b", b"\x01");
+    assert_eq!(h.finish(), hash_configmap(&c));
+}
+
+#[test]
+fn hash_text_round_trips_and_bad_text_is_a_typed_error() {
+    let h = hash_secret(&secret(&[("k", b"v")]));
+    assert_eq!(h.to_string().len(), 64);
+    assert_eq!(h.to_string().parse::<SourceHash>(), Ok(h));
+    assert_eq!(h.short().len(), 12);
+    assert_eq!("xyz".parse::<SourceHash>(), Err(BadHash { len: 3 }));
+    let json = serde_json::to_string(&h).unwrap();
+    assert_eq!(serde_json::from_str::<SourceHash>(&json).unwrap(), h);
+}
+
+#[test]
+fn a_huge_value_hashes_without_trouble() {
+    let big = vec![0xAB; 8 * 1024 * 1024];
+    let a = hash_secret(&secret(&[("blob", &big)]));
+    let mut bigger = big.clone();
+    bigger.push(0);
+    assert_ne!(a, hash_secret(&secret(&[("blob", &bigger)])));
+}
+
+fn entries() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+    prop::collection::vec((".{0,8}", prop::collection::vec(any::<u8>(), 0..16)), 0..8)
+}
+
+proptest! {
+    #[test]
+    fn insertion_order_never_matters(mut e in entries(), seed in any::<u64>()) {
+        let a: BTreeMap<String, Vec<u8>> = e.iter().cloned().collect();
+        // Rebuild in another order; later duplicates win in both, so dedupe first.
+        let mut dedup: Vec<_> = a.clone().into_iter().collect();
+        let n = dedup.len().max(1);
+        dedup.rotate_left((seed as usize) % n);
+        let b: BTreeMap<String, Vec<u8>> = dedup.into_iter().rev().collect();
+        prop_assert_eq!(hash_maps(Some(&a), None), hash_maps(Some(&b), None));
+        e.clear();
+    }
+
+    #[test]
+    fn splitting_at_a_different_place_changes_the_hash(
+        left in "[a-z=;]{1,8}", right in "[a-z=;]{1,8}", cut in 1usize..8,
+    ) {
+        // "key"+"value" concatenations that are equal but split differently must differ.
+        let joined = format!("{left}{right}");
+        prop_assume!(cut < joined.len() && cut != left.len());
+        let (k2, v2) = joined.split_at(cut);
+        let a = BTreeMap::from([(left.clone(), right.clone().into_bytes())]);
+        let b = BTreeMap::from([(k2.to_string(), v2.as_bytes().to_vec())]);
+        prop_assert_ne!(hash_maps(Some(&a), None), hash_maps(Some(&b), None));
+    }
+
+    #[test]
+    fn any_value_change_changes_the_hash(
+        e in entries().prop_filter("non-empty", |e| !e.is_empty()), extra in any::<u8>(),
+    ) {
+        let a: BTreeMap<String, Vec<u8>> = e.into_iter().collect();
+        let mut b = a.clone();
+        let first = b.keys().next().unwrap().clone();
+        b.get_mut(&first).unwrap().push(extra);
+        prop_assert_ne!(hash_maps(Some(&a), None), hash_maps(Some(&b), None));
+    }
+}

@@ -1,0 +1,136 @@
+use super::*;
+use k8s_openapi::api::core::v1::ConfigMap;
+use reloader_core::hash::{SourceHash, hash_configmap};
+use reloader_core::patch::{Record, ReloadStrategy};
+use reloader_core::source::SourceKind;
+use reloader_core::workload::WorkloadKind;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(1_700_000_000_000 + ms).unwrap()
+}
+
+fn hash(v: &str) -> SourceHash {
+    hash_configmap(&ConfigMap {
+        data: Some([("k".to_string(), v.to_string())].into()),
+        ..Default::default()
+    })
+}
+
+fn entry(kind: SourceKind, name: &str, v: &str, seq: u64) -> Entry {
+    Entry {
+        wanted: Wanted {
+            record: Record {
+                source: SourceRef::new("ns", kind, name),
+                hash: hash(v),
+                container: Some(0),
+            },
+            strategy: ReloadStrategy::EnvVars,
+            baseline_required: false,
+        },
+        seq,
+        config: None,
+        pause: None,
+        coalesce: None,
+    }
+}
+
+fn web() -> WorkloadRef {
+    WorkloadRef::new("ns", WorkloadKind::Deployment, "web")
+}
+
+const WINDOW: Duration = Duration::from_millis(100);
+
+#[test]
+fn changes_within_the_window_are_applied_together() {
+    let mut set = PendingSet::default();
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "1", 1),
+        at(0),
+        WINDOW,
+    );
+    set.add(
+        web(),
+        entry(SourceKind::Secret, "creds", "1", 2),
+        at(50),
+        WINDOW,
+    );
+    assert!(
+        set.take_due(at(99), |_| false).is_empty(),
+        "window still open"
+    );
+    let due = set.take_due(at(100), |_| false);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1.entries.len(), 2);
+    assert!(set.is_empty());
+}
+
+#[test]
+fn the_latest_arrival_wins_for_the_same_source() {
+    let mut set = PendingSet::default();
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "new", 2),
+        at(0),
+        WINDOW,
+    );
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "old", 1),
+        at(10),
+        WINDOW,
+    );
+    let due = set.take_due(at(100), |_| false);
+    let wanted = due[0].1.wanted();
+    assert_eq!(wanted.len(), 1);
+    assert_eq!(wanted[0].record.hash, hash("new"));
+}
+
+#[test]
+fn a_busy_workload_waits_and_keeps_collecting() {
+    let mut set = PendingSet::default();
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "1", 1),
+        at(0),
+        WINDOW,
+    );
+    assert!(set.take_due(at(200), |_| true).is_empty());
+    assert_eq!(set.next_due(|_| true), None);
+    assert_eq!(set.next_due(|_| false), Some(at(100)));
+}
+
+#[test]
+fn restored_changes_merge_with_newer_ones_and_wait_for_the_pause() {
+    let mut set = PendingSet::default();
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "1", 1),
+        at(0),
+        WINDOW,
+    );
+    let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "2", 2),
+        at(150),
+        WINDOW,
+    );
+    set.restore(web(), pending, at(5_000));
+    assert!(set.take_due(at(4_999), |_| false).is_empty());
+    let due = set.take_due(at(5_000), |_| false);
+    assert_eq!(due[0].1.wanted()[0].record.hash, hash("2"));
+}
+
+#[test]
+fn a_forgotten_workload_has_nothing_due() {
+    let mut set = PendingSet::default();
+    set.add(
+        web(),
+        entry(SourceKind::ConfigMap, "cfg", "1", 1),
+        at(0),
+        WINDOW,
+    );
+    set.forget(&web());
+    assert!(set.take_due(at(1_000), |_| false).is_empty());
+}
