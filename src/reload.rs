@@ -18,6 +18,7 @@ pub mod conditions;
 pub mod discovery;
 pub mod engine;
 pub mod events;
+pub mod existence;
 pub mod first_status;
 pub mod followers;
 pub mod labels;

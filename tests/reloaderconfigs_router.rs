@@ -9,9 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use http_body_util::BodyExt;
 use reloader::webhook::AppState;
-use reloader_core::existence::{Existence, Presence};
-use reloader_core::source::SourceRef;
-use reloader_core::workload::WorkloadRef;
+use reloader_core::existence::{Existence, Presence, PresenceFuture, Subject};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -187,11 +185,8 @@ async fn http_alerts_pass_with_allow_insecure_alert_urls() {
 struct NothingExists;
 
 impl Existence for NothingExists {
-    fn workload(&self, _: &WorkloadRef) -> Presence {
-        Presence::Missing
-    }
-    fn source(&self, _: &SourceRef) -> Presence {
-        Presence::Missing
+    fn presence<'a>(&'a self, _: &'a Subject) -> PresenceFuture<'a> {
+        Box::pin(std::future::ready(Presence::Missing))
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use reloader_core::baseline::Baselines;
+use reloader_core::existence::{Existence, NoCache};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -87,6 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let alert_options =
         crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
+    let mut existence: Arc<dyn Existence> = Arc::new(NoCache);
     let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
         Ok(c) => {
             tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
@@ -104,6 +106,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // Ends once the engine has stopped and the queued alerts are sent.
             started.tasks.spawn(dispatcher);
             baseline = Some(Arc::new(started.baseline) as Arc<dyn Baselines>);
+            existence = Arc::new(started.existence);
             started.tasks
         }
         Err(e) => {
@@ -128,7 +131,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         limits,
         baseline,
-        // The reload engine's cache will answer here; until then nothing is known.
+        existence,
         ..AppState::new(metrics.clone(), queue)
     });
     let ready = Readiness::default();

@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::crd::{AlertSink, ReloaderConfigSpec};
 use crate::duration::parse_duration;
-use crate::existence::{Existence, Presence};
+use crate::existence::{Presence, Subject};
 use crate::source::{SourceKind, SourceRef};
 use crate::workload::{WorkloadKind, WorkloadRef};
 
@@ -238,46 +238,50 @@ pub fn validate(
     c.out
 }
 
-/// Warnings for a valid spec: targets and watched sources the cache knows are missing.
-pub fn warnings(
-    namespace: &str,
-    spec: &ReloaderConfigSpec,
-    existence: &dyn Existence,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, t) in spec.targets.iter().enumerate() {
-        let Ok(kind) = t.kind.parse::<WorkloadKind>() else {
-            continue;
-        };
-        let w = WorkloadRef::new(namespace, kind, t.name.clone());
-        if existence.workload(&w) == Presence::Missing {
-            out.push(format!(
-                "spec.targets[{i}]: {kind} {namespace}/{} does not exist yet; it will be rolled once it does",
-                t.name
-            ));
-        }
-    }
-    let sources = spec
-        .watched_resources
-        .secrets
+/// What a valid spec names, whose existence is worth a warning: each target of a kind we
+/// roll and each watched source, with the field that names it.
+pub fn subjects(namespace: &str, spec: &ReloaderConfigSpec) -> Vec<(String, Subject)> {
+    let targets = spec.targets.iter().enumerate().filter_map(|(i, t)| {
+        let kind = t.kind.parse::<WorkloadKind>().ok()?;
+        let target = WorkloadRef::new(namespace, kind, t.name.clone());
+        Some((format!("spec.targets[{i}]"), Subject::Workload(target)))
+    });
+    let watched = &spec.watched_resources;
+    let sources = [
+        ("secrets", SourceKind::Secret, &watched.secrets),
+        ("configMaps", SourceKind::ConfigMap, &watched.config_maps),
+    ]
+    .into_iter()
+    .flat_map(|(field, kind, names)| {
+        names.iter().enumerate().map(move |(i, name)| {
+            let source = SourceRef::new(namespace, kind, name.clone());
+            (
+                format!("spec.watchedResources.{field}[{i}]"),
+                Subject::Source(source),
+            )
+        })
+    });
+    targets.chain(sources).collect()
+}
+
+/// The warning for each subject known to be missing, in the order of `answers`.
+pub fn warnings(answers: &[(String, Subject, Presence)]) -> Vec<String> {
+    answers
         .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("secrets[{i}]"), SourceKind::Secret, n))
-        .chain(
-            spec.watched_resources
-                .config_maps
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (format!("configMaps[{i}]"), SourceKind::ConfigMap, n)),
-        );
-    for (field, kind, name) in sources {
-        if existence.source(&SourceRef::new(namespace, kind, name.clone())) == Presence::Missing {
-            out.push(format!(
-                "spec.watchedResources.{field}: {kind} {namespace}/{name} does not exist yet"
-            ));
-        }
-    }
-    out
+        .filter(|(_, _, presence)| *presence == Presence::Missing)
+        .map(|(field, subject, _)| match subject {
+            Subject::Workload(w) => format!(
+                "{field}: {} {}/{} does not exist yet; it will be rolled once it does",
+                w.kind, w.namespace, w.name
+            ),
+            Subject::Source(s) => {
+                format!(
+                    "{field}: {} {}/{} does not exist yet",
+                    s.kind, s.namespace, s.name
+                )
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

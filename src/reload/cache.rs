@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store, store::Writer};
@@ -21,6 +21,7 @@ use kube::{Api, Client, ResourceExt};
 use crate::reload::discovery::{self, Detect};
 use crate::reload::scope::Scope;
 use reloader_core::crd::ReloaderConfig;
+use reloader_core::existence::Presence;
 use reloader_core::index::{ConfigId, ConfigInput, FollowerIndex};
 use reloader_core::pod_template::{self, prune_meta};
 use reloader_core::policy::ConfigRule;
@@ -178,6 +179,26 @@ impl WorkloadStores {
         let key_ref =
             reflector::ObjectRef::new_with(&w.name, api_resource(w.kind)).within(&w.namespace);
         store.get(&key_ref)?.annotations().get(key).cloned()
+    }
+
+    /// Whether the caches hold `w`: `Unknown` for a kind not watched, or while its store
+    /// is still listing (or its API is not served).
+    pub fn presence(&self, w: &WorkloadRef) -> Presence {
+        let Some(store) = self.0.get(&w.kind) else {
+            return Presence::Unknown;
+        };
+        match store.wait_until_ready().now_or_never() {
+            Some(Ok(())) => {
+                let key = reflector::ObjectRef::new_with(&w.name, api_resource(w.kind))
+                    .within(&w.namespace);
+                if store.get(&key).is_some() {
+                    Presence::Exists
+                } else {
+                    Presence::Missing
+                }
+            }
+            Some(Err(_)) | None => Presence::Unknown,
+        }
     }
 
     /// Waits until every store has listed once (a store whose API is not served is

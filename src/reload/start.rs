@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::reload::baseline::Baseline;
 use crate::reload::cache;
 use crate::reload::discovery::{self, Detect};
+use crate::reload::existence::Presences;
 use crate::reload::leader::{self, LeaseOptions};
 use crate::reload::resync::{self, ResyncOptions};
 use crate::reload::scope;
@@ -40,6 +41,8 @@ pub struct Started {
     pub tasks: JoinSet<()>,
     /// What `/mutate/workloads` needs to stamp baselines.
     pub baseline: Baseline,
+    /// What `/validate/reloaderconfigs` needs to warn about missing targets and sources.
+    pub existence: Presences,
 }
 
 /// Starts caches, engine, resync, the status observer and (with `--leader-elect`) the lease.
@@ -92,6 +95,10 @@ pub fn start(
         strategy: settings.engine.strategy,
         scope: settings.engine.scope.clone(),
     };
+    let existence = Presences {
+        client: client.clone(),
+        workloads: workloads.clone(),
+    };
     let engine = Engine::new(
         client.clone(),
         index,
@@ -140,5 +147,6 @@ pub fn start(
     Started {
         tasks: background,
         baseline,
+        existence,
     }
 }

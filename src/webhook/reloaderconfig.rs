@@ -1,5 +1,5 @@
 //! `POST /validate/reloaderconfigs`: denies invalid ReloaderConfigs with field-specific
-//! messages and allows valid ones, with warnings for targets and sources the cache knows
+//! messages and allows valid ones, with warnings for targets and sources the engine knows
 //! are missing.
 
 use std::sync::Arc;
@@ -14,14 +14,32 @@ use super::AppState;
 use super::body::read_json;
 use super::review::{self, Answer, Operation, Review, ReviewError};
 use reloader_core::crd::ReloaderConfig;
+use reloader_core::existence::Existence;
 use reloader_core::validation;
 
 const PATH: &str = "/validate/reloaderconfigs";
 const WEBHOOK: &str = "reloaderconfigs";
 const GROUP: &str = "reloader.stakater.com";
 
-/// The answer for one review: pure, given the options and the existence oracle.
-pub fn review_answer(review: &Review<'_>, state: &AppState) -> Result<Answer, ReviewError> {
+/// Asks the engine about every subject at once; each answer is bounded by the engine.
+async fn existence_warnings(
+    existence: &dyn Existence,
+    namespace: &str,
+    rc: &ReloaderConfig,
+) -> Vec<String> {
+    let subjects = validation::subjects(namespace, &rc.spec);
+    let presences =
+        futures::future::join_all(subjects.iter().map(|(_, s)| existence.presence(s))).await;
+    let answers: Vec<_> = subjects
+        .into_iter()
+        .zip(presences)
+        .map(|((field, subject), presence)| (field, subject, presence))
+        .collect();
+    validation::warnings(&answers)
+}
+
+/// The answer for one review, given the options and the existence oracle.
+pub async fn review_answer(review: &Review<'_>, state: &AppState) -> Result<Answer, ReviewError> {
     if review.kind.kind != "ReloaderConfig" || review.kind.group != GROUP {
         return Err(ReviewError::WrongKind {
             got: format!("{}/{}", review.kind.group, review.kind.kind),
@@ -42,7 +60,7 @@ pub fn review_answer(review: &Review<'_>, state: &AppState) -> Result<Answer, Re
     };
     let violations = validation::validate(&namespace, &rc.spec, &state.reloaderconfigs);
     if violations.is_empty() {
-        let warnings = validation::warnings(&namespace, &rc.spec, state.existence.as_ref());
+        let warnings = existence_warnings(state.existence.as_ref(), &namespace, &rc).await;
         return Ok(Answer::allow(review.uid.clone()).with_warnings(warnings));
     }
     let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
@@ -65,7 +83,7 @@ pub async fn handle(
     let result = async {
         let bytes = read_json(&headers, body, &state.limits).await?;
         let review = review::parse(&bytes)?;
-        let answer = review_answer(&review, &state)?;
+        let answer = review_answer(&review, &state).await?;
         Ok::<_, super::ApiError>((review.version, answer))
     }
     .await;

@@ -1,4 +1,5 @@
-//! Scenarios through the apiserver simulator, the real `reloader` binary and real kubectl.
+//! Scenarios with the real `reloader` binary and real kubectl, on the real control plane
+//! (the simulator where a fault must be injected; `RELOADER_E2E_BACKEND=sim` for all).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -17,3 +18,4 @@ mod optional_kinds;
 mod original;
 mod scope;
 mod status;
+mod warnings;

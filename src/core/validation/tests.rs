@@ -260,39 +260,61 @@ fn several_problems_are_all_reported() {
     );
 }
 
-#[derive(Debug)]
-struct Known;
-
-impl Existence for Known {
-    fn workload(&self, w: &WorkloadRef) -> Presence {
-        if w.kind == WorkloadKind::Deployment {
-            Presence::Exists
-        } else {
-            Presence::Missing
-        }
-    }
-    fn source(&self, s: &SourceRef) -> Presence {
-        if s.kind == SourceKind::Secret {
-            Presence::Missing
-        } else {
-            Presence::Unknown
-        }
+/// Deployments exist, other kinds do not; Secrets are missing, ConfigMaps unknown.
+fn known(subject: &Subject) -> Presence {
+    match subject {
+        Subject::Workload(w) if w.kind == WorkloadKind::Deployment => Presence::Exists,
+        Subject::Workload(_) => Presence::Missing,
+        Subject::Source(s) if s.kind == SourceKind::Secret => Presence::Missing,
+        Subject::Source(_) => Presence::Unknown,
     }
 }
 
+fn answered(answer: impl Fn(&Subject) -> Presence) -> Vec<String> {
+    let answers: Vec<_> = subjects("team-a", &valid())
+        .into_iter()
+        .map(|(field, subject)| {
+            let presence = answer(&subject);
+            (field, subject, presence)
+        })
+        .collect();
+    warnings(&answers)
+}
+
 #[test]
-fn warnings_only_for_what_the_cache_knows_is_missing() {
+fn warnings_only_for_what_is_known_to_be_missing() {
+    assert_eq!(answered(|_| Presence::Unknown), Vec::<String>::new());
+    assert_eq!(answered(|_| Presence::Exists), Vec::<String>::new());
     assert_eq!(
-        warnings("team-a", &valid(), &crate::existence::NoCache),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        warnings("team-a", &valid(), &Known),
+        answered(known),
         [
             "spec.targets[1]: StatefulSet team-a/api does not exist yet; it will be rolled once it does",
             "spec.watchedResources.secrets[0]: Secret team-a/db-credentials does not exist yet",
         ]
     );
+}
+
+#[test]
+fn the_subjects_are_every_target_of_a_known_kind_and_every_watched_source() {
+    let fields: Vec<String> = subjects("team-a", &valid())
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let want: Vec<String> = valid()
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format!("spec.targets[{i}]"))
+        .chain(
+            (0..valid().watched_resources.secrets.len())
+                .map(|i| format!("spec.watchedResources.secrets[{i}]")),
+        )
+        .chain(
+            (0..valid().watched_resources.config_maps.len())
+                .map(|i| format!("spec.watchedResources.configMaps[{i}]")),
+        )
+        .collect();
+    assert_eq!(fields, want);
 }
 
 #[test]
