@@ -1,19 +1,19 @@
 //! Criterion: the sources decision (parse + decode + hash) and the whole router, for a
 //! 12 KB and a 2.7 MB review. `cargo bench --bench handler`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/webhook_harness/mod.rs"]
+mod webhook_harness;
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, header};
-use common::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use reloader::webhook::review;
 use reloader::webhook::sources::{self, SourcesOptions};
 use tower::ServiceExt;
+use webhook_harness::*;
 
 /// An UPDATE review of a Secret with five keys, about `total` bytes long.
 pub fn review_of_size(total: usize) -> Vec<u8> {

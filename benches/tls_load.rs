@@ -9,17 +9,17 @@
 //!
 //! `cargo bench --bench tls_load` (release build).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/webhook_harness/mod.rs"]
+mod webhook_harness;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use common::tls::*;
-use common::*;
 use reloader::cmd::certs::Ca;
+use webhook_harness::tls::*;
+use webhook_harness::*;
 
 struct Scenario {
     name: &'static str,

@@ -1,12 +1,12 @@
 //! The alert dispatcher against a local HTTP receiver: what is posted, how often, what
 //! is retried, what is dropped, and a URL read from a Secret in the API simulator.
 
-#[path = "support/mod.rs"]
-mod support;
+mod cluster_harness;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use cluster_harness::alert_receiver::Receiver;
 use k8s_openapi::jiff::Timestamp;
 use reloader::alerts::delivery::DeliveryPolicy;
 use reloader::alerts::dispatcher::{self, Dispatcher};
@@ -19,7 +19,6 @@ use reloader_core::crd::{AlertSink, Alerts, SecretKeyRef};
 use reloader_core::index::ConfigId;
 use reloader_core::source::{SourceKind, SourceRef};
 use reloader_core::workload::{WorkloadKind, WorkloadRef};
-use support::alert_receiver::Receiver;
 
 fn event(name: &str) -> AlertEvent {
     AlertEvent {
@@ -201,7 +200,7 @@ async fn a_url_held_in_a_secret_is_read_in_the_configs_namespace_and_used() {
 
     let (receiver, base) = Receiver::start(&[]).await;
     let sim = apiserver_sim::testing::SimProcess::start_with(apiserver_sim::testing::SimOptions {
-        binary: Some(support::sim_binary()),
+        binary: Some(cluster_harness::sim_binary()),
         ..Default::default()
     })
     .expect("simulator starts");

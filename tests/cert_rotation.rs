@@ -1,6 +1,6 @@
 //! Certificate rotation under load: zero failed requests, new connections get the new pair.
 
-mod common;
+mod webhook_harness;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use common::tls::*;
-use common::*;
 use hyper::StatusCode;
 use reloader::cmd::certs::Ca;
 use reloader::webhook::tls::CertPaths;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use webhook_harness::tls::*;
+use webhook_harness::*;
 
 fn leaf_der(pem: &str) -> Vec<u8> {
     CertificateDer::from_pem_slice(pem.as_bytes())

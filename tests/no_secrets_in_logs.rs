@@ -1,17 +1,17 @@
 //! Runs the real binary at trace level (every crate) and checks that Secret values never
 //! reach its log output or its metrics, whatever path a review takes.
 
-mod common;
+mod webhook_harness;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::tls::*;
-use common::*;
 use reloader::cmd::certs::Ca;
 use serde_json::Value;
+use webhook_harness::tls::*;
+use webhook_harness::*;
 
 const CANARY: &str = "canary-5e1f0c2b9d7a-do-not-log";
 

@@ -1,17 +1,17 @@
 //! `/validate/reloaderconfigs` through the router, in process.
 
-mod common;
+mod webhook_harness;
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use http_body_util::BodyExt;
 use reloader::webhook::AppState;
 use reloader_core::existence::{Existence, Presence, PresenceFuture, Subject};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use webhook_harness::*;
 
 fn config(spec: Value) -> Value {
     json!({

@@ -1,10 +1,9 @@
 //! `/validate/sources` through the router, in process.
 
-mod common;
+mod webhook_harness;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use http_body_util::BodyExt;
 use reloader::trigger::Operation;
 use reloader::webhook::Limits;
@@ -12,6 +11,7 @@ use reloader::webhook::sources::SourcesOptions;
 use reloader_core::source::SourceKind;
 use serde_json::Value;
 use tower::ServiceExt;
+use webhook_harness::*;
 
 async fn post(router: axum::Router, body: Vec<u8>) -> (StatusCode, Value) {
     send(

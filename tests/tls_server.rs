@@ -1,15 +1,15 @@
 //! The webhook over real TLS connections on 127.0.0.1.
 
-mod common;
+mod webhook_harness;
 
 use std::time::Duration;
 
 use axum::body::Bytes;
-use common::tls::*;
-use common::*;
 use hyper::StatusCode;
 use reloader::cmd::certs::Ca;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use webhook_harness::tls::*;
+use webhook_harness::*;
 
 fn update_body(v: &[u8]) -> Bytes {
     Review::update(secret("db", &[("k", b"old")]), secret("db", &[("k", v)]))

@@ -4,7 +4,7 @@
 //! ServiceAccount with the chart Deployment's flags, rolls a Deployment on a Secret change
 //! with no more than the chart's RBAC.
 
-use crate::support::Cluster;
+use crate::cluster_harness::Cluster;
 use crate::{
     SHOP, a_secret_change_rolls_the_deployment, every_webhook_calls,
     the_local_reloader_holds_the_lease, the_service_account_has_exactly_the_intended_permissions,
@@ -95,7 +95,7 @@ async fn helm_install_creates_the_chart_and_reloader_as_its_service_account_roll
     ]);
     let values_file = cluster.dir.path().join("values.yaml");
     std::fs::write(&values_file, values(&cluster)).expect("values file");
-    let chart = crate::support::control_plane::repo_root().join("helm/reloader");
+    let chart = crate::cluster_harness::control_plane::repo_root().join("helm/reloader");
     let out = cluster.helm(&[
         "install",
         RELEASE,

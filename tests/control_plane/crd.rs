@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, eventually};
+use crate::cluster_harness::{Cluster, eventually};
 
 const CRD: &str = "reloaderconfigs.reloader.stakater.com";
 const NAMESPACE: &str = "team-a";

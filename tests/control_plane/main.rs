@@ -4,8 +4,8 @@
 //! the real RBAC authorizer; and the ReloaderConfig CRD as the real API server (structural
 //! schema, CEL) and reloader's webhook judge it. Every test starts its own control plane.
 
-#[path = "../support/mod.rs"]
-mod support;
+#[path = "../cluster_harness/mod.rs"]
+mod cluster_harness;
 
 mod chart;
 mod crd;
@@ -13,10 +13,10 @@ mod manifests;
 
 use std::time::Duration;
 
-use support::install::service_account_user;
-use support::{Cluster, Reloader, env_value};
+use cluster_harness::install::service_account_user;
+use cluster_harness::{Cluster, Reloader, env_value};
 
-pub use support::SHOP;
+pub use cluster_harness::SHOP;
 
 /// What the installation's ServiceAccount may and may not do with Secrets (and what it
 /// needs for the rest), as the ClusterRole intends: `get` only, never `list` or `watch`.
@@ -96,7 +96,7 @@ pub async fn a_secret_change_rolls_the_deployment(
     cluster.assert_rollouts("shop", "web", 2).await;
 
     let user = service_account_user(namespace, service_account);
-    let support::Backend::Real(plane) = &cluster.backend else {
+    let cluster_harness::Backend::Real(plane) = &cluster.backend else {
         panic!("the real control plane")
     };
     let audit = plane.audit();
@@ -131,7 +131,7 @@ pub async fn a_secret_change_rolls_the_deployment(
 /// The leader Lease in the installation's namespace is held by the local reloader: the
 /// Role allows leader election.
 pub async fn the_local_reloader_holds_the_lease(cluster: &Cluster, namespace: &str) {
-    support::eventually("the leader Lease", || async {
+    cluster_harness::eventually("the leader Lease", || async {
         let out = cluster.kubectl_raw(
             &[
                 "get",

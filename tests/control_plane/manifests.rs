@@ -4,7 +4,7 @@
 //! with the rendered Deployment's flags, rolls a Deployment on a Secret change with no more
 //! than the rendered RBAC.
 
-use crate::support::{Cluster, reloader_cmd};
+use crate::cluster_harness::{Cluster, reloader_cmd};
 use crate::{
     SHOP, a_secret_change_rolls_the_deployment, every_webhook_calls,
     the_local_reloader_holds_the_lease, the_service_account_has_exactly_the_intended_permissions,

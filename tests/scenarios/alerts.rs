@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::support::alert_receiver::Receiver;
-use crate::support::{Cluster, eventually, http_get};
+use crate::cluster_harness::alert_receiver::Receiver;
+use crate::cluster_harness::{Cluster, eventually, http_get};
 
 const PASSWORD: &str = "s3cr3t-value-never-in-alerts";
 /// The path part of the alert URL stands for a chat webhook's token.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value};
+use crate::cluster_harness::{Cluster, env_value};
 
 const SOURCES: &str = r#"
 apiVersion: v1

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, SHOP, env_value, http_get};
+use crate::cluster_harness::{Cluster, SHOP, env_value, http_get};
 
 fn secret(password: &str) -> String {
     format!(

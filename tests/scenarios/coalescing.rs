@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value};
+use crate::cluster_harness::{Cluster, env_value};
 
 fn deployment(name: &str, annotations: &str) -> String {
     format!(

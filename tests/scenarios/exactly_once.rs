@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value, free_port};
+use crate::cluster_harness::{Cluster, env_value, free_port};
 
 /// Longest a spurious reload could take here: source wait (2 s) + window + slack.
 const QUIET: Duration = Duration::from_millis(2800);
@@ -51,7 +51,7 @@ fn configmap(mode: &str) -> String {
     )
 }
 
-async fn ready(extra: &[&str]) -> (Cluster, crate::support::Reloader) {
+async fn ready(extra: &[&str]) -> (Cluster, crate::cluster_harness::Reloader) {
     let mut cluster = Cluster::start().await;
     cluster.apply(SETUP);
     let reloader = cluster.start_reloader(extra);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apiserver_sim::testing::fault;
 
-use crate::support::{Cluster, env_value};
+use crate::cluster_harness::{Cluster, env_value};
 
 const SETUP: &str = r#"
 apiVersion: v1
@@ -106,7 +106,7 @@ async fn caches_recover_from_dropped_watches_and_compacted_history() {
             .replace("name: web", "name: late")
             .replace("app: web", "app: late"),
     );
-    crate::support::eventually("the Deployment cache to relist after 410 Gone", || async {
+    crate::cluster_harness::eventually("the Deployment cache to relist after 410 Gone", || async {
         reloader
             .log_text()
             .matches("cache listed kind=Deployment")
@@ -133,14 +133,14 @@ async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
     cluster.apply(&secret("two"));
     cluster.wait_generation("shop", "web", 2).await;
     cluster.apply(&secret("three"));
-    crate::support::eventually("the second change to be held by the pause", || async {
+    crate::cluster_harness::eventually("the second change to be held by the pause", || async {
         reloader
             .log_text()
             .contains("paused; reloading at the end of the pause")
     })
     .await;
     cluster.kubectl(&["delete", "deployment", "web", "-n", "shop"]);
-    crate::support::eventually("the held reload to be dropped", || async {
+    crate::cluster_harness::eventually("the held reload to be dropped", || async {
         reloader.log_text().contains("workload gone")
     })
     .await;
@@ -161,7 +161,7 @@ async fn sigterm_lets_an_in_flight_patch_finish() {
     slow.hang_ms = Some(1500);
     cluster.hooks().inject_fault(&slow).await.expect("fault");
     cluster.apply(&secret("two"));
-    crate::support::eventually("the trigger to reach the engine", || async {
+    crate::cluster_harness::eventually("the trigger to reach the engine", || async {
         reloader.log_text().contains("trigger resolved")
     })
     .await;

@@ -5,7 +5,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
 
-use crate::support::{Cluster, eventually};
+use crate::cluster_harness::{Cluster, eventually};
 
 const SETUP: &str = r#"
 apiVersion: v1

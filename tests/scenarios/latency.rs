@@ -11,7 +11,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
-use crate::support::Cluster;
+use crate::cluster_harness::Cluster;
 
 const SETUP: &str = r#"
 apiVersion: v1

@@ -3,7 +3,7 @@
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 
-use crate::support::{Cluster, eventually, free_port};
+use crate::cluster_harness::{Cluster, eventually, free_port};
 
 async fn holder(cluster: &Cluster) -> Option<String> {
     let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), "reloader");

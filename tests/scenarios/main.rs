@@ -1,8 +1,8 @@
 //! Scenarios with the real `reloader` binary and real kubectl, on the real control plane
 //! (the simulator where a fault must be injected; `RELOADER_E2E_BACKEND=sim` for all).
 
-#[path = "../support/mod.rs"]
-mod support;
+#[path = "../cluster_harness/mod.rs"]
+mod cluster_harness;
 
 mod alerts;
 mod baseline;

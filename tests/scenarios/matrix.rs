@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, env_value};
+use crate::cluster_harness::{Cluster, env_value};
 
 struct Row {
     name: &'static str,

@@ -10,7 +10,7 @@ use reloader_core::patch::restart::ROLLOUT_STRATEGY;
 use reloader_core::workload::WorkloadKind;
 use serde_json::Value;
 
-use crate::support::{Cluster, eventually, http_get};
+use crate::cluster_harness::{Cluster, eventually, http_get};
 
 const CRDS: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -148,7 +148,7 @@ fn change_secret(cluster: &Cluster, value: &str) {
 
 async fn plain_rolled(cluster: &Cluster) {
     eventually("the Deployment to roll", || async {
-        crate::support::env_value(&cluster.deployment("o", "plain").await, VAR).is_some()
+        crate::cluster_harness::env_value(&cluster.deployment("o", "plain").await, VAR).is_some()
     })
     .await;
 }

@@ -8,7 +8,7 @@ use kube::api::ListParams;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::planner::LAST_RELOAD_AT;
 
-use crate::support::{Cluster, env_value, eventually, template_annotation};
+use crate::cluster_harness::{Cluster, env_value, eventually, template_annotation};
 
 const NS: &str = r#"
 apiVersion: v1

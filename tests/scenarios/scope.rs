@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::Cluster;
+use crate::cluster_harness::Cluster;
 
 fn namespace(name: &str, labels: &str) -> String {
     format!(
@@ -58,7 +58,7 @@ async fn only_selected_namespaces_and_labelled_sources_trigger() {
         "--resource-label-selector",
         "reload=yes",
     ]);
-    crate::support::eventually("the namespace selector to be listed", || async {
+    crate::cluster_harness::eventually("the namespace selector to be listed", || async {
         reloader.log_text().contains("namespace selector listed")
     })
     .await;

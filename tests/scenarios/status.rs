@@ -4,7 +4,7 @@
 use kube::Api;
 use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus};
 
-use crate::support::{Cluster, eventually};
+use crate::cluster_harness::{Cluster, eventually};
 
 fn deployment(name: &str) -> String {
     format!(

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Cluster, SHOP, eventually};
+use crate::cluster_harness::{Cluster, SHOP, eventually};
 
 /// A ReloaderConfig in `shop` targeting the shop's Deployment and a StatefulSet it does not
 /// have, watching the shop's Secret and a ConfigMap it does not have.

@@ -1,6 +1,6 @@
-//! Scenario harness: a Kubernetes API server (the real control plane, or the simulator
-//! for the scenarios that inject faults), the real `reloader` binary serving its webhook
-//! over TLS, and the real `kubectl`, all on 127.0.0.1. Every process is killed and every
+//! For tests that run the binaries: a Kubernetes API server (the real control plane, or
+//! the simulator for the scenarios that inject faults), the real `reloader` binary serving
+//! its webhook over TLS, and the real `kubectl`, all on 127.0.0.1. Every process is killed and every
 //! file removed on drop.
 #![allow(dead_code)]
 

@@ -1,4 +1,6 @@
-//! Builders for AdmissionReview bodies and a router wired to an inspectable queue.
+//! For tests that call reloader's webhook inside the test process: builders for
+//! AdmissionReview bodies, a router wired to an inspectable queue, and TLS material
+//! (`tls`). Tests that run the binaries against an API server use `cluster_harness`.
 #![allow(dead_code)]
 
 pub mod tls;
