@@ -22,18 +22,18 @@ pub const QUEUE_CAPACITY: usize = 4096;
 
 /// The write that was admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
+pub enum Admitted {
     Create,
     Update,
     Delete,
 }
 
-impl Operation {
+impl Admitted {
     pub fn as_str(self) -> &'static str {
         match self {
-            Operation::Create => "CREATE",
-            Operation::Update => "UPDATE",
-            Operation::Delete => "DELETE",
+            Admitted::Create => "CREATE",
+            Admitted::Update => "UPDATE",
+            Admitted::Delete => "DELETE",
         }
     }
 }
@@ -49,7 +49,7 @@ pub struct Trigger {
     pub old_hash: Option<SourceHash>,
     /// Hash after the write; `None` on DELETE.
     pub new_hash: Option<SourceHash>,
-    pub operation: Operation,
+    pub operation: Admitted,
     /// The AdmissionReview `uid`, to correlate with the API server's audit log.
     pub uid: String,
     pub admitted_at: SystemTime,
@@ -124,7 +124,7 @@ mod tests {
             name: name.into(),
             old_hash: None,
             new_hash: None,
-            operation: Operation::Update,
+            operation: Admitted::Update,
             uid: "u".into(),
             admitted_at: SystemTime::UNIX_EPOCH,
         }

@@ -9,10 +9,13 @@ pub mod sources;
 pub mod tls;
 pub mod workloads;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 pub use body::Limits;
@@ -51,6 +54,38 @@ impl AppState {
             limits: Limits::default(),
             baseline: None,
         }
+    }
+}
+
+/// What a handler's own part makes of a readable body: the review's version, the answer,
+/// and the outcome it is counted under.
+type Reviewed = Result<(ReviewVersion, Answer, &'static str), ApiError>;
+
+/// The part every handler shares: reads the body within the limits, lets `review` answer
+/// it, counts and times the outcome, and rejects what is not a readable review.
+async fn serve_review<F, Fut>(
+    state: &AppState,
+    webhook: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+    review: F,
+) -> Response
+where
+    F: FnOnce(Bytes) -> Fut,
+    Fut: Future<Output = Reviewed>,
+{
+    let started = Instant::now();
+    let reviewed = match body::read_json(headers, body, &state.limits).await {
+        Ok(bytes) => review(bytes).await,
+        Err(err) => Err(err),
+    };
+    match reviewed {
+        Ok((version, response, outcome)) => {
+            tracing::debug!(webhook, uid = %response.uid, outcome, "reviewed");
+            state.metrics.review(webhook, outcome, started.elapsed());
+            answer(version, response)
+        }
+        Err(err) => reject(state, webhook, err, started),
     }
 }
 

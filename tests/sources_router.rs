@@ -5,7 +5,7 @@ mod webhook_harness;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use reloader::trigger::Operation;
+use reloader::trigger::Admitted;
 use reloader::webhook::Limits;
 use reloader::webhook::sources::SourcesOptions;
 use reloader_core::source::SourceKind;
@@ -61,7 +61,7 @@ async fn an_update_that_changes_secret_data_queues_one_trigger() {
         (t.namespace.as_str(), t.kind, t.name.as_str()),
         ("team-a", SourceKind::Secret, "db")
     );
-    assert_eq!(t.operation, Operation::Update);
+    assert_eq!(t.operation, Admitted::Update);
     assert_eq!(t.uid, review.uid);
     assert!(t.old_hash.is_some() && t.new_hash.is_some() && t.old_hash != t.new_hash);
 }
@@ -76,18 +76,18 @@ async fn what_triggers_and_what_does_not() {
         reload_on_delete: true,
     };
     let none = SourcesOptions::default();
-    let cases: Vec<(&str, Review, SourcesOptions, Option<Operation>)> = vec![
+    let cases: Vec<(&str, Review, SourcesOptions, Option<Admitted>)> = vec![
         (
             "secret data changed",
             Review::update(s(b"1"), s(b"2")),
             none,
-            Some(Operation::Update),
+            Some(Admitted::Update),
         ),
         (
             "configmap data changed",
             Review::update(cm("a"), cm("b")),
             none,
-            Some(Operation::Update),
+            Some(Admitted::Update),
         ),
         (
             "configmap binaryData changed",
@@ -96,7 +96,7 @@ async fn what_triggers_and_what_does_not() {
                 configmap("settings", &[("mode", "a")], &[("logo", b"\x00\x02")]),
             ),
             none,
-            Some(Operation::Update),
+            Some(Admitted::Update),
         ),
         (
             "a key moved from data to binaryData",
@@ -105,7 +105,7 @@ async fn what_triggers_and_what_does_not() {
                 configmap("settings", &[], &[("k", b"v")]),
             ),
             none,
-            Some(Operation::Update),
+            Some(Admitted::Update),
         ),
         ("same data", Review::update(s(b"1"), s(b"1")), none, None),
         (
@@ -159,7 +159,7 @@ async fn what_triggers_and_what_does_not() {
                 ),
             ),
             none,
-            Some(Operation::Update),
+            Some(Admitted::Update),
         ),
         (
             "create without --reload-on-create",
@@ -171,7 +171,7 @@ async fn what_triggers_and_what_does_not() {
             "create with --reload-on-create",
             Review::new("CREATE", Some(s(b"1")), None),
             both,
-            Some(Operation::Create),
+            Some(Admitted::Create),
         ),
         (
             "ignored create with --reload-on-create",
@@ -198,7 +198,7 @@ async fn what_triggers_and_what_does_not() {
             "delete with --reload-on-delete",
             Review::new("DELETE", None, Some(cm("a"))),
             both,
-            Some(Operation::Delete),
+            Some(Admitted::Delete),
         ),
         (
             "dry-run delete",
@@ -211,7 +211,7 @@ async fn what_triggers_and_what_does_not() {
         let mut h = harness_with(options, Limits::default(), 8);
         let (status, answer) = post(h.router(), review.body()).await;
         assert_allowed(status, &answer, &review.uid);
-        let got: Vec<Operation> = h.drain().iter().map(|t| t.operation).collect();
+        let got: Vec<Admitted> = h.drain().iter().map(|t| t.operation).collect();
         assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{name}");
     }
 }

@@ -185,7 +185,8 @@ pub fn hash_configmap(cm: &ConfigMap) -> SourceHash {
     SourceHash(h.finalize().into())
 }
 
-fn same_map<V: PartialEq>(
+/// Equal maps, an absent map counting as empty (as the API server treats them).
+pub fn same_map<V: PartialEq>(
     a: Option<&BTreeMap<String, V>>,
     b: Option<&BTreeMap<String, V>>,
 ) -> bool {

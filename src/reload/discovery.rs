@@ -52,21 +52,10 @@ impl FromStr for Detect {
     }
 }
 
-/// What start-up does about one optional kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Plan {
-    /// Turned off (`false`, or the kind is in `--ignored-workload-types`): not even asked.
-    Skip,
-    /// Ask the API server, then watch if the API is served.
-    Discover(Detect),
-}
-
-pub fn plan(detect: Detect, ignored: bool) -> Plan {
-    if ignored || detect == Detect::Off {
-        Plan::Skip
-    } else {
-        Plan::Discover(detect)
-    }
+/// Whether start-up starts a kind's cache at all: not when turned off (`false`) or listed
+/// in `--ignored-workload-types`; then an optional API is not even asked about.
+pub fn wanted(detect: Detect, ignored: bool) -> bool {
+    !ignored && detect != Detect::Off
 }
 
 /// The answer to discovery, and how loudly to tell it.

@@ -59,9 +59,9 @@ pub struct EngineOptions {
 /// Records for some workloads, from one source read, with each workload's coalescing window.
 type Batch = Vec<(WorkloadRef, Entry, Duration)>;
 
-/// What the trigger resolvers and resync share.
+/// The engine's shared half, cloned into trigger resolution, resync and the status scan.
 #[derive(Clone)]
-pub struct Resolver {
+pub struct EngineHandle {
     client: Client,
     index: SharedIndex,
     configs: Store<ReloaderConfig>,
@@ -73,7 +73,7 @@ pub struct Resolver {
     status: mpsc::Sender<status::Update>,
 }
 
-impl Resolver {
+impl EngineHandle {
     fn batch(
         &self,
         source: &SourceRef,
@@ -260,7 +260,7 @@ impl Resolver {
 pub struct Engine {
     client: Client,
     options: Arc<EngineOptions>,
-    resolver: Resolver,
+    handle: EngineHandle,
     inbox: mpsc::Receiver<Batch>,
     events: Events,
     metrics: Arc<Metrics>,
@@ -289,7 +289,7 @@ impl Engine {
         let options = Arc::new(options);
         let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
         tokio::spawn(status::writer(client.clone(), status_rx));
-        let resolver = Resolver {
+        let handle = EngineHandle {
             status: status_tx.clone(),
             client: client.clone(),
             index,
@@ -305,7 +305,7 @@ impl Engine {
             events: Events::new(client.clone(), options.instance.clone()),
             client,
             options,
-            resolver,
+            handle,
             inbox: rx,
             metrics,
             alerts: AlertSender::disabled(),
@@ -327,13 +327,13 @@ impl Engine {
         changes: &[Change],
     ) {
         let event = alerting::event(workload, p, result, changes, Timestamp::now());
-        let sinks = alerting::config_sinks(&self.resolver.configs, configs);
+        let sinks = alerting::config_sinks(&self.handle.configs, configs);
         self.alerts.send(event, sinks);
     }
 
-    /// A handle for resync.
-    pub fn resolver(&self) -> Resolver {
-        self.resolver.clone()
+    /// A handle for resync and the status scan.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
     }
 
     /// Runs until `shutdown` turns true, then lets in-flight reconciles finish within
@@ -369,8 +369,8 @@ impl Engine {
                 _ = shutdown.wait_for(|s| *s) => break,
                 t = triggers.recv(), if triggers_open => match t {
                     Some(t) => {
-                        let resolver = self.resolver.clone();
-                        resolving.spawn(async move { resolver.resolve_trigger(t).await });
+                        let handle = self.handle.clone();
+                        resolving.spawn(async move { handle.resolve_trigger(t).await });
                     }
                     None => triggers_open = false,
                 },

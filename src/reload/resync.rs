@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::reload::engine::Resolver;
+use crate::reload::engine::EngineHandle;
 use crate::reload::token_bucket::TokenBucket;
 
 /// Options of the resync loop.
@@ -21,21 +21,21 @@ pub struct ResyncOptions {
 }
 
 /// One pass over every followed source. Returns how many sources were read.
-pub async fn pass(resolver: &Resolver, options: &ResyncOptions) -> usize {
+pub async fn pass(handle: &EngineHandle, options: &ResyncOptions) -> usize {
     let mut bucket = TokenBucket::new(options.qps, options.burst, Instant::now());
-    let sources = resolver.followed_sources();
+    let sources = handle.followed_sources();
     let mut read = 0;
     for source in &sources {
         let wait = bucket.take(Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        match resolver.resync_source(source).await {
+        match handle.resync_source(source).await {
             Ok(()) => read += 1,
             Err(e) => tracing::debug!(%source, error = %e, "resync read failed"),
         }
     }
-    let missing = resolver.report_missing_targets();
+    let missing = handle.report_missing_targets();
     if missing > 0 {
         tracing::info!(targets = missing, "ReloaderConfig targets not found");
     }
@@ -45,7 +45,7 @@ pub async fn pass(resolver: &Resolver, options: &ResyncOptions) -> usize {
 /// Runs passes while `leader` is true: at start (once the caches are filled) and then
 /// every period.
 pub async fn run(
-    resolver: Resolver,
+    handle: EngineHandle,
     options: ResyncOptions,
     mut leader: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
@@ -55,7 +55,7 @@ pub async fn run(
             _ = shutdown.wait_for(|s| *s) => return,
             r = leader.wait_for(|l| *l) => if r.is_err() { return },
         }
-        let read = pass(&resolver, &options).await;
+        let read = pass(&handle, &options).await;
         tracing::info!(sources = read, "resync pass done");
         if options.period.is_zero() {
             // Only at start; wait for leadership to come back before passing again.

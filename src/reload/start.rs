@@ -76,7 +76,7 @@ pub fn start(
     for kind in WorkloadKind::ALL {
         let detect = settings.detect.get(&kind).copied().unwrap_or_default();
         let ignored = settings.global.ignored_workload_types.contains(&kind);
-        if discovery::plan(detect, ignored) == discovery::Plan::Skip {
+        if !discovery::wanted(detect, ignored) {
             continue;
         }
         let (store, task) =
@@ -108,7 +108,7 @@ pub fn start(
         Some(workloads.clone()),
     )
     .with_alerts(alerts);
-    let resolver = engine.resolver();
+    let handle = engine.handle();
     background.spawn(engine.run(triggers, shutdown.clone()));
 
     let (leader_tx, leader_rx) = watch::channel(settings.lease.is_none());
@@ -135,8 +135,8 @@ pub fn start(
         }
         tracing::info!("workload caches filled");
         tokio::join!(
-            status_scan::run(resolver.clone(), leader_rx.clone(), shutdown.clone()),
-            resync::run(resolver, settings.resync, leader_rx, shutdown),
+            status_scan::run(handle.clone(), leader_rx.clone(), shutdown.clone()),
+            resync::run(handle, settings.resync, leader_rx, shutdown),
         );
     });
 

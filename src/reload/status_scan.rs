@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::reload::engine::Resolver;
+use crate::reload::engine::EngineHandle;
 use crate::reload::first_status::Observed;
 use crate::reload::status::Update;
 use reloader_core::index::ConfigId;
@@ -46,7 +46,7 @@ impl Sent {
 /// Runs until shutdown; call once the workload caches are filled, or every target would
 /// look missing.
 pub async fn run(
-    resolver: Resolver,
+    handle: EngineHandle,
     leader: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -62,8 +62,8 @@ pub async fn run(
             continue;
         }
         let now = Instant::now();
-        for observed in sent.select(resolver.stale_configs(), now) {
-            if resolver.queue_status(Update::Observed(observed.clone())) {
+        for observed in sent.select(handle.stale_configs(), now) {
+            if handle.queue_status(Update::Observed(observed.clone())) {
                 sent.mark(observed, now);
             }
         }

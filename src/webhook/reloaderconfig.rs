@@ -3,7 +3,6 @@
 //! are missing.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,7 +10,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::AppState;
-use super::body::read_json;
 use super::review::{self, Answer, Operation, Review, ReviewError};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::existence::Existence;
@@ -79,25 +77,16 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let result = async {
-        let bytes = read_json(&headers, body, &state.limits).await?;
+    let state: &AppState = &state;
+    super::serve_review(state, WEBHOOK, &headers, body, |bytes| async move {
         let review = review::parse(&bytes)?;
-        let answer = review_answer(&review, &state).await?;
-        Ok::<_, super::ApiError>((review.version, answer))
-    }
-    .await;
-    match result {
-        Ok((version, answer)) => {
-            let outcome = match (answer.allowed, answer.warnings.is_empty()) {
-                (false, _) => "denied",
-                (true, false) => "warned",
-                (true, true) => "allowed",
-            };
-            tracing::debug!(uid = %answer.uid, outcome, "ReloaderConfig reviewed");
-            state.metrics.review(WEBHOOK, outcome, started.elapsed());
-            super::answer(version, answer)
-        }
-        Err(err) => super::reject(&state, WEBHOOK, err, started),
-    }
+        let answer = review_answer(&review, state).await?;
+        let outcome = match (answer.allowed, answer.warnings.is_empty()) {
+            (false, _) => "denied",
+            (true, false) => "warned",
+            (true, true) => "allowed",
+        };
+        Ok((review.version, answer, outcome))
+    })
+    .await
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -15,10 +15,9 @@ use k8s_openapi::api::core::v1::Secret;
 use serde::Deserialize;
 
 use super::AppState;
-use super::body::read_json;
-use super::review::{self, Operation, Review, ReviewError};
+use super::review::{self, Answer, Operation, Review, ReviewError};
 use crate::trigger::{self, Offer, Trigger};
-use reloader_core::hash::{self, MapHasher, SourceHash};
+use reloader_core::hash::{self, MapHasher, SourceHash, same_map};
 use reloader_core::source::SourceKind;
 
 pub use reloader_core::policy::IGNORE_ANNOTATION;
@@ -58,7 +57,7 @@ impl IgnoreReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub enum Verdict {
     Trigger(Trigger),
     Ignore(IgnoreReason),
 }
@@ -205,18 +204,6 @@ fn decode_value(
         })
 }
 
-/// Equal maps, an absent map counting as empty.
-fn same_map<V: PartialEq>(
-    a: Option<&BTreeMap<String, V>>,
-    b: Option<&BTreeMap<String, V>>,
-) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        (Some(m), None) | (None, Some(m)) => m.is_empty(),
-        (None, None) => true,
-    }
-}
-
 fn required<'p, 'a>(
     parts: Option<&'p SourceParts<'a>>,
     field: &'static str,
@@ -236,7 +223,7 @@ pub fn decide(
     review: &Review<'_, SourceParts<'_>>,
     opts: &SourcesOptions,
     now: SystemTime,
-) -> Result<Decision, ReviewError> {
+) -> Result<Verdict, ReviewError> {
     let kind = SourceKind::from_kind(&review.kind.kind)
         .filter(|_| review.kind.group.is_empty())
         .ok_or_else(|| ReviewError::WrongKind {
@@ -245,17 +232,17 @@ pub fn decide(
             allowed: "Secret and ConfigMap (core group)",
         })?;
     if review.dry_run {
-        return Ok(Decision::Ignore(IgnoreReason::DryRun));
+        return Ok(Verdict::Ignore(IgnoreReason::DryRun));
     }
     const OBJECT: &str = "request.object";
     const OLD_OBJECT: &str = "request.oldObject";
     let (old, new) = match review.operation {
-        Operation::Connect => return Ok(Decision::Ignore(IgnoreReason::Connect)),
+        Operation::Connect => return Ok(Verdict::Ignore(IgnoreReason::Connect)),
         Operation::Create if !opts.reload_on_create => {
-            return Ok(Decision::Ignore(IgnoreReason::CreateNotFollowed));
+            return Ok(Verdict::Ignore(IgnoreReason::CreateNotFollowed));
         }
         Operation::Delete if !opts.reload_on_delete => {
-            return Ok(Decision::Ignore(IgnoreReason::DeleteNotFollowed));
+            return Ok(Verdict::Ignore(IgnoreReason::DeleteNotFollowed));
         }
         Operation::Create => (None, Some(required(review.object.as_ref(), OBJECT)?)),
         Operation::Delete => (
@@ -275,7 +262,7 @@ pub fn decide(
     }
     // The object as it will be (or was, on DELETE) decides whether it is ignored.
     if new.or(old).is_some_and(SourceParts::ignored) {
-        return Ok(Decision::Ignore(IgnoreReason::IgnoreAnnotation));
+        return Ok(Verdict::Ignore(IgnoreReason::IgnoreAnnotation));
     }
     // Equal text settles "unchanged" without decoding or hashing anything.
     if let (Some(o), Some(n)) = (old, new) {
@@ -284,7 +271,7 @@ pub fn decide(
             SourceKind::ConfigMap => o.same_configmap_text(n),
         };
         if same {
-            return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
+            return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));
         }
     }
     // Different text may still be equal data (base64 written differently, `stringData`);
@@ -297,14 +284,14 @@ pub fn decide(
     if let (Some(o), Some(n)) = (old_hash, new_hash)
         && o == n
     {
-        return Ok(Decision::Ignore(IgnoreReason::DataUnchanged));
+        return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));
     }
     let operation = match review.operation {
-        Operation::Create => trigger::Operation::Create,
-        Operation::Delete => trigger::Operation::Delete,
-        _ => trigger::Operation::Update,
+        Operation::Create => trigger::Admitted::Create,
+        Operation::Delete => trigger::Admitted::Delete,
+        _ => trigger::Admitted::Update,
     };
-    Ok(Decision::Trigger(Trigger {
+    Ok(Verdict::Trigger(Trigger {
         namespace: review.namespace.clone(),
         kind,
         name: review.name.clone(),
@@ -317,57 +304,53 @@ pub fn decide(
 }
 
 /// The handler. Input we cannot read gets a 4xx; every readable review is allowed.
+/// Hands a trigger to the engine's queue; the outcome the review is counted under.
+fn act(state: &AppState, uid: &str, verdict: Verdict) -> &'static str {
+    let t = match verdict {
+        Verdict::Ignore(reason) => {
+            tracing::debug!(%uid, reason = reason.as_str(), "source write ignored");
+            return "ignored";
+        }
+        Verdict::Trigger(t) => t,
+    };
+    tracing::debug!(
+        %uid,
+        namespace = %t.namespace,
+        kind = %t.kind,
+        name = %t.name,
+        operation = t.operation.as_str(),
+        "source data changed"
+    );
+    match state.queue.offer(t) {
+        Offer::Queued => {
+            state.metrics.trigger_queued();
+            "triggered"
+        }
+        Offer::DroppedFull => {
+            state.metrics.trigger_dropped("full");
+            tracing::warn!(%uid, "trigger queue full; change left to resync");
+            "dropped"
+        }
+        Offer::DroppedClosed => {
+            state.metrics.trigger_dropped("closed");
+            "dropped"
+        }
+    }
+}
+
 pub async fn handle(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let result = async {
-        let bytes = read_json(&headers, body, &state.limits).await?;
+    let state: &AppState = &state;
+    super::serve_review(state, WEBHOOK, &headers, body, |bytes| async move {
         let review = parse(&bytes)?;
-        let decision = decide(&review, &state.sources, SystemTime::now())?;
-        Ok::<_, super::ApiError>((review.version, review.uid, decision))
-    }
-    .await;
-    match result {
-        Ok((version, uid, decision)) => {
-            let outcome = match decision {
-                Decision::Ignore(reason) => {
-                    tracing::debug!(%uid, reason = reason.as_str(), "source write ignored");
-                    "ignored"
-                }
-                Decision::Trigger(t) => {
-                    tracing::debug!(
-                        %uid,
-                        namespace = %t.namespace,
-                        kind = %t.kind,
-                        name = %t.name,
-                        operation = t.operation.as_str(),
-                        "source data changed"
-                    );
-                    match state.queue.offer(t) {
-                        Offer::Queued => {
-                            state.metrics.trigger_queued();
-                            "triggered"
-                        }
-                        Offer::DroppedFull => {
-                            state.metrics.trigger_dropped("full");
-                            tracing::warn!(%uid, "trigger queue full; change left to resync");
-                            "dropped"
-                        }
-                        Offer::DroppedClosed => {
-                            state.metrics.trigger_dropped("closed");
-                            "dropped"
-                        }
-                    }
-                }
-            };
-            state.metrics.review(WEBHOOK, outcome, started.elapsed());
-            super::answer(version, review::Answer::allow(uid))
-        }
-        Err(err) => super::reject(&state, WEBHOOK, err, started),
-    }
+        let verdict = decide(&review, &state.sources, SystemTime::now())?;
+        let outcome = act(state, &review.uid, verdict);
+        Ok((review.version, Answer::allow(review.uid), outcome))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! alone is never touched, since stamping it would cause a rollout by itself.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -19,7 +18,6 @@ use json_patch::Patch;
 use serde_json::Value;
 
 use super::AppState;
-use super::body::read_json;
 use super::review::{self, Answer, Operation};
 use reloader_core::baseline::{Baselines, Wanted};
 use reloader_core::patch::restart::{self, RolloutStrategy};
@@ -84,42 +82,36 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let bytes = match read_json(&headers, body, &state.limits).await {
-        Ok(b) => b,
-        Err(e) => return super::reject(&state, WEBHOOK, e, started),
-    };
-    let review = match review::parse(&bytes) {
-        Ok(r) => r,
-        Err(e) => return super::reject(&state, WEBHOOK, e.into(), started),
-    };
-    let mut answer = Answer::allow(review.uid.clone());
-    let kind = review.kind.kind.parse::<WorkloadKind>().ok();
-    let object: Option<Value> = review
-        .object
-        .and_then(|o| serde_json::from_str(o.get()).ok());
-    let old: Option<Value> = review
-        .old_object
-        .and_then(|o| serde_json::from_str(o.get()).ok());
-    let outcome = match (&state.baseline, kind, object, review.operation) {
-        (Some(baseline), Some(kind), Some(object), Operation::Create | Operation::Update)
-            if template_changed(kind, &object, old.as_ref()) =>
-        {
-            match baseline_patch(baseline.as_ref(), kind, &review.namespace, object).await {
-                Some(patch) => {
-                    let json = serde_json::to_vec(&patch).unwrap_or_default();
-                    answer.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
-                    answer.patch_type = Some("JSONPatch".to_owned());
-                    "stamped"
+    let state: &AppState = &state;
+    super::serve_review(state, WEBHOOK, &headers, body, |bytes| async move {
+        let review = review::parse(&bytes)?;
+        let mut answer = Answer::allow(review.uid.clone());
+        let kind = review.kind.kind.parse::<WorkloadKind>().ok();
+        let object: Option<Value> = review
+            .object
+            .and_then(|o| serde_json::from_str(o.get()).ok());
+        let old: Option<Value> = review
+            .old_object
+            .and_then(|o| serde_json::from_str(o.get()).ok());
+        let outcome = match (&state.baseline, kind, object, review.operation) {
+            (Some(baseline), Some(kind), Some(object), Operation::Create | Operation::Update)
+                if template_changed(kind, &object, old.as_ref()) =>
+            {
+                match baseline_patch(baseline.as_ref(), kind, &review.namespace, object).await {
+                    Some(patch) => {
+                        let json = serde_json::to_vec(&patch).unwrap_or_default();
+                        answer.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
+                        answer.patch_type = Some("JSONPatch".to_owned());
+                        "stamped"
+                    }
+                    None => "unchanged",
                 }
-                None => "unchanged",
             }
-        }
-        _ => "skipped",
-    };
-    tracing::debug!(uid = %review.uid, outcome, "workload admission");
-    state.metrics.review(WEBHOOK, outcome, started.elapsed());
-    super::answer(review.version, answer)
+            _ => "skipped",
+        };
+        Ok((review.version, answer, outcome))
+    })
+    .await
 }
 
 #[cfg(test)]

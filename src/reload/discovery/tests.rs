@@ -23,14 +23,14 @@ fn flag_values_are_auto_or_go_booleans() {
 #[test]
 fn a_kind_is_looked_up_unless_turned_off_or_ignored() {
     let cases = [
-        (Detect::Auto, false, Plan::Discover(Detect::Auto)),
-        (Detect::On, false, Plan::Discover(Detect::On)),
-        (Detect::Off, false, Plan::Skip),
-        (Detect::Auto, true, Plan::Skip),
-        (Detect::On, true, Plan::Skip),
+        (Detect::Auto, false, true),
+        (Detect::On, false, true),
+        (Detect::Off, false, false),
+        (Detect::Auto, true, false),
+        (Detect::On, true, false),
     ];
     for (detect, ignored, want) in cases {
-        assert_eq!(plan(detect, ignored), want, "{detect} ignored={ignored}");
+        assert_eq!(wanted(detect, ignored), want, "{detect} ignored={ignored}");
     }
 }
 

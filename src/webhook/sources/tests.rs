@@ -6,7 +6,7 @@ fn body(operation: &str, dry_run: bool, object: &str, old: &str) -> String {
     )
 }
 
-fn decide_on(b: &str, opts: SourcesOptions) -> Result<Decision, ReviewError> {
+fn decide_on(b: &str, opts: SourcesOptions) -> Result<Verdict, ReviewError> {
     decide(&parse(b.as_bytes()).unwrap(), &opts, SystemTime::UNIX_EPOCH)
 }
 
@@ -45,7 +45,7 @@ fn cheap_answers_decode_nothing() {
         ),
     ];
     for (name, b, opts, reason) in cases {
-        assert_eq!(decide_on(&b, opts), Ok(Decision::Ignore(reason)), "{name}");
+        assert_eq!(decide_on(&b, opts), Ok(Verdict::Ignore(reason)), "{name}");
     }
 }
 
@@ -57,11 +57,11 @@ fn string_data_counts_as_data() {
     let opts = SourcesOptions::default();
     assert_eq!(
         decide_on(&body("UPDATE", false, same_via_string_data, old), opts),
-        Ok(Decision::Ignore(IgnoreReason::DataUnchanged))
+        Ok(Verdict::Ignore(IgnoreReason::DataUnchanged))
     );
     assert!(matches!(
         decide_on(&body("UPDATE", false, changed_via_string_data, old), opts),
-        Ok(Decision::Trigger(_))
+        Ok(Verdict::Trigger(_))
     ));
 }
 
