@@ -1,8 +1,9 @@
 //! reloader: rolls Kubernetes workloads when a Secret or ConfigMap they depend on changes.
 //!
-//! Pure decisions (hashing, policy, references, planning, patch building, validation) are
-//! plain functions over plain data; only the webhook server and the reload engine touch the
-//! network. See `docs/` and DESIGN notes in the README.
+//! The pure decisions (hashing, policy, references, planning, patch building, validation)
+//! live in the `reloader-core` crate (`src/core/`) as plain functions over plain data. This
+//! crate holds the edges that touch the network (`webhook`, `reload`, `alerts`) and the
+//! commands (`cmd`). The map is `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
 pub mod alerts;
