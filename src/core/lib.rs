@@ -15,6 +15,7 @@ pub mod patch;
 pub mod planner;
 pub mod pod_template;
 pub mod policy;
+pub mod reconcile;
 pub mod refs;
 pub mod source;
 pub mod validation;

@@ -5,10 +5,10 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::alerts::{AlertEvent, AlertResult, ChangedSource, ConfigSinks};
-use crate::reload::apply::Change;
 use crate::reload::queue::Pending;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
+use reloader_core::reconcile::Change;
 use reloader_core::workload::WorkloadRef;
 
 /// The alert for one attempt: on success the sources the patch changed, on failure every
@@ -67,8 +67,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::reload::apply::Wanted;
     use crate::reload::queue::Entry;
+    use reloader_core::baseline::Wanted;
     use reloader_core::hash::SourceHash;
     use reloader_core::patch::{Record, ReloadStrategy};
     use reloader_core::source::{SourceKind, SourceRef};

@@ -17,10 +17,11 @@ use tokio::task::JoinSet;
 
 use crate::alerts::{AlertResult, AlertSender};
 use crate::metrics::Metrics;
-use crate::reload::apply::{self, ApplyError, Change, Outcome, Retry};
+use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
 use reloader_core::patch::ReloadStrategy;
+use reloader_core::reconcile::Change;
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);

@@ -6,8 +6,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-use crate::reload::apply::Change;
 use crate::reload::cache::api_resource;
+use reloader_core::reconcile::Change;
 use reloader_core::workload::WorkloadRef;
 
 /// Events are at most 1 kB; long lists of sources are cut.

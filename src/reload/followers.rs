@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::reload::apply::Wanted;
 use crate::reload::coalesce::config_window;
 use crate::reload::queue::Entry;
 use crate::reload::source_read::{StoredSource, absent_hash};
+use reloader_core::baseline::Wanted;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::duration::parse_duration;
 use reloader_core::index::{ConfigId, Follower, FollowerIndex};

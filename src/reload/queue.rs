@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use crate::reload::apply::{Spacing, Wanted};
+use reloader_core::baseline::Wanted;
 use reloader_core::index::ConfigId;
+use reloader_core::reconcile::Spacing;
 use reloader_core::source::SourceRef;
 use reloader_core::workload::WorkloadRef;
 

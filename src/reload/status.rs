@@ -8,12 +8,12 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use crate::reload::apply::Change;
 pub use crate::reload::conditions::{NOT_FOUND, READY};
 use crate::reload::conditions::{condition, set_condition};
 use crate::reload::first_status;
 use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
 use reloader_core::index::ConfigId;
+use reloader_core::reconcile::Change;
 use reloader_core::workload::WorkloadRef;
 
 /// What happened to one target.

@@ -1,0 +1,315 @@
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use serde_json::json;
+
+use super::*;
+use crate::hash::hash_configmap;
+use crate::source::SourceKind;
+
+fn hash(v: &str) -> SourceHash {
+    hash_configmap(&ConfigMap {
+        data: Some([("k".to_string(), v.to_string())].into()),
+        ..Default::default()
+    })
+}
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + secs).unwrap()
+}
+
+fn deployment(env: Value, annotations: Value) -> Value {
+    json!({
+        "metadata": {"name": "web", "namespace": "ns", "annotations": annotations},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "x", "env": env}]}}}
+    })
+}
+
+fn wanted(name: &str, h: SourceHash, strategy: ReloadStrategy, baseline: bool) -> Wanted {
+    Wanted {
+        record: Record {
+            source: SourceRef::new("ns", SourceKind::ConfigMap, name),
+            hash: h,
+            container: Some(0),
+        },
+        strategy,
+        baseline_required: baseline,
+    }
+}
+
+fn spacing(first: i64, pause: Option<u64>) -> Spacing {
+    Spacing {
+        first_pending: at(first),
+        coalesce: Duration::ZERO,
+        pause: pause.map(Duration::from_secs),
+    }
+}
+
+/// The step for a Deployment whose only pending change arrived at `secs`, without a pause.
+fn deployment_step(object: &Value, wanted: &[Wanted], secs: i64) -> Step {
+    decide(
+        WorkloadKind::Deployment,
+        object,
+        wanted,
+        at(secs),
+        spacing(secs, None),
+    )
+    .unwrap()
+}
+
+fn applied(object: &Value, step: &Step) -> Value {
+    let Step::Patch { patch, .. } = step else {
+        panic!("expected a patch, got {step:?}");
+    };
+    let mut out = object.clone();
+    json_patch::patch(&mut out, patch).expect("patch applies to the object it was built from");
+    out
+}
+
+#[test]
+fn a_new_hash_is_recorded_with_the_reload_time() {
+    let object = deployment(json!([]), json!({}));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    let step = deployment_step(&object, &w, 10);
+    let after = applied(&object, &step);
+    assert_eq!(
+        recorded_hash(
+            WorkloadKind::Deployment,
+            &after,
+            ReloadStrategy::EnvVars,
+            &w[0].record.source
+        ),
+        Some(hash("1").to_string())
+    );
+    assert_eq!(
+        after["metadata"]["annotations"][LAST_RELOAD_AT],
+        json!(planner::format_last_reload(at(10)))
+    );
+    let Step::Patch { changes, .. } = step else {
+        unreachable!()
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].old, None);
+}
+
+#[test]
+fn a_workload_without_metadata_annotations_gets_the_map() {
+    let mut object = deployment(json!([]), json!({}));
+    object["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::Annotations, false)];
+    let step = deployment_step(&object, &w, 10);
+    let after = applied(&object, &step);
+    assert!(after["metadata"]["annotations"][LAST_RELOAD_AT].is_string());
+}
+
+#[test]
+fn an_already_recorded_hash_needs_nothing() {
+    let object = deployment(json!([]), json!({}));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    let step = deployment_step(&object, &w, 10);
+    let after = applied(&object, &step);
+    let again = deployment_step(&after, &w, 11);
+    assert_eq!(again, Step::UpToDate);
+}
+
+#[test]
+fn resync_never_creates_a_first_record() {
+    let object = deployment(json!([]), json!({}));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
+    let step = deployment_step(&object, &w, 10);
+    assert_eq!(step, Step::UpToDate);
+}
+
+#[test]
+fn resync_updates_an_outdated_record() {
+    let object = deployment(
+        json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": hash("0").to_string()}]),
+        json!({}),
+    );
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
+    let step = deployment_step(&object, &w, 10);
+    let Step::Patch { changes, .. } = &step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(changes[0].old, Some(hash("0").to_string()));
+}
+
+#[test]
+fn two_sources_become_one_patch() {
+    let object = deployment(json!([]), json!({}));
+    let w = [
+        wanted("a", hash("1"), ReloadStrategy::EnvVars, false),
+        wanted("b", hash("2"), ReloadStrategy::Annotations, false),
+    ];
+    let step = deployment_step(&object, &w, 10);
+    let after = applied(&object, &step);
+    for x in &w {
+        assert_eq!(
+            recorded_hash(
+                WorkloadKind::Deployment,
+                &after,
+                x.strategy,
+                &x.record.source
+            ),
+            Some(x.record.hash.to_string())
+        );
+    }
+}
+
+#[test]
+fn inside_the_pause_the_reload_waits_for_its_end() {
+    let last = planner::format_last_reload(at(0));
+    let object = deployment(json!([]), json!({ LAST_RELOAD_AT: last }));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    let cases = [
+        ("inside the pause", 30, Step::WaitUntil(at(60))),
+        ("pause over", 61, Step::UpToDate),
+    ];
+    for (name, now, want) in cases {
+        let step = decide(
+            WorkloadKind::Deployment,
+            &object,
+            &w,
+            at(now),
+            spacing(now, Some(60)),
+        )
+        .unwrap();
+        match want {
+            Step::UpToDate => assert!(matches!(step, Step::Patch { .. }), "{name}: {step:?}"),
+            want => assert_eq!(step, want, "{name}"),
+        }
+    }
+}
+
+#[test]
+fn a_change_that_needs_no_patch_ignores_the_pause() {
+    let object = deployment(
+        json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": hash("1").to_string()}]),
+        json!({ LAST_RELOAD_AT: planner::format_last_reload(at(0)) }),
+    );
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    let step = decide(
+        WorkloadKind::Deployment,
+        &object,
+        &w,
+        at(5),
+        spacing(5, Some(60)),
+    )
+    .unwrap();
+    assert_eq!(step, Step::UpToDate);
+}
+
+#[test]
+fn change_descriptions_carry_short_hashes_only() {
+    let change = Change {
+        source: SourceRef::new("ns", SourceKind::Secret, "creds"),
+        old: Some(hash("0").to_string()),
+        new: hash("1"),
+    };
+    let text = change.describe();
+    assert!(text.starts_with("Secret creds: "));
+    assert_eq!(
+        text.chars().count(),
+        "Secret creds: ".len() + 12 + 1 + 12,
+        "{text}"
+    );
+}
+
+/// The step for a Rollout whose only pending change arrived at `secs`.
+fn rollout_step(object: &Value, wanted: &[Wanted], secs: i64, pause: Option<u64>) -> Step {
+    decide(
+        WorkloadKind::Rollout,
+        object,
+        wanted,
+        at(secs),
+        spacing(secs, pause),
+    )
+    .unwrap()
+}
+
+fn rollout(rollout_strategy: Option<&str>) -> Value {
+    let annotations = match rollout_strategy {
+        Some(s) => json!({ restart::ROLLOUT_STRATEGY: s }),
+        None => json!({}),
+    };
+    let mut object = deployment(json!([]), annotations);
+    object["kind"] = json!("Rollout");
+    object["metadata"]["resourceVersion"] = json!("7");
+    object
+}
+
+#[test]
+fn rollouts_and_deploymentconfigs_are_rolled_through_their_template_by_default() {
+    let cases = [
+        (WorkloadKind::Rollout, rollout(None)),
+        (WorkloadKind::Rollout, rollout(Some("rollout"))),
+        (
+            WorkloadKind::DeploymentConfig,
+            deployment(json!([]), json!({})),
+        ),
+    ];
+    for (kind, object) in cases {
+        let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+        let step = decide(kind, &object, &w, at(10), spacing(10, None)).unwrap();
+        let after = applied(&object, &step);
+        assert_eq!(
+            recorded_hash(kind, &after, ReloadStrategy::EnvVars, &w[0].record.source),
+            Some(hash("1").to_string()),
+            "{kind}"
+        );
+        assert!(after["spec"].get("restartAt").is_none(), "{kind}");
+    }
+}
+
+#[test]
+fn a_restarting_rollout_gets_restart_at_once_and_keeps_its_template() {
+    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
+        let object = rollout(Some("restart"));
+        let w = [wanted("cfg", hash("1"), strategy, false)];
+        let step = rollout_step(&object, &w, 10, None);
+        let Step::Patch { changes, .. } = &step else {
+            panic!("expected a patch, got {step:?}");
+        };
+        assert_eq!(changes.len(), 1);
+        let after = applied(&object, &step);
+        assert_eq!(after["spec"]["template"], object["spec"]["template"]);
+        assert_eq!(
+            after["spec"]["restartAt"],
+            planner::format_last_reload(at(10))
+        );
+        assert_eq!(
+            after["metadata"]["annotations"][LAST_RELOAD_AT],
+            planner::format_last_reload(at(10))
+        );
+        assert_eq!(
+            restart::recorded_hash(&after, &w[0].record.source),
+            Some(hash("1").to_string())
+        );
+        assert_eq!(
+            rollout_step(&after, &w, 20, None),
+            Step::UpToDate,
+            "the same change never restarts twice ({strategy})"
+        );
+    }
+}
+
+#[test]
+fn resync_never_restarts_a_rollout_without_a_recorded_hash() {
+    let object = rollout(Some("restart"));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, true)];
+    assert_eq!(rollout_step(&object, &w, 10, None), Step::UpToDate);
+}
+
+#[test]
+fn a_restart_waits_out_the_pause_like_any_reload() {
+    let mut object = rollout(Some("restart"));
+    object["metadata"]["annotations"][LAST_RELOAD_AT] = json!(planner::format_last_reload(at(0)));
+    let w = [wanted("cfg", hash("1"), ReloadStrategy::EnvVars, false)];
+    assert_eq!(
+        rollout_step(&object, &w, 10, Some(60)),
+        Step::WaitUntil(at(60))
+    );
+}
