@@ -292,11 +292,6 @@ pub fn rbac(
             )
             .chain([
                 rule(
-                    &["batch"],
-                    &["jobs"],
-                    &["get", "list", "watch", "patch", "create"],
-                ),
-                rule(
                     &["reloader.stakater.com"],
                     &["reloaderconfigs"],
                     &["get", "list", "watch"],
