@@ -9,9 +9,23 @@ fn every_kind_parses_back_from_its_name() {
 
 #[test]
 fn unknown_kind_is_a_typed_error_naming_the_allowed_kinds() {
-    let err = "Job".parse::<WorkloadKind>().unwrap_err();
-    assert!(err.to_string().contains("Job"));
-    assert!(err.to_string().contains("StatefulSet"));
+    let cases = [
+        ("a kind we do not roll", "Job"),
+        ("the right name in the wrong case", "deployment"),
+        ("nothing", ""),
+    ];
+    for (name, given) in cases {
+        let err = given.parse::<WorkloadKind>().unwrap_err();
+        assert_eq!(err, UnknownKind(given.to_owned()), "{name}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "unknown workload kind {given:?}: expected one of Deployment, StatefulSet, \
+                 DaemonSet, CronJob, Rollout, DeploymentConfig"
+            ),
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -79,3 +79,85 @@ fn base64_values_are_borrowed_and_escaped_text_still_decodes() {
     let old = review.old_object.as_ref().unwrap().data.as_ref().unwrap();
     assert_eq!(old["k"].0.as_ref(), b"line\nbreak");
 }
+
+mod order {
+    use super::*;
+    use base64::Engine;
+    use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+    use proptest::prelude::*;
+    use reloader_core::hash::{hash_configmap, hash_secret};
+
+    /// A JSON object of `entries` in the order given (as it arrives on the wire).
+    fn object_in_order(entries: &[(String, String)]) -> String {
+        let fields: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{}:{}", serde_json::json!(k), serde_json::json!(v)))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// The hash the webhook computes for `object` on a followed CREATE.
+    fn webhook_hash(kind: &str, object: &str) -> SourceHash {
+        let b = body("CREATE", false, object, "null")
+            .replace(r#""kind":"Secret""#, &format!(r#""kind":"{kind}""#));
+        let opts = SourcesOptions {
+            reload_on_create: true,
+            ..SourcesOptions::default()
+        };
+        match decide_on(&b, opts) {
+            Ok(Verdict::Trigger(t)) => t.new_hash.expect("a created source has a hash"),
+            other => panic!("no trigger: {other:?}"),
+        }
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+        prop::collection::btree_map(
+            "[a-zA-Z0-9._-]{1,8}",
+            prop::collection::vec(any::<u8>(), 0..16),
+            0..8,
+        )
+        .prop_map(|m| m.into_iter().collect())
+    }
+
+    /// `entries` in an order of the seed's choosing.
+    fn shuffled<T: Clone>(entries: &[T], seed: u64) -> Vec<T> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut out = entries.to_vec();
+        rng.shuffle(&mut out);
+        out
+    }
+
+    proptest! {
+        /// The webhook hashes an AdmissionReview's object as the engine hashes the same
+        /// Secret read back by a GET, whatever order either JSON lists the keys in.
+        #[test]
+        fn a_secret_hashes_alike_in_a_review_and_in_a_get(
+            e in entries(), review_order in any::<u64>(), get_order in any::<u64>(),
+        ) {
+            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+            let encoded: Vec<(String, String)> = e.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
+            let review = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, review_order)));
+            let get = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, get_order)));
+            let stored: Secret = serde_json::from_str(&get).unwrap();
+            prop_assert_eq!(webhook_hash("Secret", &review), hash_secret(&stored));
+        }
+
+        /// The same for a ConfigMap's `data` and `binaryData`.
+        #[test]
+        fn a_configmap_hashes_alike_in_a_review_and_in_a_get(
+            text in prop::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}", 0..6),
+            binary in entries(), review_order in any::<u64>(), get_order in any::<u64>(),
+        ) {
+            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+            let text: Vec<(String, String)> = text.into_iter().collect();
+            let binary: Vec<(String, String)> = binary.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
+            let json = |order: u64| format!(
+                r#"{{"kind":"ConfigMap","data":{},"binaryData":{}}}"#,
+                object_in_order(&shuffled(&text, order)),
+                object_in_order(&shuffled(&binary, order.rotate_left(7))),
+            );
+            let stored: ConfigMap = serde_json::from_str(&json(get_order)).unwrap();
+            prop_assert_eq!(webhook_hash("ConfigMap", &json(review_order)), hash_configmap(&stored));
+        }
+    }
+}
