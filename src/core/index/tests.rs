@@ -1,5 +1,3 @@
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use super::*;
@@ -418,68 +416,6 @@ fn objects_without_name_namespace_or_spec_are_handled() {
     let no_spec = json!({"metadata": {"name": "w", "namespace": "ns"}});
     let input = input_from_json(WorkloadKind::CronJob, &no_spec).unwrap();
     assert!(input.refs.sources.is_empty());
-}
-
-/// `namespaces` namespaces of 100 workloads each: most auto-follow two sources of their
-/// own, one per namespace also has a regex reload list, so lookups exercise both paths.
-fn populated(namespaces: usize) -> FollowerIndex {
-    let mut index = FollowerIndex::default();
-    let list = ("secret.reloader.stakater.com/reload", "shared-.*");
-    for n in 0..namespaces {
-        let ns = format!("ns-{n}");
-        for w in 0..100 {
-            let config = format!("cfg-{w}");
-            let secret = format!("sec-{}", w % 10);
-            let refs = [(CM, config.as_str()), (SECRET, secret.as_str())];
-            let annotations: &[(&str, &str)] = if w == 0 { &[AUTO, list] } else { &[AUTO] };
-            index.apply_workload(workload(&ns, &format!("w-{w}"), annotations, &refs));
-        }
-    }
-    index
-}
-
-/// Median time of a batch of lookups, one batch per namespace-spread source.
-fn median_lookup(index: &FollowerIndex, namespaces: usize, rounds: usize) -> Duration {
-    let mut samples = Vec::with_capacity(rounds);
-    for r in 0..rounds {
-        let ns = format!("ns-{}", (r * 7919) % namespaces);
-        let sources = [
-            src(&ns, CM, &format!("cfg-{}", r % 100)),
-            src(&ns, SECRET, &format!("sec-{}", r % 10)),
-            src(&ns, SECRET, "shared-x"),
-        ];
-        let start = Instant::now();
-        let mut total = 0;
-        for s in &sources {
-            total += index.lookup(s, None).len();
-        }
-        samples.push(start.elapsed());
-        assert_eq!(total, 1 + 10 + 1, "every lookup finds its followers");
-    }
-    samples.sort();
-    samples[rounds / 2]
-}
-
-#[test]
-fn lookup_cost_does_not_grow_with_the_number_of_workloads() {
-    let small = populated(1);
-    let build = Instant::now();
-    let large = populated(1000);
-    let build = build.elapsed();
-    assert_eq!(large.stats().workloads, 100_000);
-    // Interleave the measurements so both sizes see the same machine load.
-    let (mut small_t, mut large_t) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        small_t.push(median_lookup(&small, 1, 201));
-        large_t.push(median_lookup(&large, 1000, 201));
-    }
-    small_t.sort();
-    large_t.sort();
-    let (small_t, large_t) = (small_t[2], large_t[2]);
-    assert!(
-        large_t < small_t * 20,
-        "100k workloads: {large_t:?} per lookup batch vs 100: {small_t:?} (build {build:?})"
-    );
 }
 
 mod model {
