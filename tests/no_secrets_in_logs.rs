@@ -1,5 +1,7 @@
-//! Runs the real binary at trace level (every crate) and checks that Secret values never
-//! reach its log output or its metrics, whatever path a review takes.
+//! Runs the real binary at trace level (every crate) with `--log-only` (the webhook alone)
+//! and checks that Secret values never reach its log output or its metrics, whatever path
+//! a review takes, malformed ones included. The same with the engine working on the real
+//! control plane is `tests/scenarios/no_secrets_in_logs.rs`.
 
 mod webhook_harness;
 
@@ -68,7 +70,7 @@ fn start(dir: &std::path::Path) -> Server {
             "--metrics-addr",
             "127.0.0.1:0",
         ])
-        .args(["--reload-on-create", "--reload-on-delete"])
+        .args(["--reload-on-create", "--reload-on-delete", "--log-only"])
         .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

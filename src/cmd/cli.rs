@@ -123,6 +123,12 @@ pub struct ServeArgs {
     #[arg(long, env = "RELOADER_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
+    /// Serve the webhooks without the reload engine and without API access: admitted
+    /// changes are logged and nothing is reloaded (for trying the webhook out). Without
+    /// this flag, a missing or unusable Kubernetes configuration fails the start.
+    #[arg(long, env = "RELOADER_LOG_ONLY")]
+    pub log_only: bool,
+
     /// Also reload when a followed Secret or ConfigMap is created.
     #[arg(long, env = "RELOADER_RELOAD_ON_CREATE")]
     pub reload_on_create: bool,

@@ -78,7 +78,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let watch_task =
         tokio::spawn(watcher.run(Duration::from_millis(args.cert_check_interval_ms.max(100))));
 
-    // The reload engine consumes this queue; without API access a sink logs the triggers.
+    // The reload engine consumes this queue; with `--log-only` a sink logs the triggers.
     let (queue, rx) = trigger::queue(trigger::QUEUE_CAPACITY);
     // Turned true once the webhook has stopped accepting reviews: the engine then drains.
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
@@ -89,35 +89,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
     let mut existence: Arc<dyn Existence> = Arc::new(NoCache);
-    let mut engine = match kube_config(args.kubeconfig.as_deref()).await {
-        Ok(c) => {
-            tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
-            let client = kube::Client::try_from(c).context("Kubernetes client")?;
-            let (alerts, dispatcher) =
-                crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;
-            let mut started = crate::reload::start::start(
-                client,
-                engine_settings,
-                rx,
-                engine_stop_rx,
-                metrics.clone(),
-                alerts,
-            );
-            // Ends once the engine has stopped and the queued alerts are sent.
-            started.tasks.spawn(dispatcher);
-            baseline = Some(Arc::new(started.baseline) as Arc<dyn Baselines>);
-            existence = Arc::new(started.existence);
-            started.tasks
-        }
-        Err(e) => {
-            tracing::warn!(
-                error = %format!("{e:#}"),
-                "no Kubernetes API access; changes are logged, nothing is reloaded"
-            );
-            let mut set = tokio::task::JoinSet::new();
-            set.spawn(trigger::log_sink(rx));
-            set
-        }
+    let mut engine = if args.log_only {
+        tracing::warn!("--log-only: admitted changes are logged, nothing is reloaded");
+        let mut set = tokio::task::JoinSet::new();
+        set.spawn(trigger::log_sink(rx));
+        set
+    } else {
+        let c = kube_config(args.kubeconfig.as_deref())
+            .await
+            .context("no Kubernetes API access (--log-only serves the webhooks without it)")?;
+        tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
+        let client = kube::Client::try_from(c).context("Kubernetes client")?;
+        let (alerts, dispatcher) =
+            crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;
+        let mut started = crate::reload::start::start(
+            client,
+            engine_settings,
+            rx,
+            engine_stop_rx,
+            metrics.clone(),
+            alerts,
+        );
+        // Ends once the engine has stopped and the queued alerts are sent.
+        started.tasks.spawn(dispatcher);
+        baseline = Some(Arc::new(started.baseline) as Arc<dyn Baselines>);
+        existence = Arc::new(started.existence);
+        started.tasks
     };
 
     let limits = Limits::default();
