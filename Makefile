@@ -114,7 +114,10 @@ $(CONTROL_PLANE) &: e2e/control-plane/go.mod e2e/control-plane/go.sum e2e/contro
 helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	cmp helm/reloader/crds/reloaderconfigs.yaml webhook-config/crd.yaml
 	$(HELM) lint --strict helm/reloader
-	$(HELM) template rel helm/reloader --namespace reloader > /dev/null
+	$(HELM) template rel helm/reloader --namespace reloader > $(TOOLS)/helm-rendered-default.yaml
+	$(VENV)/bin/python helm/check-chart.py --without-cert-manager $(TOOLS)/helm-rendered-default.yaml $(TOOLS)/helm-rendered-default-core.yaml
+	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered-default-core.yaml
+	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered-default.yaml target/debug/reloader webhook-config
 	$(HELM) template rel helm/reloader --namespace reloader \
 	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
 	  --set reloader.autoReloadAll=true --set reloader.ignoreJobs=true --set reloader.ignoreCronJobs=true \

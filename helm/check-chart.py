@@ -2,11 +2,18 @@
 """Keeps the Helm chart in step with the binary and with `reloader webhook-config`.
 
 Usage: check-chart.py RENDERED_CHART.yaml RELOADER_BINARY WEBHOOK_CONFIG_DIR
+       check-chart.py --without-cert-manager RENDERED_CHART.yaml OUT.yaml
 
 Fails when the chart or the plain manifests pass a flag `reloader serve` does not
 accept, when a webhook's rules, failure policy, side effects or called path (the
 Service's path, or that of webhook.url) differ from what `reloader webhook-config`
-renders, or when the ClusterRole grants other permissions than the rendered RBAC.
+renders, or when the ClusterRole grants other permissions than the rendered RBAC. With
+cert-manager (the chart's default) it also fails when the Certificate does not cover the
+Service, is not the Secret the Deployment mounts, is not the one the webhooks' CA is
+injected from, or names an Issuer that is neither rendered nor given.
+
+`--without-cert-manager` writes the rendering without its cert-manager.io objects, whose
+schemas kubernetes-validate does not have offline.
 """
 import glob
 import re
@@ -90,6 +97,8 @@ def main(rendered, binary, config_dir):
     if rules(chart) != rules(reference):
         problems.append(f"ClusterRole rules differ:\n  chart: {rules(chart)}\n  reloader: {rules(reference)}")
 
+    check_cert_manager(chart, problems)
+
     for p in problems:
         print(f"check-chart: {p}", file=sys.stderr)
     if problems:
@@ -98,5 +107,50 @@ def main(rendered, binary, config_dir):
     return 0
 
 
+def check_cert_manager(chart, problems):
+    certificates = by_kind(chart, "Certificate")
+    if not certificates:
+        return
+    if len(certificates) != 1:
+        problems.append(f"{len(certificates)} Certificates rendered, expected one")
+        return
+    cert = certificates[0]
+    name, namespace = cert["metadata"]["name"], cert["metadata"]["namespace"]
+    spec = cert["spec"]
+    for service in by_kind(chart, "Service"):
+        host = f"{service['metadata']['name']}.{service['metadata'].get('namespace', namespace)}.svc"
+        if host not in spec.get("dnsNames", []):
+            problems.append(f"the Certificate does not cover the Service {host}: {spec.get('dnsNames')}")
+    mounted = {
+        v["secret"]["secretName"]
+        for d in by_kind(chart, "Deployment")
+        for v in d["spec"]["template"]["spec"].get("volumes", [])
+        if "secret" in v
+    }
+    if spec.get("secretName") not in mounted:
+        problems.append(f"the Certificate writes {spec.get('secretName')!r}, the Deployment mounts {sorted(mounted)}")
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        for config in by_kind(chart, kind):
+            injected = config["metadata"].get("annotations", {}).get("cert-manager.io/inject-ca-from")
+            if injected != f"{namespace}/{name}":
+                problems.append(f"{kind} injects its CA from {injected!r}, not {namespace}/{name}")
+            for w in config.get("webhooks", []):
+                if w.get("clientConfig", {}).get("caBundle"):
+                    problems.append(f"webhook {w['name']} sets a caBundle cert-manager would overwrite")
+    issuer = spec.get("issuerRef", {})
+    rendered_issuers = {d["metadata"]["name"] for d in chart if d.get("kind") == issuer.get("kind")}
+    if issuer.get("kind") == "Issuer" and issuer.get("name") not in rendered_issuers and issuer.get("group") is None:
+        problems.append(f"the Certificate's Issuer {issuer.get('name')!r} is not rendered")
+
+
+def without_cert_manager(rendered, out):
+    kept = [d for d in docs([rendered]) if not d.get("apiVersion", "").startswith("cert-manager.io/")]
+    with open(out, "w") as f:
+        yaml.safe_dump_all(kept, f)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--without-cert-manager"]:
+        sys.exit(without_cert_manager(*sys.argv[2:]))
     sys.exit(main(*sys.argv[1:]))
