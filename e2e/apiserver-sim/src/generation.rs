@@ -1,5 +1,6 @@
 //! When `metadata.generation` moves: only when the desired state changes, as the real
-//! registry strategies decide it.
+//! registry strategies decide it. For a Deployment (and only for it) kube-apiserver counts
+//! its metadata annotations as desired state too (`pkg/registry/apps/deployment`).
 
 use serde_json::Value;
 
@@ -21,6 +22,9 @@ fn desired_state(resource: &ResourceType, object: &Value) -> Value {
     }
     match (resource.group.as_str(), resource.plural.as_str()) {
         ("admissionregistration.k8s.io", _) => object["webhooks"].clone(),
+        ("apps", "deployments") => {
+            serde_json::json!([object["spec"], object["metadata"]["annotations"]])
+        }
         _ => object["spec"].clone(),
     }
 }
@@ -60,8 +64,12 @@ mod tests {
     }
 
     fn deployment(image: &str, replicas_ready: i64, label: &str) -> Value {
+        annotated(image, replicas_ready, label, "a")
+    }
+
+    fn annotated(image: &str, replicas_ready: i64, label: &str, note: &str) -> Value {
         json!({
-            "metadata": {"generation": 4, "labels": {"l": label}},
+            "metadata": {"generation": 4, "labels": {"l": label}, "annotations": {"note": note}},
             "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}},
             "status": {"readyReplicas": replicas_ready}
         })
@@ -89,6 +97,20 @@ mod tests {
                 builtin("deployments"),
                 deployment("a", 1, "x"),
                 deployment("a", 1, "y"),
+                Some(4),
+            ),
+            (
+                "deployment annotation change bumps, as kube-apiserver does",
+                builtin("deployments"),
+                annotated("a", 1, "x", "a"),
+                annotated("a", 1, "x", "b"),
+                Some(5),
+            ),
+            (
+                "statefulset annotation change keeps",
+                builtin("statefulsets"),
+                annotated("a", 1, "x", "a"),
+                annotated("a", 1, "x", "b"),
                 Some(4),
             ),
             (

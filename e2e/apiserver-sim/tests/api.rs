@@ -243,7 +243,7 @@ async fn list_with_label_field_selectors_and_paging() {
 }
 
 #[tokio::test]
-async fn deployment_generation_moves_only_with_spec() {
+async fn deployment_generation_moves_with_spec_and_annotations_only() {
     let (_sim, client) = start().await;
     create_namespace(&client, "ns").await;
     let api: Api<Deployment> = Api::namespaced(client, "ns");
@@ -296,6 +296,16 @@ async fn deployment_generation_moves_only_with_spec() {
         .await
         .expect("json patch");
     assert_eq!(rolled.metadata.generation, Some(2));
+    // kube-apiserver counts a Deployment's own annotations as desired state too.
+    let annotated = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"note": "x"}}})),
+        )
+        .await
+        .expect("annotate");
+    assert_eq!(annotated.metadata.generation, Some(3));
 }
 
 #[tokio::test]
