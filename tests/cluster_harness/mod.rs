@@ -6,6 +6,7 @@
 
 pub mod alert_receiver;
 pub mod control_plane;
+pub mod fixtures;
 pub mod install;
 
 use std::io::{Read, Write};
@@ -21,36 +22,9 @@ use kube::Api;
 use kube::api::ListParams;
 
 pub use control_plane::{ControlPlane, kubectl_binary};
-
-/// A namespace, a Secret and a Deployment that follows it (stakater's `auto` annotation).
-pub const SHOP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: app-creds, namespace: shop}
-stringData: {password: one}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  annotations: {reloader.stakater.com/auto: "true"}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx
-        env:
-        - name: PASSWORD
-          valueFrom: {secretKeyRef: {name: app-creds, key: password}}
-"#;
+// Not every test binary that includes the harness applies SHOP (alerts_dispatch does not).
+#[allow(unused_imports)]
+pub use fixtures::SHOP;
 
 /// How long any asynchronous outcome may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(30);

@@ -132,7 +132,7 @@ async fn helm_install_creates_the_chart_and_reloader_as_its_service_account_roll
     let base = format!("https://127.0.0.1:{}", cluster.webhook_port);
     every_webhook_calls(&cluster, FULLNAME, &base);
 
-    cluster.apply(SHOP);
+    cluster.apply(&SHOP);
     let kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, FULLNAME);
     let args = cluster.deployment_args(NAMESPACE, FULLNAME);
     assert!(

@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::cluster_harness::fixtures::{deployment, documents, reloader_config, secret};
 use crate::cluster_harness::{Cluster, eventually};
 
 const CRD: &str = "reloaderconfigs.reloader.stakater.com";
@@ -671,32 +672,23 @@ async fn what_the_schema_admits_but_reloader_denies_reaches_kubectl_with_its_mes
     assert!(created, "{stderr}");
 }
 
-const FOLLOWED: &str = r#"
-apiVersion: v1
-kind: Secret
-metadata: {name: app-creds, namespace: team-a}
-stringData: {password: one}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: team-a}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx
-        envFrom: [{secretRef: {name: app-creds}}]
----
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: rc, namespace: team-a}
-spec:
-  watchedResources: {secrets: [app-creds]}
-  targets: [{kind: Deployment, name: web}]
-"#;
+/// A Deployment reading the Secret `app-creds`, and a ReloaderConfig that rolls it.
+fn followed() -> String {
+    documents(&[
+        app_creds("one"),
+        deployment(NAMESPACE, "web")
+            .env_from_secret("app-creds")
+            .yaml(),
+        reloader_config(NAMESPACE, "rc")
+            .secrets(&["app-creds"])
+            .target("Deployment", "web")
+            .yaml(),
+    ])
+}
+
+fn app_creds(password: &str) -> String {
+    secret(NAMESPACE, "app-creds", &[("password", password)])
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_subresource_and_the_printer_columns_work_for_kubectl() {
@@ -704,7 +696,7 @@ async fn the_status_subresource_and_the_printer_columns_work_for_kubectl() {
     cluster.kubectl(&["create", "namespace", NAMESPACE]);
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    cluster.apply(FOLLOWED);
+    cluster.apply(&followed());
 
     // reloader writes the status through the subresource.
     let wanted = "1 1 0 True";
@@ -713,9 +705,7 @@ async fn the_status_subresource_and_the_printer_columns_work_for_kubectl() {
         jsonpath(&cluster, status) == wanted
     })
     .await;
-    cluster.apply(
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: app-creds, namespace: team-a}\nstringData: {password: two}\n",
-    );
+    cluster.apply(&app_creds("two"));
     cluster.wait_generation(NAMESPACE, "web", 2).await;
     eventually("the reload counted in the status", || async {
         jsonpath(&cluster, status) == "1 1 1 True"

@@ -13,6 +13,7 @@ mod manifests;
 
 use std::time::Duration;
 
+use cluster_harness::fixtures::secret;
 use cluster_harness::install::service_account_user;
 use cluster_harness::{Cluster, Reloader, env_value};
 
@@ -82,9 +83,11 @@ pub async fn a_secret_change_rolls_the_deployment(
     cluster.wait_rollouts("shop", "web", 1).await;
     assert_eq!(cluster.generation("shop", "web").await, 1);
 
-    cluster.apply(
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: app-creds, namespace: shop}\nstringData: {password: canary-7d1e9b}\n",
-    );
+    cluster.apply(&secret(
+        "shop",
+        "app-creds",
+        &[("password", "canary-7d1e9b")],
+    ));
     cluster.wait_generation("shop", "web", 2).await;
     cluster.wait_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;

@@ -79,7 +79,7 @@ async fn the_rendered_manifests_apply_and_reloader_as_their_service_account_roll
     }
     every_webhook_calls(&cluster, NAME, &url);
 
-    cluster.apply(SHOP);
+    cluster.apply(&SHOP);
     let kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, NAME);
     let reloader = cluster.start_installed_reloader(NAMESPACE, NAME, &kubeconfig);
 

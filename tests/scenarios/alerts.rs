@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::cluster_harness::alert_receiver::Receiver;
+use crate::cluster_harness::fixtures::{deployment, documents, namespace, reloader_config, secret};
 use crate::cluster_harness::{Cluster, eventually, http_get};
 
 const PASSWORD: &str = "s3cr3t-value-never-in-alerts";
@@ -11,42 +12,22 @@ const PASSWORD: &str = "s3cr3t-value-never-in-alerts";
 const TOKEN: &str = "T0KEN-9f3a";
 
 fn setup(alert_url: &str) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata: {{name: alerting}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: db, namespace: alerting}}
-stringData: {{password: first}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: alert-urls, namespace: alerting}}
-stringData: {{webhook: "{alert_url}"}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: alerting}}
-spec:
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers: [{{name: app, image: nginx, envFrom: [{{secretRef: {{name: db}}}}]}}]
----
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {{name: web, namespace: alerting}}
-spec:
-  watchedResources: {{secrets: [db]}}
-  targets: [{{kind: Deployment, name: web}}]
-  alerts:
-    webhook: {{secretRef: {{name: alert-urls, key: webhook}}}}
-"#
-    )
+    documents(&[
+        namespace("alerting"),
+        db("first"),
+        secret("alerting", "alert-urls", &[("webhook", alert_url)]),
+        deployment("alerting", "web").env_from_secret("db").yaml(),
+        reloader_config("alerting", "web")
+            .secrets(&["db"])
+            .target("Deployment", "web")
+            .webhook_alert_from_secret("alert-urls", "webhook")
+            .yaml(),
+    ])
+}
+
+/// The Secret the Deployment reads.
+fn db(password: &str) -> String {
+    secret("alerting", "db", &[("password", password)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,9 +38,7 @@ async fn a_secret_change_rolls_the_followed_deployment_and_sends_one_alert() {
     let reloader = cluster.start_reloader(&["--allow-insecure-alert-urls"]);
     cluster.register_webhook();
 
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: alerting}}\nstringData: {{password: {PASSWORD}}}\n"
-    ));
+    cluster.apply(&db(PASSWORD));
     cluster.wait_generation("alerting", "web", 2).await;
     eventually("an alert at the receiver", || async {
         !receiver.got().is_empty()

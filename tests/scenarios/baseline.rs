@@ -3,45 +3,32 @@
 
 use std::time::Duration;
 
+use crate::cluster_harness::fixtures::{AUTO, deployment, documents, namespace, secret};
 use crate::cluster_harness::{Cluster, env_value};
 
-const SOURCES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: shop}
-stringData: {password: one}
-"#;
+/// The namespace and the Secret `creds` with `password`.
+fn sources(password: &str) -> String {
+    documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", password)]),
+    ])
+}
 
-const WORKLOAD: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  annotations: {reloader.stakater.com/auto: "true"}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx
-        envFrom: [{secretRef: {name: creds}}]
-"#;
+fn workload() -> String {
+    deployment("shop", "web")
+        .annotation(AUTO, "true")
+        .replicas(1)
+        .env_from_secret("creds")
+        .yaml()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_created_workload_gets_a_baseline_and_resync_repairs_a_missed_change() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SOURCES);
+    cluster.apply(&sources("one"));
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    cluster.apply(WORKLOAD);
+    cluster.apply(&workload());
     let d = cluster.deployment("shop", "web").await;
     assert_eq!(
         d.metadata.generation,
@@ -73,7 +60,7 @@ async fn a_created_workload_gets_a_baseline_and_resync_repairs_a_missed_change()
 
     // The webhook is down while the Secret changes; the restart's resync repairs it.
     reloader.kill();
-    cluster.apply(&SOURCES.replace("password: one", "password: two"));
+    cluster.apply(&sources("two"));
     let _back = cluster.start_reloader(&[]);
     cluster.wait_generation("shop", "web", 3).await;
     let d = cluster.deployment("shop", "web").await;

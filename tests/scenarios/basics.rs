@@ -2,24 +2,23 @@
 
 use std::time::Duration;
 
+use crate::cluster_harness::fixtures::secret;
 use crate::cluster_harness::{Cluster, SHOP, env_value, http_get};
 
-fn secret(password: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: app-creds, namespace: shop}}\nstringData: {{password: {password}}}\n"
-    )
+fn app_creds(password: &str) -> String {
+    secret("shop", "app-creds", &[("password", password)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_not() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SHOP);
+    cluster.apply(&SHOP);
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     assert_eq!(cluster.generation("shop", "web").await, 1);
     cluster.wait_rollouts("shop", "web", 1).await;
 
-    cluster.apply(&secret("hunter2"));
+    cluster.apply(&app_creds("hunter2"));
     cluster.wait_generation("shop", "web", 2).await;
     // On the real control plane: exactly one new ReplicaSet, revision 2.
     cluster.wait_rollouts("shop", "web", 2).await;
@@ -29,7 +28,7 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
     assert_eq!(cluster.patches("deployments", "web").await, 1);
 
     // The same data again: the webhook sees no change, nothing rolls.
-    cluster.apply(&secret("hunter2"));
+    cluster.apply(&app_creds("hunter2"));
     cluster
         .stays_at("shop", "web", 2, Duration::from_millis(800))
         .await;

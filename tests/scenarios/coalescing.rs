@@ -2,33 +2,32 @@
 
 use std::time::Duration;
 
+use crate::cluster_harness::fixtures::{
+    AUTO, Deployment, configmap, deployment, documents, namespace, reloader_config, secret,
+};
 use crate::cluster_harness::{Cluster, env_value};
 
-fn deployment(name: &str, annotations: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: c, annotations: {{reloader.stakater.com/auto: "true"{annotations}}}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: app, image: nginx, envFrom: [{{configMapRef: {{name: cfg}}}}]}}]
-"#
-    )
+fn cfg() -> String {
+    configmap("c", "cfg", &[("v", "1")])
+}
+
+/// A Deployment in `c` following the ConfigMap `cfg`.
+fn follower(name: &str) -> Deployment {
+    deployment("c", name)
+        .annotation(AUTO, "true")
+        .env_from_configmap("cfg")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workload_annotation_overrides_the_global_window() {
     let mut cluster = Cluster::start().await;
-    cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: c}\ndata: {v: \"1\"}\n");
-    cluster.apply(&deployment(
-        "quick",
-        r#", reloader.stakater.com/coalesce-window: 50ms"#,
-    ));
-    cluster.apply(&deployment("patient", ""));
+    cluster.apply(&documents(&[namespace("c"), cfg()]));
+    cluster.apply(
+        &follower("quick")
+            .annotation("reloader.stakater.com/coalesce-window", "50ms")
+            .yaml(),
+    );
+    cluster.apply(&follower("patient").yaml());
     let _reloader = cluster.start_reloader(&["--coalesce-window", "30s"]);
     cluster.register_webhook();
     cluster.kubectl(&[
@@ -49,41 +48,18 @@ async fn a_workload_annotation_overrides_the_global_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaderconfig_window_joins_changes_the_flag_window_would_split() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: c}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cfg, namespace: c}
-data: {v: "1"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: c}
-stringData: {token: a}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: c}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: nginx}]
----
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: web-reload, namespace: c}
-spec:
-  watchedResources: {configMaps: [cfg], secrets: [creds]}
-  targets: [{kind: Deployment, name: web}]
-  coalesceWindow: 3s
-"#,
-    );
+    cluster.apply(&documents(&[
+        namespace("c"),
+        cfg(),
+        secret("c", "creds", &[("token", "a")]),
+        deployment("c", "web").yaml(),
+        reloader_config("c", "web-reload")
+            .configmaps(&["cfg"])
+            .secrets(&["creds"])
+            .target("Deployment", "web")
+            .coalesce_window("3s")
+            .yaml(),
+    ]));
     let _reloader = cluster.start_reloader(&["--coalesce-window", "200ms"]);
     cluster.register_webhook();
     cluster.kubectl(&[

@@ -6,49 +6,37 @@ use std::time::Duration;
 
 use apiserver_sim::testing::fault;
 
+use crate::cluster_harness::fixtures::{Deployment, deployment, documents, namespace, secret};
 use crate::cluster_harness::{Cluster, env_value};
 
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: shop}
-stringData: {password: one}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  annotations: {secret.reloader.stakater.com/reload: creds}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: nginx}]
-"#;
+/// The namespace, the Secret `creds` and the Deployment `web` that follows it.
+fn setup() -> String {
+    setup_with(follower("web"))
+}
 
-fn secret(password: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: shop}}\nstringData: {{password: {password}}}\n"
-    )
+fn setup_with(follower: Deployment) -> String {
+    documents(&[namespace("shop"), creds("one"), follower.yaml()])
+}
+
+fn follower(name: &str) -> Deployment {
+    deployment("shop", name).annotation("secret.reloader.stakater.com/reload", "creds")
+}
+
+fn creds(password: &str) -> String {
+    secret("shop", "creds", &[("password", password)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_while_the_webhook_was_down_is_rolled_by_the_next_resync() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    cluster.apply(&secret("two"));
+    cluster.apply(&creds("two"));
     cluster.wait_generation("shop", "web", 2).await;
     reloader.kill();
     // failurePolicy: Ignore — the write goes through, nobody is told.
-    cluster.apply(&secret("three"));
+    cluster.apply(&creds("three"));
     assert_eq!(cluster.generation("shop", "web").await, 2);
     let _back = cluster.start_reloader(&[]);
     cluster.wait_generation("shop", "web", 3).await;
@@ -57,13 +45,13 @@ async fn a_change_made_while_the_webhook_was_down_is_rolled_by_the_next_resync()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn periodic_resync_repairs_without_a_restart() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let _reloader = cluster.start_reloader(&["--resync-period", "500ms"]);
     cluster.register_webhook();
-    cluster.apply(&secret("two"));
+    cluster.apply(&creds("two"));
     cluster.wait_generation("shop", "web", 2).await;
     cluster.unregister_webhook();
-    cluster.apply(&secret("three"));
+    cluster.apply(&creds("three"));
     cluster.wait_generation("shop", "web", 3).await;
 }
 
@@ -71,7 +59,7 @@ async fn periodic_resync_repairs_without_a_restart() {
 async fn conflicts_and_server_errors_twice_then_success_roll_once() {
     for status in [409, 422, 503] {
         let mut cluster = Cluster::start_sim().await;
-        cluster.apply(SETUP);
+        cluster.apply(&setup());
         let _reloader = cluster.start_reloader(&[]);
         cluster.register_webhook();
         cluster
@@ -79,7 +67,7 @@ async fn conflicts_and_server_errors_twice_then_success_roll_once() {
             .inject_fault(&fault("patch", "deployments", 2, status))
             .await
             .expect("fault");
-        cluster.apply(&secret("two"));
+        cluster.apply(&creds("two"));
         cluster.wait_generation("shop", "web", 2).await;
         cluster
             .stays_at("shop", "web", 2, Duration::from_millis(500))
@@ -95,17 +83,13 @@ async fn conflicts_and_server_errors_twice_then_success_roll_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caches_recover_from_dropped_watches_and_compacted_history() {
     let mut cluster = Cluster::start_sim().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.hooks().compact().await.expect("compact");
     cluster.hooks().drop_watches().await.expect("drop");
     // A follower created after the watches came back must be known too.
-    cluster.apply(
-        &SETUP
-            .replace("name: web", "name: late")
-            .replace("app: web", "app: late"),
-    );
+    cluster.apply(&setup_with(follower("late")));
     crate::cluster_harness::eventually("the Deployment cache to relist after 410 Gone", || async {
         reloader
             .log_text()
@@ -114,7 +98,7 @@ async fn caches_recover_from_dropped_watches_and_compacted_history() {
             >= 2
     })
     .await;
-    cluster.apply(&secret("two"));
+    cluster.apply(&creds("two"));
     cluster.wait_generation("shop", "web", 2).await;
     cluster.wait_generation("shop", "late", 2).await;
     let d = cluster.deployment("shop", "late").await;
@@ -124,15 +108,14 @@ async fn caches_recover_from_dropped_watches_and_compacted_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(&SETUP.replace(
-        "annotations: {secret.reloader.stakater.com/reload: creds}",
-        "annotations: {secret.reloader.stakater.com/reload: creds, deployment.reloader.stakater.com/pause-period: 2s}",
+    cluster.apply(&setup_with(
+        follower("web").annotation("deployment.reloader.stakater.com/pause-period", "2s"),
     ));
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    cluster.apply(&secret("two"));
+    cluster.apply(&creds("two"));
     cluster.wait_generation("shop", "web", 2).await;
-    cluster.apply(&secret("three"));
+    cluster.apply(&creds("three"));
     crate::cluster_harness::eventually("the second change to be held by the pause", || async {
         reloader
             .log_text()
@@ -153,14 +136,14 @@ async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_patch_finish() {
     let mut cluster = Cluster::start_sim().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     let mut slow = fault("patch", "deployments", 1, 200);
     slow.status = None;
     slow.hang_ms = Some(1500);
     cluster.hooks().inject_fault(&slow).await.expect("fault");
-    cluster.apply(&secret("two"));
+    cluster.apply(&creds("two"));
     crate::cluster_harness::eventually("the trigger to reach the engine", || async {
         reloader.log_text().contains("trigger resolved")
     })

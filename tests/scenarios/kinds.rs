@@ -5,18 +5,20 @@ use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
 
+use crate::cluster_harness::fixtures::{configmap, documents, namespace};
 use crate::cluster_harness::{Cluster, eventually};
 
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: k}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: shared, namespace: k}
-data: {v: "1"}
----
+fn setup() -> String {
+    documents(&[
+        namespace("k"),
+        configmap("k", "shared", &[("v", "1")]),
+        WORKLOADS.to_string(),
+    ])
+}
+
+/// One of each kind other than Deployment (the fixtures build Deployments only), each
+/// following `shared`.
+const WORKLOADS: &str = r#"
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db, namespace: k, annotations: {reloader.stakater.com/auto: "true"}}
@@ -54,7 +56,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statefulsets_daemonsets_and_cronjobs_roll_too() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.kubectl(&[

@@ -12,30 +12,17 @@ use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 use crate::cluster_harness::Cluster;
+use crate::cluster_harness::fixtures::{deployment, documents, namespace, secret};
 
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: bench}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: s, namespace: bench}
-stringData: {k: "0"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: d
-  namespace: bench
-  annotations: {secret.reloader.stakater.com/reload: s}
-spec:
-  selector: {matchLabels: {app: d}}
-  template:
-    metadata: {labels: {app: d}}
-    spec:
-      containers: [{name: app, image: nginx}]
-"#;
+fn setup() -> String {
+    documents(&[
+        namespace("bench"),
+        secret("bench", "s", &[("k", "0")]),
+        deployment("bench", "d")
+            .annotation("secret.reloader.stakater.com/reload", "s")
+            .yaml(),
+    ])
+}
 
 const ROUNDS: usize = 60;
 
@@ -47,7 +34,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_to_back_changes_roll_once_each_and_report_latency() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SETUP);
+    cluster.apply(&setup());
     let _reloader = cluster.start_reloader(&["--coalesce-window", "0s"]);
     cluster.register_webhook();
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), "bench");

@@ -3,6 +3,7 @@
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 
+use crate::cluster_harness::fixtures::namespace;
 use crate::cluster_harness::{Cluster, eventually, free_port};
 
 async fn holder(cluster: &Cluster) -> Option<String> {
@@ -18,7 +19,7 @@ async fn holder(cluster: &Cluster) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_replica_leads_and_a_terminated_leader_hands_over() {
     let mut cluster = Cluster::start().await;
-    cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: reloader}\n");
+    cluster.apply(&namespace("reloader"));
     let flags = ["--leader-elect", "--leader-election-namespace", "reloader"];
     let mut first = cluster.start_reloader(&flags);
     eventually("the first replica to take the lease", || async {

@@ -4,167 +4,174 @@
 
 use std::time::Duration;
 
+use crate::cluster_harness::fixtures::{
+    AUTO, Deployment, Source, deployment, documents, namespace, secret,
+};
 use crate::cluster_harness::{Cluster, env_value};
 
 struct Row {
     name: &'static str,
-    annotations: &'static str,
-    template_annotations: &'static str,
-    /// The pod spec under `spec.template.spec` (YAML, indented 6).
-    pod: &'static str,
-    /// Sources to create first.
-    sources: &'static str,
-    /// The change (YAML applied with kubectl).
-    change: &'static str,
+    /// What the row gives its Deployment, `deployment("m", name)`.
+    workload: fn(Deployment) -> Deployment,
+    /// The source to create first.
+    source: Source,
+    /// The source as changed (applied with kubectl).
+    change: Source,
     rolls: bool,
 }
 
-const C: &str = "      containers:\n      - name: app\n        image: nginx\n";
+const M: &str = "m";
+
+/// A Secret of the matrix whose one key `k` is `value`.
+fn secret_k(name: &str, value: &str) -> Source {
+    Source::secret(M, name, &[("k", value)])
+}
+
+/// A ConfigMap of the matrix whose one key `k` is `value`.
+fn configmap_k(name: &str, value: &str) -> Source {
+    Source::configmap(M, name, &[("k", value)])
+}
 
 fn rows() -> Vec<Row> {
+    const SEARCH: &str = "reloader.stakater.com/search";
+    const MATCH: &str = "reloader.stakater.com/match";
+    const IGNORE: &str = "reloader.stakater.com/ignore";
+    const TYPED_AUTO: &str = "secret.reloader.stakater.com/auto";
     vec![
         Row {
             name: "auto",
-            annotations: r#"reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        env: [{name: X, valueFrom: {secretKeyRef: {name: auto-s, key: k}}}]\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: auto-s, namespace: m}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: auto-s, namespace: m}\nstringData: {k: b}\n",
+            workload: |d| {
+                d.annotation(AUTO, "true")
+                    .env_secret_key("X", "auto-s", "k")
+            },
+            source: secret_k("auto-s", "a"),
+            change: secret_k("auto-s", "b"),
             rolls: true,
         },
         Row {
             name: "typed-auto-secret",
-            annotations: r#"secret.reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        volumeMounts: [{name: v, mountPath: /v}]\n      volumes: [{name: v, secret: {secretName: typed-s}}]\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: typed-s, namespace: m}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: typed-s, namespace: m}\nstringData: {k: b}\n",
+            workload: |d| {
+                d.annotation(TYPED_AUTO, "true")
+                    .secret_volume("v", "typed-s")
+            },
+            source: secret_k("typed-s", "a"),
+            change: secret_k("typed-s", "b"),
             rolls: true,
         },
         Row {
             name: "typed-auto-other-kind",
-            annotations: r#"secret.reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: typed-c}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: typed-c, namespace: m}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: typed-c, namespace: m}\ndata: {k: b}\n",
+            workload: |d| {
+                d.annotation(TYPED_AUTO, "true")
+                    .env_from_configmap("typed-c")
+            },
+            source: configmap_k("typed-c", "a"),
+            change: configmap_k("typed-c", "b"),
             rolls: false,
         },
         Row {
             name: "reload-list-regex",
-            annotations: r#"configmap.reloader.stakater.com/reload: "rx-.*""#,
-            template_annotations: "",
-            pod: C,
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: rx-one, namespace: m}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: rx-one, namespace: m}\ndata: {k: b}\n",
+            workload: |d| d.annotation("configmap.reloader.stakater.com/reload", "rx-.*"),
+            source: configmap_k("rx-one", "a"),
+            change: configmap_k("rx-one", "b"),
             rolls: true,
         },
         Row {
             name: "search-match-projected",
-            annotations: r#"reloader.stakater.com/search: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        volumeMounts: [{name: p, mountPath: /p}]\n      volumes: [{name: p, projected: {sources: [{configMap: {name: match-c}}]}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: match-c, namespace: m, annotations: {reloader.stakater.com/match: \"true\"}}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: match-c, namespace: m, annotations: {reloader.stakater.com/match: \"true\"}}\ndata: {k: b}\n",
+            workload: |d| {
+                d.annotation(SEARCH, "true")
+                    .projected_configmap_volume("p", "match-c")
+            },
+            source: configmap_k("match-c", "a").annotation(MATCH, "true"),
+            change: configmap_k("match-c", "b").annotation(MATCH, "true"),
             rolls: true,
         },
         Row {
             name: "search-without-match",
-            annotations: r#"reloader.stakater.com/search: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: nomatch-c}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: nomatch-c, namespace: m}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: nomatch-c, namespace: m}\ndata: {k: b}\n",
+            workload: |d| d.annotation(SEARCH, "true").env_from_configmap("nomatch-c"),
+            source: configmap_k("nomatch-c", "a"),
+            change: configmap_k("nomatch-c", "b"),
             rolls: false,
         },
         Row {
             name: "ignored-source",
-            annotations: r#"reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{secretRef: {name: ign-s}}]\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: ign-s, namespace: m, annotations: {reloader.stakater.com/ignore: \"true\"}}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: ign-s, namespace: m, annotations: {reloader.stakater.com/ignore: \"true\"}}\nstringData: {k: b}\n",
+            workload: |d| d.annotation(AUTO, "true").env_from_secret("ign-s"),
+            source: secret_k("ign-s", "a").annotation(IGNORE, "true"),
+            change: secret_k("ign-s", "b").annotation(IGNORE, "true"),
             rolls: false,
         },
         Row {
             name: "excluded-source",
-            annotations: r#"reloader.stakater.com/auto: "true", secrets.exclude.reloader.stakater.com/reload: excl-s"#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{secretRef: {name: excl-s}}]\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: excl-s, namespace: m}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: excl-s, namespace: m}\nstringData: {k: b}\n",
+            workload: |d| {
+                d.annotation(AUTO, "true")
+                    .annotation("secrets.exclude.reloader.stakater.com/reload", "excl-s")
+                    .env_from_secret("excl-s")
+            },
+            source: secret_k("excl-s", "a"),
+            change: secret_k("excl-s", "b"),
             rolls: false,
         },
         Row {
             name: "auto-false",
-            annotations: r#"reloader.stakater.com/auto: "false""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{secretRef: {name: af-s}}]\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: af-s, namespace: m}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: af-s, namespace: m}\nstringData: {k: b}\n",
+            workload: |d| d.annotation(AUTO, "false").env_from_secret("af-s"),
+            source: secret_k("af-s", "a"),
+            change: secret_k("af-s", "b"),
             rolls: false,
         },
         Row {
             name: "template-annotations",
-            annotations: "",
-            template_annotations: r#"reloader.stakater.com/auto: "true""#,
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: tpl-c}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: tpl-c, namespace: m}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: tpl-c, namespace: m}\ndata: {k: b}\n",
+            workload: |d| {
+                d.template_annotation(AUTO, "true")
+                    .env_from_configmap("tpl-c")
+            },
+            source: configmap_k("tpl-c", "a"),
+            change: configmap_k("tpl-c", "b"),
             rolls: true,
         },
         Row {
             name: "init-container",
-            annotations: r#"reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      initContainers:\n      - name: init\n        image: busybox\n        env: [{name: X, valueFrom: {secretKeyRef: {name: init-s, key: k}}}]\n      containers:\n      - name: app\n        image: nginx\n",
-            sources: "kind: Secret\napiVersion: v1\nmetadata: {name: init-s, namespace: m}\nstringData: {k: a}\n",
-            change: "kind: Secret\napiVersion: v1\nmetadata: {name: init-s, namespace: m}\nstringData: {k: b}\n",
+            workload: |d| {
+                d.annotation(AUTO, "true")
+                    .init_env_secret_key("X", "init-s", "k")
+            },
+            source: secret_k("init-s", "a"),
+            change: secret_k("init-s", "b"),
             rolls: true,
         },
         Row {
             name: "binary-data",
-            annotations: r#"reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        volumeMounts: [{name: v, mountPath: /v}]\n      volumes: [{name: v, configMap: {name: bin-c}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: bin-c, namespace: m}\nbinaryData: {blob: AAEC}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: bin-c, namespace: m}\nbinaryData: {blob: AAED}\n",
+            workload: |d| d.annotation(AUTO, "true").configmap_volume("v", "bin-c"),
+            source: Source::binary_configmap(M, "bin-c", &[("blob", "AAEC")]),
+            change: Source::binary_configmap(M, "bin-c", &[("blob", "AAED")]),
             rolls: true,
         },
         Row {
             name: "label-only",
-            annotations: r#"reloader.stakater.com/auto: "true""#,
-            template_annotations: "",
-            pod: "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: lbl-c}}]\n",
-            sources: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: lbl-c, namespace: m}\ndata: {k: a}\n",
-            change: "kind: ConfigMap\napiVersion: v1\nmetadata: {name: lbl-c, namespace: m, labels: {team: x}}\ndata: {k: a}\n",
+            workload: |d| d.annotation(AUTO, "true").env_from_configmap("lbl-c"),
+            source: configmap_k("lbl-c", "a"),
+            change: configmap_k("lbl-c", "a").label("team", "x"),
             rolls: false,
         },
     ]
 }
 
 fn workload(row: &Row) -> String {
-    let name = row.name;
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: m\n  annotations: {{{}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n      annotations: {{{}}}\n    spec:\n{}",
-        row.annotations, row.template_annotations, row.pod
-    )
+    (row.workload)(deployment(M, row.name)).yaml()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stakater_annotations_and_references_decide_who_rolls() {
     let mut cluster = Cluster::start().await;
-    cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: m}\n");
+    cluster.apply(&namespace(M));
     let rows = rows();
     let setup: Vec<String> = rows
         .iter()
-        .flat_map(|r| [r.sources.to_string(), workload(r)])
+        .flat_map(|r| [r.source.yaml(), workload(r)])
         .collect();
-    cluster.apply(&setup.join("---\n"));
+    cluster.apply(&documents(&setup));
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
-    let changes: Vec<&str> = rows.iter().map(|r| r.change).collect();
-    cluster.apply(&changes.join("---\n"));
+    let changes: Vec<String> = rows.iter().map(|r| r.change.yaml()).collect();
+    cluster.apply(&documents(&changes));
     for row in rows.iter().filter(|r| r.rolls) {
         cluster.wait_generation("m", row.name, 2).await;
     }
@@ -191,35 +198,23 @@ async fn stakater_annotations_and_references_decide_who_rolls() {
     assert!(env_value(&d, "STAKATER_INIT_S_SECRET").is_some());
 }
 
-const CREATE_DELETE: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: m}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: gone-s, namespace: m}
-stringData: {k: a}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: follower
-  namespace: m
-  annotations: {secret.reloader.stakater.com/reload: "new-s,gone-s"}
-spec:
-  selector: {matchLabels: {app: f}}
-  template:
-    metadata: {labels: {app: f}}
-    spec:
-      containers: [{name: app, image: nginx}]
-"#;
+/// A Deployment following a Secret that exists and one that does not yet.
+fn create_delete() -> String {
+    documents(&[
+        namespace(M),
+        secret(M, "gone-s", &[("k", "a")]),
+        deployment(M, "follower")
+            .annotation("secret.reloader.stakater.com/reload", "new-s,gone-s")
+            .label("app", "f")
+            .yaml(),
+    ])
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creating_and_deleting_sources_roll_only_when_asked() {
     // Off (the default): neither a create nor a delete rolls.
     let mut cluster = Cluster::start().await;
-    cluster.apply(CREATE_DELETE);
+    cluster.apply(&create_delete());
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.kubectl(&[

@@ -10,6 +10,9 @@ use reloader_core::patch::restart::ROLLOUT_STRATEGY;
 use reloader_core::workload::WorkloadKind;
 use serde_json::Value;
 
+use crate::cluster_harness::fixtures::{
+    AUTO, deployment, documents, namespace, reloader_config, secret,
+};
 use crate::cluster_harness::{Cluster, eventually, http_get};
 
 const CRDS: &str = r#"
@@ -44,27 +47,21 @@ spec:
         openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
 "#;
 
-const SOURCES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: o}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: o}
-stringData: {password: "1"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: plain, namespace: o, annotations: {reloader.stakater.com/auto: "true"}}
-spec:
-  selector: {matchLabels: {app: plain}}
-  template:
-    metadata: {labels: {app: plain}}
-    spec:
-      containers: [{name: app, image: app, envFrom: [{secretRef: {name: creds}}]}]
-"#;
+/// The namespace, the Secret `creds`, and a Deployment `plain` that follows it.
+fn sources() -> String {
+    documents(&[
+        namespace("o"),
+        secret("o", "creds", &[("password", "1")]),
+        deployment("o", "plain")
+            .annotation(AUTO, "true")
+            .image("app")
+            .env_from_secret("creds")
+            .yaml(),
+    ])
+}
 
+/// Rollouts (templated, restarted, or by workloadRef) and a DeploymentConfig, following
+/// `creds` by annotations.
 const WORKLOADS: &str = r#"
 apiVersion: argoproj.io/v1alpha1
 kind: Rollout
@@ -107,6 +104,25 @@ spec:
     metadata: {labels: {app: legacy}}
     spec:
       containers: [{name: app, image: app, envFrom: [{secretRef: {name: creds}}]}]
+"#;
+
+/// A Rollout and a DeploymentConfig with no annotations, for a ReloaderConfig to target.
+const BY_CONFIG: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: by-config, namespace: o}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: app}]
+---
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: dc-by-config, namespace: o}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: app}]
 "#;
 
 const VAR: &str = "STAKATER_CREDS_SECRET";
@@ -157,7 +173,7 @@ async fn plain_rolled(cluster: &Cluster) {
 async fn rollouts_and_deploymentconfigs_roll_exactly_once() {
     let mut cluster = Cluster::start().await;
     cluster.apply(CRDS);
-    cluster.apply(SOURCES);
+    cluster.apply(&sources());
     cluster.apply(WORKLOADS);
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
@@ -238,7 +254,7 @@ async fn rollouts_and_deploymentconfigs_roll_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_apis_reloader_starts_and_keeps_serving() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(SOURCES);
+    cluster.apply(&sources());
     // Asked for explicitly, yet absent: a warning, not a failure.
     let reloader = cluster.start_reloader(&["--is-argo-rollouts=true"]);
     cluster.register_webhook();
@@ -265,7 +281,7 @@ async fn without_the_apis_reloader_starts_and_keeps_serving() {
 async fn rollouts_are_left_alone_when_turned_off() {
     let mut cluster = Cluster::start().await;
     cluster.apply(CRDS);
-    cluster.apply(SOURCES);
+    cluster.apply(&sources());
     cluster.apply(WORKLOADS);
     let reloader = cluster.start_reloader(&["--is-argo-rollouts=false"]);
     cluster.register_webhook();
@@ -301,34 +317,16 @@ async fn a_reloaderconfig_rolls_its_rollout_and_deploymentconfig_targets() {
 
     let mut cluster = Cluster::start().await;
     cluster.apply(CRDS);
-    cluster.apply(SOURCES);
-    cluster.apply(
-        r#"
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata: {name: by-config, namespace: o}
-spec:
-  template:
-    spec:
-      containers: [{name: app, image: app}]
----
-apiVersion: apps.openshift.io/v1
-kind: DeploymentConfig
-metadata: {name: dc-by-config, namespace: o}
-spec:
-  template:
-    spec:
-      containers: [{name: app, image: app}]
----
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: both, namespace: o}
-spec:
-  watchedResources: {secrets: [creds]}
-  reloadStrategy: annotations
-  targets: [{kind: Rollout, name: by-config}, {kind: DeploymentConfig, name: dc-by-config}]
-"#,
-    );
+    cluster.apply(&sources());
+    cluster.apply(&documents(&[
+        BY_CONFIG.to_string(),
+        reloader_config("o", "both")
+            .secrets(&["creds"])
+            .strategy("annotations")
+            .target("Rollout", "by-config")
+            .target("DeploymentConfig", "dc-by-config")
+            .yaml(),
+    ]));
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "o");

@@ -8,37 +8,13 @@ use kube::api::ListParams;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::planner::LAST_RELOAD_AT;
 
+use crate::cluster_harness::fixtures::{deployment, namespace, reloader_config, secret};
 use crate::cluster_harness::{Cluster, env_value, eventually, template_annotation};
-
-const NS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
-"#;
-
-fn deployment(name: &str, annotations: &str, spec: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: shop
-  annotations: {{{annotations}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-{spec}
-"#
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crd_based_reload_with_env_vars_reports_status_and_an_event() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.kubectl(&[
         "create",
         "secret",
@@ -48,27 +24,19 @@ async fn crd_based_reload_with_env_vars_reports_status_and_an_event() {
         "shop",
         "--from-literal=url=postgres://a",
     ]);
-    cluster.apply(&deployment(
-        "api",
-        "",
-        "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{secretRef: {name: db}}]",
-    ));
+    cluster.apply(&deployment("shop", "api").env_from_secret("db").yaml());
     cluster.apply(
-        r#"
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: api-reload, namespace: shop}
-spec:
-  watchedResources: {secrets: [db]}
-  targets: [{kind: Deployment, name: api}]
-  reloadStrategy: env-vars
-"#,
+        &reloader_config("shop", "api-reload")
+            .secrets(&["db"])
+            .target("Deployment", "api")
+            .strategy("env-vars")
+            .yaml(),
     );
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.kubectl_stdin(
         &["apply", "-f", "-"],
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {url: postgres://b}\n",
+        &secret("shop", "db", &[("url", "postgres://b")]),
     );
     cluster.wait_generation("shop", "api", 2).await;
     let d = cluster.deployment("shop", "api").await;
@@ -118,7 +86,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotation_based_reload_with_a_secret_volume() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.kubectl(&[
         "create",
         "secret",
@@ -128,16 +96,17 @@ async fn annotation_based_reload_with_a_secret_volume() {
         "shop",
         "--from-literal=cert=a",
     ]);
-    cluster.apply(&deployment(
-        "proxy",
-        "secret.reloader.stakater.com/reload: tls-files",
-        "      containers:\n      - name: app\n        image: nginx\n        volumeMounts: [{name: tls, mountPath: /tls}]\n      volumes:\n      - name: tls\n        secret: {secretName: tls-files}",
-    ));
+    cluster.apply(
+        &deployment("shop", "proxy")
+            .annotation("secret.reloader.stakater.com/reload", "tls-files")
+            .secret_volume("tls", "tls-files")
+            .yaml(),
+    );
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.kubectl_stdin(
         &["apply", "-f", "-"],
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: tls-files, namespace: shop}\nstringData: {cert: b}\n",
+        &secret("shop", "tls-files", &[("cert", "b")]),
     );
     cluster.wait_generation("shop", "proxy", 2).await;
     let d = cluster.deployment("shop", "proxy").await;
@@ -147,7 +116,7 @@ async fn annotation_based_reload_with_a_secret_volume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.kubectl(&[
         "create",
         "configmap",
@@ -156,21 +125,17 @@ async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
         "shop",
         "--from-literal=mode=a",
     ]);
-    cluster.apply(&deployment(
-        "worker",
-        "",
-        "      containers:\n      - name: app\n        image: nginx\n        envFrom: [{configMapRef: {name: settings}}]",
-    ));
     cluster.apply(
-        r#"
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: worker-reload, namespace: shop}
-spec:
-  watchedResources: {configMaps: [settings]}
-  targets: [{kind: Deployment, name: worker}]
-  reloadStrategy: annotations
-"#,
+        &deployment("shop", "worker")
+            .env_from_configmap("settings")
+            .yaml(),
+    );
+    cluster.apply(
+        &reloader_config("shop", "worker-reload")
+            .configmaps(&["settings"])
+            .target("Deployment", "worker")
+            .strategy("annotations")
+            .yaml(),
     );
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
@@ -199,7 +164,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.kubectl(&[
         "create",
         "configmap",
@@ -208,11 +173,12 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
         "shop",
         "--from-literal=v=0",
     ]);
-    cluster.apply(&deployment(
-        "front",
-        "configmap.reloader.stakater.com/reload: flags, deployment.reloader.stakater.com/pause-period: 6s",
-        "      containers:\n      - name: app\n        image: nginx",
-    ));
+    cluster.apply(
+        &deployment("shop", "front")
+            .annotation("configmap.reloader.stakater.com/reload", "flags")
+            .annotation("deployment.reloader.stakater.com/pause-period", "6s")
+            .yaml(),
+    );
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.kubectl(&[
@@ -279,7 +245,7 @@ fn spec_paused(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaderconfig_counts_every_target_reloaded_together() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.kubectl(&[
         "create",
         "configmap",
@@ -289,21 +255,15 @@ async fn a_reloaderconfig_counts_every_target_reloaded_together() {
         "--from-literal=v=1",
     ]);
     for name in ["one", "two", "three"] {
-        cluster.apply(&deployment(
-            name,
-            "",
-            "      containers:\n      - name: app\n        image: nginx",
-        ));
+        cluster.apply(&deployment("shop", name).yaml());
     }
     cluster.apply(
-        r#"
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: fleet, namespace: shop}
-spec:
-  watchedResources: {configMaps: [common]}
-  targets: [{kind: Deployment, name: one}, {kind: Deployment, name: two}, {kind: Deployment, name: three}]
-"#,
+        &reloader_config("shop", "fleet")
+            .configmaps(&["common"])
+            .target("Deployment", "one")
+            .target("Deployment", "two")
+            .target("Deployment", "three")
+            .yaml(),
     );
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
@@ -331,16 +291,12 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaderconfig_naming_a_missing_target_says_so() {
     let mut cluster = Cluster::start().await;
-    cluster.apply(NS);
+    cluster.apply(&namespace("shop"));
     cluster.apply(
-        r#"
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: typo, namespace: shop}
-spec:
-  watchedResources: {configMaps: [common]}
-  targets: [{kind: Deployment, name: does-not-exist}]
-"#,
+        &reloader_config("shop", "typo")
+            .configmaps(&["common"])
+            .target("Deployment", "does-not-exist")
+            .yaml(),
     );
     let _reloader = cluster.start_reloader(&[]);
     let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");

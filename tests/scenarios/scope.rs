@@ -3,52 +3,42 @@
 use std::time::Duration;
 
 use crate::cluster_harness::Cluster;
+use crate::cluster_harness::fixtures::{AUTO, Source, deployment, documents, namespace_labelled};
 
-fn namespace(name: &str, labels: &str) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata: {{name: {name}, labels: {{{labels}}}}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: creds, namespace: {name}, labels: {{reload: "yes"}}}}
-stringData: {{k: a}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: unlabelled, namespace: {name}}}
-stringData: {{k: a}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: {name}, annotations: {{reloader.stakater.com/auto: "true"}}}}
-spec:
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers: [{{name: app, image: nginx, envFrom: [{{secretRef: {{name: creds}}}}, {{secretRef: {{name: unlabelled}}}}]}}]
-"#
-    )
+/// A namespace with a Secret labelled `reload: "yes"`, an unlabelled one, and a
+/// Deployment following both.
+fn setup(ns: &str, labels: &[(&str, &str)]) -> String {
+    documents(&[
+        namespace_labelled(ns, labels),
+        secret_k(ns, "creds", "a", true),
+        secret_k(ns, "unlabelled", "a", false),
+        deployment(ns, "web")
+            .annotation(AUTO, "true")
+            .env_from_secret("creds")
+            .env_from_secret("unlabelled")
+            .yaml(),
+    ])
 }
 
-fn change(ns: &str, name: &str, labels: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\nstringData: {{k: b}}\n"
-    )
+/// The Secret `ns/name` whose one key `k` is `value`, labelled `reload: "yes"` or not.
+fn secret_k(ns: &str, name: &str, value: &str, labelled: bool) -> String {
+    let secret = Source::secret(ns, name, &[("k", value)]);
+    if labelled {
+        secret.label("reload", "yes").yaml()
+    } else {
+        secret.yaml()
+    }
+}
+
+fn change(ns: &str, name: &str, labelled: bool) -> String {
+    secret_k(ns, name, "b", labelled)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_selected_namespaces_and_labelled_sources_trigger() {
     let mut cluster = Cluster::start().await;
-    for (ns, labels) in [
-        ("team-a", "team: a"),
-        ("team-b", "team: b"),
-        ("skipped", "team: a"),
-    ] {
-        cluster.apply(&namespace(ns, labels));
+    for (ns, team) in [("team-a", "a"), ("team-b", "b"), ("skipped", "a")] {
+        cluster.apply(&setup(ns, &[("team", team)]));
     }
     let reloader = cluster.start_reloader(&[
         "--namespace-selector",
@@ -64,15 +54,15 @@ async fn only_selected_namespaces_and_labelled_sources_trigger() {
     .await;
     cluster.register_webhook();
     // An unlabelled source never triggers, even where everything else matches.
-    cluster.apply(&change("team-a", "unlabelled", ""));
+    cluster.apply(&change("team-a", "unlabelled", false));
     cluster
         .stays_at("team-a", "web", 1, Duration::from_millis(800))
         .await;
     let changes: Vec<String> = ["team-a", "team-b", "skipped"]
         .iter()
-        .map(|ns| change(ns, "creds", r#"reload: "yes""#))
+        .map(|ns| change(ns, "creds", true))
         .collect();
-    cluster.apply(&changes.join("---\n"));
+    cluster.apply(&documents(&changes));
     cluster.wait_generation("team-a", "web", 2).await;
     cluster
         .stays_at("team-b", "web", 1, Duration::from_millis(800))
@@ -87,10 +77,10 @@ async fn ignored_workload_types_and_source_kinds_are_left_alone() {
         ["--ignore-secrets", "--auto-reload-all"],
     ] {
         let mut cluster = Cluster::start().await;
-        cluster.apply(&namespace("plain", ""));
+        cluster.apply(&setup("plain", &[]));
         let _reloader = cluster.start_reloader(&flags);
         cluster.register_webhook();
-        cluster.apply(&change("plain", "creds", r#"reload: "yes""#));
+        cluster.apply(&change("plain", "creds", true));
         cluster
             .stays_at("plain", "web", 1, Duration::from_millis(1000))
             .await;

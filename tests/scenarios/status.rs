@@ -4,22 +4,12 @@
 use kube::Api;
 use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus};
 
+use crate::cluster_harness::fixtures::{deployment, namespace, reloader_config};
 use crate::cluster_harness::{Cluster, eventually};
 
-fn deployment(name: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: st}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: app, image: nginx, envFrom: [{{configMapRef: {{name: cfg}}}}]}}]
-"#
-    )
+/// A Deployment in `st` reading the ConfigMap `cfg`.
+fn reader(name: &str) -> String {
+    deployment("st", name).env_from_configmap("cfg").yaml()
 }
 
 fn ready(status: &ReloaderConfigStatus) -> Option<(&str, &str, &str)> {
@@ -33,20 +23,17 @@ fn ready(status: &ReloaderConfigStatus) -> Option<(&str, &str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_reloaderconfig_gets_its_status_and_becomes_ready_when_its_target_appears() {
     let mut cluster = Cluster::start().await;
-    cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: st}\n");
-    cluster.apply(&deployment("web"));
+    cluster.apply(&namespace("st"));
+    cluster.apply(&reader("web"));
     // Resync only at start, before the ReloaderConfig exists: the status below is not its doing.
     let _reloader = cluster.start_reloader(&["--resync-period", "0"]);
     cluster.register_webhook();
     cluster.apply(
-        r#"
-apiVersion: reloader.stakater.com/v1alpha1
-kind: ReloaderConfig
-metadata: {name: pair, namespace: st}
-spec:
-  watchedResources: {configMaps: [cfg]}
-  targets: [{kind: Deployment, name: web}, {kind: Deployment, name: api}]
-"#,
+        &reloader_config("st", "pair")
+            .configmaps(&["cfg"])
+            .target("Deployment", "web")
+            .target("Deployment", "api")
+            .yaml(),
     );
     let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "st");
     eventually(
@@ -69,7 +56,7 @@ spec:
     )
     .await;
 
-    cluster.apply(&deployment("api"));
+    cluster.apply(&reader("api"));
     eventually("Ready True once api exists", || async {
         let rc = configs.get("pair").await.expect("rc");
         rc.status.is_some_and(|s| {

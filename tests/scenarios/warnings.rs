@@ -2,25 +2,18 @@
 //! for each missing target and watched source; what exists gets none. The engine answers
 //! the webhook from its workload caches and a metadata read of each source.
 
-use serde_json::{Value, json};
-
+use crate::cluster_harness::fixtures::reloader_config;
 use crate::cluster_harness::{Cluster, SHOP, eventually};
 
 /// A ReloaderConfig in `shop` targeting the shop's Deployment and a StatefulSet it does not
 /// have, watching the shop's Secret and a ConfigMap it does not have.
-fn reloader_config(name: &str) -> Value {
-    json!({
-        "apiVersion": "reloader.stakater.com/v1alpha1",
-        "kind": "ReloaderConfig",
-        "metadata": {"name": name, "namespace": "shop"},
-        "spec": {
-            "watchedResources": {"secrets": ["app-creds"], "configMaps": ["app-config"]},
-            "targets": [
-                {"kind": "Deployment", "name": "web"},
-                {"kind": "StatefulSet", "name": "db"},
-            ],
-        },
-    })
+fn shop_config(name: &str) -> String {
+    reloader_config("shop", name)
+        .secrets(&["app-creds"])
+        .configmaps(&["app-config"])
+        .target("Deployment", "web")
+        .target("StatefulSet", "db")
+        .yaml()
 }
 
 const WEB: &str = "Warning: spec.targets[0]: Deployment shop/web does not exist yet; it will be rolled once it does";
@@ -31,12 +24,12 @@ const CONFIG: &str =
     "Warning: spec.watchedResources.configMaps[0]: ConfigMap shop/app-config does not exist yet";
 
 /// kubectl's stderr for creating `object` (`dry_run`: judged, not stored).
-fn create(cluster: &Cluster, object: &Value, dry_run: bool) -> String {
+fn create(cluster: &Cluster, object: &str, dry_run: bool) -> String {
     let mut args = vec!["create", "-f", "-"];
     if dry_run {
         args.push("--dry-run=server");
     }
-    let out = cluster.kubectl_raw(&args, Some(&object.to_string()));
+    let out = cluster.kubectl_raw(&args, Some(object));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         out.status.success(),
@@ -59,19 +52,19 @@ async fn missing_objects_are_warned_about(mut cluster: Cluster) {
 
     // Until the workload caches have listed, nothing is known and nothing is warned.
     eventually("the caches know the shop has no Deployment web", || async {
-        warned(&create(&cluster, &reloader_config("probe"), true)).contains(&WEB)
+        warned(&create(&cluster, &shop_config("probe"), true)).contains(&WEB)
     })
     .await;
-    let stderr = create(&cluster, &reloader_config("rc"), false);
+    let stderr = create(&cluster, &shop_config("rc"), false);
     assert_eq!(warned(&stderr), [WEB, DB, CREDS, CONFIG], "{stderr}");
 
     // Once the Deployment and the Secret exist, only the other two are warned about.
-    cluster.apply(SHOP);
+    cluster.apply(&SHOP);
     eventually("the caches hold the new Deployment", || async {
-        !warned(&create(&cluster, &reloader_config("probe"), true)).contains(&WEB)
+        !warned(&create(&cluster, &shop_config("probe"), true)).contains(&WEB)
     })
     .await;
-    let stderr = create(&cluster, &reloader_config("rc2"), false);
+    let stderr = create(&cluster, &shop_config("rc2"), false);
     assert_eq!(warned(&stderr), [DB, CONFIG], "{stderr}");
 }
 
