@@ -7,6 +7,7 @@ mod deployment;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use reloader_core::keys::{WEBHOOK_OPT_OUT, WEBHOOK_OPT_OUT_VALUE};
 use reloader_core::workload::{KINDS, KindSpec};
 
 use k8s_openapi::ByteString;
@@ -22,10 +23,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-
-/// Label on a Namespace that turns the sources webhook off for it.
-pub const NAMESPACE_OPT_OUT_LABEL: &str = "reloader.stakater.com/webhook";
-pub const NAMESPACE_OPT_OUT_VALUE: &str = "disabled";
 
 pub const WEBHOOK_PORT: i32 = 9443;
 pub const METRICS_PORT: i32 = 9090;
@@ -133,9 +130,9 @@ fn client_config(opts: &RenderOptions, ca: &Option<ByteString>, path: &str) -> W
 
 fn namespace_selector(opts: &RenderOptions) -> LabelSelector {
     let mut exprs = vec![LabelSelectorRequirement {
-        key: NAMESPACE_OPT_OUT_LABEL.to_owned(),
+        key: WEBHOOK_OPT_OUT.to_owned(),
         operator: "NotIn".to_owned(),
-        values: Some(vec![NAMESPACE_OPT_OUT_VALUE.to_owned()]),
+        values: Some(vec![WEBHOOK_OPT_OUT_VALUE.to_owned()]),
     }];
     if !opts.exclude_namespaces.is_empty() {
         exprs.push(LabelSelectorRequirement {

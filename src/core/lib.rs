@@ -11,6 +11,7 @@ pub mod duration;
 pub mod existence;
 pub mod hash;
 pub mod index;
+pub mod keys;
 pub mod patch;
 pub mod planner;
 pub mod pod_template;

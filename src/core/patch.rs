@@ -14,15 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::hash::SourceHash;
+use crate::keys::{LAST_RELOADED_FROM, SOURCE_HASHES};
 use crate::source::{SourceKind, SourceRef};
 use crate::workload::WorkloadKind;
-
-/// Pod-template annotation in stakater/Reloader's shape, naming the last source that rolled
-/// the workload (without stakater's timestamp, which made every retry a rollout).
-pub const LAST_RELOADED_FROM: &str = "reloader.stakater.com/last-reloaded-from";
-/// Pod-template annotation holding the hash of every followed source (annotations strategy),
-/// so that several sources can be compared independently.
-pub const SOURCE_HASHES: &str = "reloader.stakater.com/source-hashes";
 
 /// How a reload is recorded on the pod template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

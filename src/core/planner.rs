@@ -9,10 +9,6 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-/// Workload-metadata annotation recording when reloader last rolled the workload, so pauses
-/// survive restarts of reloader. On metadata, not the pod template: writing it never rolls.
-pub const LAST_RELOAD_AT: &str = "reloader.stakater.com/last-reload-at";
-
 /// What to do with a workload now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {
@@ -32,7 +28,7 @@ pub struct Timing {
     pub first_pending: Option<Timestamp>,
     /// Triggers arriving within this window of the first are applied together.
     pub coalesce: Duration,
-    /// When reloader last rolled the workload (from `LAST_RELOAD_AT`).
+    /// When reloader last rolled the workload (from `keys::LAST_RELOAD_AT`).
     pub last_reload: Option<Timestamp>,
     /// Minimum time between two reloads.
     pub pause: Option<Duration>,
@@ -63,13 +59,13 @@ pub fn plan(t: Timing) -> Plan {
     }
 }
 
-/// Reads `LAST_RELOAD_AT`; an unparseable value counts as absent (the worst case is one
+/// Reads `keys::LAST_RELOAD_AT`; an unparseable value counts as absent (the worst case is one
 /// reload inside a pause, never a stuck workload).
 pub fn last_reload(value: Option<&str>) -> Option<Timestamp> {
     value.and_then(|v| v.parse().ok())
 }
 
-/// The value to write into `LAST_RELOAD_AT`.
+/// The value to write into `keys::LAST_RELOAD_AT`.
 pub fn format_last_reload(t: Timestamp) -> String {
     // Whole seconds, RFC 3339, like every Kubernetes timestamp.
     Timestamp::from_second(t.as_second())

@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value};
 
 use crate::index::{IndexError, WorkloadInput};
+use crate::keys::LAST_APPLIED;
 use crate::workload::WorkloadKind;
 
 /// Where an object's pods come from.
@@ -66,8 +67,6 @@ pub fn input_from_json(kind: WorkloadKind, object: &Value) -> Result<WorkloadInp
         .unwrap_or_default();
     input(kind, &meta, object)
 }
-
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Strips metadata reloader never reads: managed fields and the last-applied annotation.
 pub fn prune_meta(meta: &mut ObjectMeta) {

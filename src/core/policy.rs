@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use regex::Regex;
 
+use crate::keys;
 use crate::refs::{FollowMode, SourceKey};
 use crate::source::SourceKind;
 use crate::workload::WorkloadKind;
@@ -30,24 +31,20 @@ pub struct AnnotationKeys {
     pub pause_period: String,
 }
 
-/// The source annotation that keeps a Secret or ConfigMap from ever triggering. Also read
-/// by the admission webhook, so an ignored source costs no trigger at all.
-pub const IGNORE_ANNOTATION: &str = "reloader.stakater.com/ignore";
-
 impl Default for AnnotationKeys {
     fn default() -> Self {
         Self {
-            auto: "reloader.stakater.com/auto".into(),
-            secret_auto: "secret.reloader.stakater.com/auto".into(),
-            configmap_auto: "configmap.reloader.stakater.com/auto".into(),
-            secret_reload: "secret.reloader.stakater.com/reload".into(),
-            configmap_reload: "configmap.reloader.stakater.com/reload".into(),
-            search: "reloader.stakater.com/search".into(),
-            search_match: "reloader.stakater.com/match".into(),
-            ignore: IGNORE_ANNOTATION.into(),
-            secret_exclude: "secrets.exclude.reloader.stakater.com/reload".into(),
-            configmap_exclude: "configmaps.exclude.reloader.stakater.com/reload".into(),
-            pause_period: "reloader.stakater.com/pause-period".into(),
+            auto: keys::AUTO.into(),
+            secret_auto: keys::SECRET_AUTO.into(),
+            configmap_auto: keys::CONFIGMAP_AUTO.into(),
+            secret_reload: keys::SECRET_RELOAD.into(),
+            configmap_reload: keys::CONFIGMAP_RELOAD.into(),
+            search: keys::SEARCH.into(),
+            search_match: keys::MATCH.into(),
+            ignore: keys::IGNORE.into(),
+            secret_exclude: keys::SECRET_EXCLUDE.into(),
+            configmap_exclude: keys::CONFIGMAP_EXCLUDE.into(),
+            pause_period: keys::PAUSE_PERIOD.into(),
         }
     }
 }

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use crate::baseline::Wanted;
 use crate::hash::SourceHash;
+use crate::keys::LAST_RELOAD_AT;
 use crate::patch::restart::{self, RolloutStrategy};
 use crate::patch::{PatchError, Record, ReloadStrategy, build_patch, recorded_hash};
-use crate::planner::{self, LAST_RELOAD_AT, Plan, Timing};
+use crate::planner::{self, Plan, Timing};
 use crate::source::SourceRef;
 use crate::workload::WorkloadKind;
 

@@ -163,9 +163,6 @@ pub fn apply_workload_event(
     }
 }
 
-/// Workload-metadata annotation overriding `--coalesce-window` for one workload.
-pub const COALESCE_WINDOW: &str = "reloader.stakater.com/coalesce-window";
-
 /// The reflector stores of the watched workload kinds, for reading a workload's metadata.
 /// A kind not watched (ignored, turned off) has no store; one whose API is not served has a
 /// store that stays empty.

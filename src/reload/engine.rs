@@ -26,7 +26,7 @@ use reloader_core::reconcile::Change;
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 use crate::reload::alerting;
-use crate::reload::cache::{COALESCE_WINDOW, SharedIndex, WorkloadStores};
+use crate::reload::cache::{SharedIndex, WorkloadStores};
 use crate::reload::coalesce;
 use crate::reload::events::Events;
 use crate::reload::first_status::{self, Observed};
@@ -37,6 +37,7 @@ use crate::reload::scope::Scope;
 use crate::reload::source_read::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
 use crate::trigger::{Trigger, TriggerReceiver};
+use reloader_core::keys::COALESCE_WINDOW;
 use reloader_core::source::SourceRef;
 use reloader_core::workload::WorkloadRef;
 

@@ -20,7 +20,7 @@ use crate::trigger::{self, Offer, Trigger};
 use reloader_core::hash::{self, MapHasher, SourceHash, same_map};
 use reloader_core::source::SourceKind;
 
-pub use reloader_core::policy::IGNORE_ANNOTATION;
+use reloader_core::keys::IGNORE;
 
 const PATH: &str = "/validate/sources";
 const WEBHOOK: &str = "sources";
@@ -110,7 +110,7 @@ impl SourceParts<'_> {
         self.metadata
             .as_ref()
             .and_then(|m| m.annotations.as_ref())
-            .and_then(|a| a.get(IGNORE_ANNOTATION))
+            .and_then(|a| a.get(IGNORE))
             .is_some_and(|v| v == "true")
     }
 

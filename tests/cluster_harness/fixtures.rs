@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use serde_json::{Value, json};
 
 /// stakater's annotation for following every source a workload references.
-pub const AUTO: &str = "reloader.stakater.com/auto";
+pub use reloader_core::keys::AUTO;
 
 /// A namespace, a Secret and a Deployment that follows it (stakater's `auto` annotation).
 pub static SHOP: LazyLock<String> = LazyLock::new(|| {

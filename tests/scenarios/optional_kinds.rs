@@ -6,7 +6,7 @@ use std::time::Duration;
 use kube::Api;
 use kube::api::DynamicObject;
 use reloader::reload::cache::api_resource;
-use reloader_core::patch::restart::ROLLOUT_STRATEGY;
+use reloader_core::keys::ROLLOUT_STRATEGY;
 use reloader_core::workload::WorkloadKind;
 use serde_json::Value;
 
@@ -212,7 +212,7 @@ async fn rollouts_and_deploymentconfigs_roll_exactly_once() {
         "restart"
     );
     assert!(
-        restarted["metadata"]["annotations"][reloader_core::patch::SOURCE_HASHES]
+        restarted["metadata"]["annotations"][reloader_core::keys::SOURCE_HASHES]
             .as_str()
             .is_some_and(|h| h.contains("Secret/creds")),
         "the restart is recorded on the Rollout"
@@ -360,7 +360,7 @@ async fn a_reloaderconfig_rolls_its_rollout_and_deploymentconfig_targets() {
         let obj = object(&cluster, kind, name).await;
         assert_eq!(generation(&obj), 2, "{name}");
         assert!(
-            obj["spec"]["template"]["metadata"]["annotations"][reloader_core::patch::SOURCE_HASHES]
+            obj["spec"]["template"]["metadata"]["annotations"][reloader_core::keys::SOURCE_HASHES]
                 .as_str()
                 .is_some_and(|h| h.contains("Secret/creds")),
             "{name}: annotations strategy on the template"

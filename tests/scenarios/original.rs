@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Event;
 use kube::Api;
 use kube::api::ListParams;
 use reloader_core::crd::ReloaderConfig;
-use reloader_core::planner::LAST_RELOAD_AT;
+use reloader_core::keys::LAST_RELOAD_AT;
 
 use crate::cluster_harness::fixtures::{deployment, namespace, reloader_config, secret};
 use crate::cluster_harness::{Cluster, env_value, eventually, template_annotation};
@@ -151,9 +151,9 @@ async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
     cluster.wait_generation("shop", "worker", 2).await;
     let d = cluster.deployment("shop", "worker").await;
     let hashes =
-        template_annotation(&d, reloader_core::patch::SOURCE_HASHES).expect("hash annotation");
+        template_annotation(&d, reloader_core::keys::SOURCE_HASHES).expect("hash annotation");
     assert!(hashes.contains("ConfigMap/settings"), "{hashes}");
-    assert!(template_annotation(&d, reloader_core::patch::LAST_RELOADED_FROM).is_some());
+    assert!(template_annotation(&d, reloader_core::keys::LAST_RELOADED_FROM).is_some());
     assert_eq!(
         env_value(&d, "STAKATER_SETTINGS_CONFIGMAP"),
         None,

@@ -13,12 +13,10 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
 use super::{Record, add, annotation_ops, hash_key, pointer, source_hashes, test};
+use crate::keys::ROLLOUT_STRATEGY;
 use crate::planner::format_last_reload;
 use crate::source::SourceRef;
 use crate::workload::WorkloadKind;
-
-/// Rollout metadata annotation choosing how a Rollout is rolled (stakater's key).
-pub const ROLLOUT_STRATEGY: &str = "reloader.stakater.com/rollout-strategy";
 
 /// How an Argo Rollout is rolled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -232,7 +232,7 @@ fn rollout_step(object: &Value, wanted: &[Wanted], secs: i64, pause: Option<u64>
 
 fn rollout(rollout_strategy: Option<&str>) -> Value {
     let annotations = match rollout_strategy {
-        Some(s) => json!({ restart::ROLLOUT_STRATEGY: s }),
+        Some(s) => json!({ crate::keys::ROLLOUT_STRATEGY: s }),
         None => json!({}),
     };
     let mut object = deployment(json!([]), annotations);

@@ -9,7 +9,7 @@ use reloader_core::index::{FollowerIndex, WorkloadInput};
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::source::SourceRef;
 
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+use reloader_core::keys::LAST_APPLIED;
 const DEPLOYMENT: WorkloadKind = WorkloadKind::Deployment;
 const ROLLOUT: WorkloadKind = WorkloadKind::Rollout;
 
