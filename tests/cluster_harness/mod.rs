@@ -73,20 +73,31 @@ impl Reloader {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGTERM, then wait for the process to exit.
-    pub fn terminate(&mut self) {
+    /// SIGTERM, then the exit status if the process exits by itself within the grace
+    /// period (reloader drains for at most 10 s); `None` when it had to be killed.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
+        None
+    }
+
+    /// [`terminate`](Self::terminate), asserting a clean exit of its own.
+    pub fn stop_cleanly(&mut self) {
+        let status = self.terminate();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIGTERM did not end reloader cleanly within 15 s ({status:?}):\n{}",
+            self.log_text()
+        );
     }
 
     pub fn kill(&mut self) {
@@ -803,6 +814,12 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     Some(text)
+}
+
+/// The status code of a plain-HTTP GET on 127.0.0.1:port, `None` when nothing answers.
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    let text = http_get(port, path)?;
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The env var value recording a source on container 0, if any.

@@ -102,7 +102,7 @@ async fn a_restarted_reloader_rolls_nothing_unchanged() {
     let (mut cluster, mut reloader) = ready(&[]).await;
     cluster.apply(&creds("two"));
     cluster.wait_generation("shop", "web", 2).await;
-    reloader.terminate();
+    reloader.stop_cleanly();
     let _again = cluster.start_reloader(&[]);
     // Resync runs at start over every follower: everything is recorded already.
     cluster

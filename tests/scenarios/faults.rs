@@ -148,15 +148,23 @@ async fn sigterm_lets_an_in_flight_patch_finish() {
         reloader.log_text().contains("trigger resolved")
     })
     .await;
-    // The coalescing window (150 ms) passes and the PATCH hangs in the API server.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The coalescing window (150 ms) passes and the PATCH arrives and hangs: the fault is
+    // used up when the request reaches the API server, before it is answered.
+    crate::cluster_harness::eventually("the PATCH to hang in the API server", || async {
+        cluster
+            .hooks()
+            .pending_faults()
+            .await
+            .expect("faults")
+            .is_empty()
+    })
+    .await;
     assert_eq!(
         cluster.generation("shop", "web").await,
         1,
         "the patch is still in flight"
     );
-    reloader.terminate();
-    assert!(reloader.exited());
+    reloader.stop_cleanly();
     assert_eq!(
         cluster.generation("shop", "web").await,
         2,

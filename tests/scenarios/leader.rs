@@ -33,8 +33,7 @@ async fn one_replica_leads_and_a_terminated_leader_hands_over() {
         "a held lease is not taken"
     );
 
-    first.terminate();
-    assert!(first.exited());
+    first.stop_cleanly();
     assert!(first.log_text().contains("shutting down"));
     // Released on the way out, so the follower takes over at its next try, not after expiry.
     eventually("the second replica to take over", || async {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::cluster_harness::fixtures::{
     AUTO, deployment, documents, namespace, reloader_config, secret,
 };
-use crate::cluster_harness::{Cluster, eventually, http_get};
+use crate::cluster_harness::{Cluster, eventually, http_status};
 
 const CRDS: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -260,8 +260,9 @@ async fn without_the_apis_reloader_starts_and_keeps_serving() {
     cluster.register_webhook();
     change_secret(&cluster, "2");
     plain_rolled(&cluster).await;
-    assert!(
-        http_get(reloader.metrics_port, "/readyz").is_some(),
+    assert_eq!(
+        http_status(reloader.metrics_port, "/readyz"),
+        Some(200),
         "still ready"
     );
     let log = reloader.log_text();

@@ -223,6 +223,14 @@ impl SimHooks {
             .map(|_| ())
     }
 
+    /// The faults not yet used up: a fault with `count` 1 is gone from here as soon as the
+    /// request it matches has arrived (and, with `hangMs`, while that request still hangs).
+    pub async fn pending_faults(&self) -> Result<Vec<Fault>, SimError> {
+        let answer = self.call(http::Method::GET, "/_sim/faults", vec![]).await?;
+        serde_json::from_value(answer["faults"].clone())
+            .map_err(|e| SimError::Request(e.to_string()))
+    }
+
     pub async fn clear_faults(&self) -> Result<(), SimError> {
         self.call(http::Method::DELETE, "/_sim/faults", vec![])
             .await
