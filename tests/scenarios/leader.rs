@@ -35,7 +35,14 @@ async fn one_replica_leads_and_a_terminated_leader_hands_over() {
 
     first.stop_cleanly();
     assert!(first.log_text().contains("shutting down"));
-    // Released on the way out, so the follower takes over at its next try, not after expiry.
+    // Released on the way out: right after the exit the Lease names no holder (or already
+    // the follower), where an expiring one would still name the first for 15 s. So the
+    // follower takes over at its next try, not after expiry.
+    assert_ne!(
+        holder(&cluster).await.as_deref(),
+        Some("reloader-1"),
+        "the lease is released, not left to expire"
+    );
     eventually("the second replica to take over", || async {
         holder(&cluster).await.as_deref() == Some("reloader-2")
     })
