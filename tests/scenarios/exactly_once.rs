@@ -61,6 +61,10 @@ async fn a_server_side_dry_run_rolls_nothing() {
     cluster.kubectl_stdin(&["apply", "--dry-run=server", "-f", "-"], &creds("two"));
     cluster.stays_at("shop", "web", 1, QUIET).await;
     cluster.assert_rollouts("shop", "web", 1).await;
+    // The positive control: the same write, for real, rolls.
+    cluster.apply(&creds("two"));
+    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rollouts("shop", "web", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,4 +121,9 @@ async fn a_fresh_install_rolls_nothing() {
     cluster
         .stays_at("shop", "web", 1, Duration::from_millis(1500))
         .await;
+    cluster.assert_rollouts("shop", "web", 1).await;
+    // The positive control: the installed reloader does roll on a change.
+    cluster.apply(&creds("two"));
+    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rollouts("shop", "web", 2).await;
 }

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use crate::cluster_harness::Cluster;
-use crate::cluster_harness::fixtures::{AUTO, Source, deployment, documents, namespace_labelled};
+use crate::cluster_harness::fixtures::{
+    AUTO, Source, configmap, deployment, documents, namespace_labelled,
+};
+use crate::cluster_harness::{Cluster, eventually};
 
 /// A namespace with a Secret labelled `reload: "yes"`, an unlabelled one, and a
 /// Deployment following both.
@@ -70,17 +72,66 @@ async fn only_selected_namespaces_and_labelled_sources_trigger() {
     assert_eq!(cluster.generation("skipped", "web").await, 1);
 }
 
+/// A CronJob that names `creds` (CronJobs are not ignored when Deployments are).
+const NIGHTLY: &str = r#"
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: plain, annotations: {secret.reloader.stakater.com/reload: creds}}
+spec:
+  schedule: "0 0 * * *"
+  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: job, image: busybox}]}}}}
+"#;
+
+/// `metadata.generation` of `kind/name` in `plain`, as kubectl prints it.
+fn generation_of(cluster: &Cluster, kind: &str, name: &str) -> String {
+    cluster.kubectl(&[
+        "get",
+        kind,
+        name,
+        "-n",
+        "plain",
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignored_workload_types_and_source_kinds_are_left_alone() {
-    for flags in [
-        ["--ignored-workload-types", "deployments"],
-        ["--ignore-secrets", "--auto-reload-all"],
-    ] {
+    // Each run also makes a change that must roll something (the positive control), so a
+    // reloader that does nothing at all fails here.
+    let settings = |v: &str| configmap("plain", "settings", &[("k", v)]);
+    let api = deployment("plain", "api")
+        .env_from_configmap("settings")
+        .yaml();
+    let cases = [
+        (
+            ["--ignored-workload-types", "deployments"],
+            NIGHTLY.to_owned(),
+            None,
+            ("cronjob", "nightly"),
+        ),
+        (
+            ["--ignore-secrets", "--auto-reload-all"],
+            documents(&[settings("a"), api]),
+            Some(settings("b")),
+            ("deployment", "api"),
+        ),
+    ];
+    for (flags, control, control_change, (kind, name)) in cases {
         let mut cluster = Cluster::start().await;
         cluster.apply(&setup("plain", &[]));
+        cluster.apply(&control);
         let _reloader = cluster.start_reloader(&flags);
         cluster.register_webhook();
         cluster.apply(&change("plain", "creds", true));
+        if let Some(change) = &control_change {
+            cluster.apply(change);
+        }
+        eventually(&format!("{kind}/{name} to roll with {flags:?}"), || async {
+            generation_of(&cluster, kind, name) == "2"
+        })
+        .await;
         cluster
             .stays_at("plain", "web", 1, Duration::from_millis(1000))
             .await;
