@@ -67,10 +67,10 @@ pub fn last_reload(value: Option<&str>) -> Option<Timestamp> {
 
 /// The value to write into `keys::LAST_RELOAD_AT`.
 pub fn format_last_reload(t: Timestamp) -> String {
-    // Whole seconds, RFC 3339, like every Kubernetes timestamp.
-    Timestamp::from_second(t.as_second())
-        .unwrap_or(t)
-        .to_string()
+    // Whole seconds, RFC 3339, like every Kubernetes timestamp; rounded up, so a pause
+    // measured from the recorded time never ends before the pause period has passed.
+    let second = t.as_second() + i64::from(t.subsec_nanosecond() > 0);
+    Timestamp::from_second(second).unwrap_or(t).to_string()
 }
 
 #[cfg(test)]
@@ -185,6 +185,10 @@ mod tests {
         let t = at(42);
         assert_eq!(last_reload(Some(&format_last_reload(t))), Some(t));
         assert_eq!(format_last_reload(t), "2023-11-14T22:14:02Z");
+        // A fraction of a second rounds up: the pause counts from no earlier than the reload.
+        let later = t + SignedDuration::from_millis(1);
+        assert_eq!(format_last_reload(later), "2023-11-14T22:14:03Z");
+        assert!(last_reload(Some(&format_last_reload(later))).unwrap() >= later);
         assert_eq!(last_reload(Some("yesterday")), None);
         assert_eq!(last_reload(None), None);
     }

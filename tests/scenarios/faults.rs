@@ -109,7 +109,8 @@ async fn caches_recover_from_dropped_watches_and_compacted_history() {
 async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
     let mut cluster = Cluster::start().await;
     cluster.apply(&setup_with(
-        follower("web").annotation("deployment.reloader.stakater.com/pause-period", "2s"),
+        // Long beside a kubectl call, so the delete below lands inside the pause.
+        follower("web").annotation("deployment.reloader.stakater.com/pause-period", "10s"),
     ));
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();

@@ -161,6 +161,9 @@ async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
     );
 }
 
+/// The pause of the pause-period scenario, long beside what a kubectl call takes.
+const PAUSE_SECS: i64 = 12;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
     let mut cluster = Cluster::start().await;
@@ -176,7 +179,10 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
     cluster.apply(
         &deployment("shop", "front")
             .annotation("configmap.reloader.stakater.com/reload", "flags")
-            .annotation("deployment.reloader.stakater.com/pause-period", "6s")
+            .annotation(
+                "deployment.reloader.stakater.com/pause-period",
+                &format!("{PAUSE_SECS}s"),
+            )
             .yaml(),
     );
     let _reloader = cluster.start_reloader(&[]);
@@ -209,22 +215,32 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
         "-p",
         r#"{"data":{"v":"2"}}"#,
     ]);
-    // Inside the pause: held back until its end, not dropped. (The pause runs from the
-    // first reload's decision, recorded in LAST_RELOAD_AT; on a loaded machine kubectl
-    // can take a second or two, so hold the check to what is left of it.)
-    let pause_end = first + k8s_openapi::jiff::SignedDuration::from_secs(6);
+    // Inside the pause: held back until its end, not dropped. The pause (12 s) runs from
+    // the recorded time of the first reload (rounded up to the second); its length leaves
+    // kubectl all the time it may need, and the checks below read recorded times, not
+    // the clock of this test.
+    let pause = k8s_openapi::jiff::SignedDuration::from_secs(PAUSE_SECS);
+    let pause_end = first + pause;
     let left = k8s_openapi::jiff::Timestamp::now().duration_until(pause_end);
     assert!(
-        left > k8s_openapi::jiff::SignedDuration::from_millis(500),
+        left > k8s_openapi::jiff::SignedDuration::from_secs(2),
         "the second change came {left:?} before the pause end: too late to test the pause"
     );
-    let quiet = Duration::try_from(left - k8s_openapi::jiff::SignedDuration::from_millis(300))
+    let quiet = Duration::try_from(left - k8s_openapi::jiff::SignedDuration::from_secs(1))
         .expect("positive");
     cluster.stays_at("shop", "front", 2, quiet).await;
     cluster.wait_generation("shop", "front", 3).await;
+    let second: k8s_openapi::jiff::Timestamp = cluster
+        .deployment("shop", "front")
+        .await
+        .metadata
+        .annotations
+        .unwrap_or_default()[LAST_RELOAD_AT]
+        .parse()
+        .expect("second reload time recorded");
     assert!(
-        k8s_openapi::jiff::Timestamp::now() >= pause_end,
-        "the second rollout waited for the pause"
+        second.duration_since(first) >= pause,
+        "the second rollout waited for the pause: {first} then {second}"
     );
     let d = cluster.deployment("shop", "front").await;
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
