@@ -74,7 +74,8 @@ fn a_restart_sets_restart_at_and_records_the_hash_in_metadata_only() {
     let object = rollout(Some(json!({ROLLOUT_STRATEGY: "restart"})));
     let patch = restart_patch(&object, &[record("db", h("1"))], now());
     let after = applied(&object, &patch).unwrap();
-    assert_eq!(after["spec"]["restartAt"], "2026-01-02T03:04:05Z");
+    // The time of the decision, rounded up to the second as every recorded reload time.
+    assert_eq!(after["spec"]["restartAt"], "2026-01-02T03:04:06Z");
     assert_eq!(
         after["spec"]["template"], object["spec"]["template"],
         "the template is untouched, so the Rollout is not rolled a second way"
