@@ -88,7 +88,9 @@ pub struct PendingSet {
 }
 
 impl PendingSet {
-    /// Adds a change; the first change of a workload opens its coalescing window.
+    /// Adds a change; the first change of a workload opens its coalescing window, and the
+    /// window is the longest any of its changes asks for (a ReloaderConfig's 3 s window
+    /// is not cut short by a resync entry or an annotation follower that came first).
     pub fn add(&mut self, workload: WorkloadRef, entry: Entry, now: Timestamp, coalesce: Duration) {
         let pending = self.by_workload.entry(workload).or_insert_with(|| Pending {
             first: now,
@@ -96,6 +98,10 @@ impl PendingSet {
             coalesce,
             entries: BTreeMap::new(),
         });
+        if coalesce > pending.coalesce {
+            pending.coalesce = coalesce;
+            pending.due = pending.due.max(after(pending.first, coalesce));
+        }
         pending.merge(entry);
     }
 

@@ -66,6 +66,51 @@ fn changes_within_the_window_are_applied_together() {
 }
 
 #[test]
+fn a_longer_window_joining_a_pending_workload_extends_it() {
+    let cases = [
+        (
+            "the shorter first",
+            Duration::from_millis(100),
+            Duration::from_millis(3000),
+            3000,
+        ),
+        (
+            "the longer first",
+            Duration::from_millis(3000),
+            Duration::from_millis(100),
+            3000,
+        ),
+        ("equal", WINDOW, WINDOW, 100),
+    ];
+    for (name, first, second, due_ms) in cases {
+        let mut set = PendingSet::default();
+        set.add(
+            web(),
+            entry(SourceKind::ConfigMap, "cfg", "1", 1),
+            at(0),
+            first,
+        );
+        set.add(
+            web(),
+            entry(SourceKind::Secret, "creds", "1", 2),
+            at(50),
+            second,
+        );
+        assert!(
+            set.take_due(at(due_ms - 1), |_| false).is_empty(),
+            "{name}: still open"
+        );
+        let due = set.take_due(at(due_ms), |_| false);
+        assert_eq!(due.len(), 1, "{name}");
+        assert_eq!(
+            due[0].1.entries.len(),
+            2,
+            "{name}: both changes in one patch"
+        );
+    }
+}
+
+#[test]
 fn the_latest_arrival_wins_for_the_same_source() {
     let mut set = PendingSet::default();
     set.add(
