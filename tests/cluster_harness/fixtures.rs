@@ -167,6 +167,12 @@ impl Deployment {
         self
     }
 
+    /// A label on the Deployment itself (what object selectors match).
+    pub fn object_label(mut self, key: &str, value: &str) -> Deployment {
+        self.0["metadata"]["labels"][key] = json!(value);
+        self
+    }
+
     /// A pod label, in the selector too (`app` replaces the default `app: <name>`).
     pub fn label(mut self, key: &str, value: &str) -> Deployment {
         self.0["spec"]["selector"]["matchLabels"][key] = json!(value);

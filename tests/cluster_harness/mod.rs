@@ -330,9 +330,13 @@ impl Cluster {
     }
 
     pub fn start_reloader_on(&mut self, webhook_port: u16, extra: &[&str]) -> Reloader {
-        let mut flags: Vec<String> = vec!["--log-level".into(), "info,reloader=debug".into()];
+        let mut flags: Vec<String> = Vec::new();
         // Short defaults keep scenarios fast; a test's own value wins.
-        for (flag, value) in [("--coalesce-window", "150ms"), ("--source-wait", "2s")] {
+        for (flag, value) in [
+            ("--log-level", "info,reloader=debug"),
+            ("--coalesce-window", "150ms"),
+            ("--source-wait", "2s"),
+        ] {
             if !extra.contains(&flag) {
                 flags.extend([flag.to_string(), value.to_string()]);
             }

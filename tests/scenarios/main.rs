@@ -14,6 +14,7 @@ mod kinds;
 mod latency;
 mod leader;
 mod matrix;
+mod no_secrets_in_logs;
 mod optional_kinds;
 mod original;
 mod scope;

@@ -1,0 +1,155 @@
+//! With the engine working on the real control plane, at trace level for every crate:
+//! a Secret's value and an alert URL held in a Secret never reach reloader's log, its
+//! metrics, the Kubernetes Events, the ReloaderConfig's status or the alerts it sends —
+//! through a reload that succeeds, one that fails, and the alerts for both.
+//! (`tests/no_secrets_in_logs.rs` does the same for malformed reviews, webhook alone.)
+
+use crate::cluster_harness::alert_receiver::Receiver;
+use crate::cluster_harness::fixtures::{deployment, documents, namespace, reloader_config, secret};
+use crate::cluster_harness::{Cluster, eventually, http_get};
+
+const CANARY: &str = "canary-7d2e91-do-not-log";
+/// The token part of the alert URL, a credential like a chat webhook's.
+const URL_TOKEN: &str = "url-token-4f0a-do-not-log";
+
+/// Denies any change to the pod template of a Deployment labelled `frozen: "yes"`: a
+/// reload of it fails on the real API server's own admission.
+const FROZEN_POLICY: &str = r#"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: frozen}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
+  validations:
+  - expression: "object.spec.template == oldObject.spec.template"
+    message: "frozen Deployments keep their pod template"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: frozen}
+spec:
+  policyName: frozen
+  validationActions: [Deny]
+  matchResources:
+    objectSelector: {matchLabels: {frozen: "yes"}}
+"#;
+
+fn db(password: &str) -> String {
+    secret("vault", "db", &[("password", password)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_never_leave_the_engine_on_the_real_control_plane() {
+    let (receiver, base) = Receiver::start(&[]).await;
+    let mut cluster = Cluster::start_real().await;
+    cluster.apply(FROZEN_POLICY);
+    cluster.apply(&documents(&[
+        namespace("vault"),
+        db("first"),
+        secret(
+            "vault",
+            "alert-urls",
+            &[("webhook", &format!("{base}/hooks/{URL_TOKEN}"))],
+        ),
+        deployment("vault", "web").env_from_secret("db").yaml(),
+        deployment("vault", "frozen")
+            .object_label("frozen", "yes")
+            .env_from_secret("db")
+            .yaml(),
+        reloader_config("vault", "db-followers")
+            .secrets(&["db"])
+            .target("Deployment", "web")
+            .target("Deployment", "frozen")
+            .webhook_alert_from_secret("alert-urls", "webhook")
+            .yaml(),
+    ]));
+    let reloader = cluster.start_reloader(&[
+        "--log-level",
+        "trace",
+        "--log-format",
+        "json",
+        "--allow-insecure-alert-urls",
+    ]);
+    cluster.register_webhook();
+    // The API server applies a new policy a moment after it is created.
+    eventually(
+        "the policy to deny template changes of the frozen Deployment",
+        || async {
+            let out = cluster.kubectl_raw(
+                &[
+                    "patch",
+                    "deployment",
+                    "frozen",
+                    "-n",
+                    "vault",
+                    "--dry-run=server",
+                    "-p",
+                    r#"{"spec":{"template":{"metadata":{"annotations":{"probe":"1"}}}}}"#,
+                ],
+                None,
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            !out.status.success() && stderr.contains("frozen Deployments keep their pod template")
+        },
+    )
+    .await;
+
+    cluster.apply(&db(CANARY));
+    cluster.wait_generation("vault", "web", 2).await;
+    eventually("the failed reload of the frozen Deployment", || async {
+        reloader.log_text().contains("reload failed")
+    })
+    .await;
+    eventually("an alert for each reload", || async {
+        let results: Vec<String> = receiver
+            .got()
+            .iter()
+            .map(|(_, body)| body["result"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        results.iter().any(|r| r == "success") && results.iter().any(|r| r != "success")
+    })
+    .await;
+    assert_eq!(
+        cluster.generation("vault", "frozen").await,
+        1,
+        "the policy held"
+    );
+
+    let log = reloader.log_text();
+    assert!(log.contains(r#""level":"TRACE""#), "trace logging was on");
+    assert!(
+        log.lines()
+            .any(|l| l.contains(r#""target":"kube"#) || l.contains(r#""target":"hyper"#)),
+        "the Kubernetes client logged too"
+    );
+    let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
+    let events = cluster.kubectl(&["get", "events", "-n", "vault", "-o", "json"]);
+    let status = cluster.kubectl(&["get", "reloaderconfigs", "-n", "vault", "-o", "json"]);
+    let alerts: String = receiver
+        .got()
+        .iter()
+        .map(|(path, body)| format!("{path} {body}\n"))
+        .collect();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, CANARY);
+    for (place, text) in [
+        ("the log", &log),
+        ("the metrics", &metrics),
+        ("the Events", &events),
+        ("the ReloaderConfig status", &status),
+    ] {
+        for needle in [CANARY, encoded.as_str(), URL_TOKEN] {
+            assert!(!text.contains(needle), "{needle:?} in {place}");
+        }
+    }
+    for needle in [CANARY, encoded.as_str()] {
+        assert!(!alerts.contains(needle), "{needle:?} in an alert");
+    }
+    assert!(
+        events.contains("frozen"),
+        "the Events name the failed workload (so the check above read real Events)"
+    );
+}
