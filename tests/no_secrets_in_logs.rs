@@ -6,7 +6,7 @@
 mod webhook_harness;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,24 +58,9 @@ impl Server {
 }
 
 fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reloader"))
-        .args(["--log-level", "trace", "--log-format", "json", "serve"])
-        .arg("--tls-cert-file")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key-file")
-        .arg(dir.join("tls.key"))
-        .args([
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
+    let mut child = serve_command(dir)
+        .args(["--log-level", "trace", "--log-format", "json"])
         .args(["--reload-on-create", "--reload-on-delete", "--log-only"])
-        .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();

@@ -2,7 +2,6 @@
 //! asks for the webhooks alone. A pod that cannot reach the API server must not report
 //! Ready while it reloads nothing.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reloader::cmd::certs::Ca;
@@ -11,29 +10,8 @@ mod webhook_harness;
 use webhook_harness::tls::*;
 
 fn serve(dir: &std::path::Path, extra: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_reloader"))
-        .arg("serve")
-        .arg("--tls-cert-file")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key-file")
-        .arg(dir.join("tls.key"))
-        .args([
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
+    serve_command(dir)
         .args(extra)
-        // Neither in a cluster nor with a kubeconfig.
-        .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("KUBERNETES_SERVICE_PORT")
-        .env_remove("RELOADER_KUBECONFIG")
-        .env_remove("RELOADER_LOG_ONLY")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("reloader runs")
 }

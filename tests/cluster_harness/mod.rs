@@ -630,6 +630,36 @@ webhooks:
             .unwrap_or(0)
     }
 
+    /// Waits until the Deployment has rolled out `want` times, counting its first: on the
+    /// real control plane by the deployment controller's ReplicaSets and revision (so a
+    /// write that moves the generation without a new ReplicaSet is no rollout), on the
+    /// simulator, which has no controllers, by the generation. Fails if it passes `want`.
+    pub async fn wait_rolled(&self, ns: &str, name: &str, want: i64) {
+        if self.is_real() {
+            self.wait_rollouts(ns, name, want as usize).await;
+        } else {
+            self.wait_generation(ns, name, want).await;
+        }
+    }
+
+    /// Asserts the Deployment stays at `want` rollouts (as [`wait_rolled`](Self::wait_rolled)
+    /// counts them) for `period`.
+    pub async fn stays_rolled(&self, ns: &str, name: &str, want: i64, period: Duration) {
+        if !self.is_real() {
+            return self.stays_at(ns, name, want, period).await;
+        }
+        let deadline = Instant::now() + period;
+        while Instant::now() < deadline {
+            let state = self.rollout_state(ns, name).await;
+            assert!(
+                state.replica_sets <= want as usize && state.revision <= want as u64,
+                "{ns}/{name}: {state:?}, unexpected rollout"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.assert_rollouts(ns, name, want as usize).await;
+    }
+
     /// Waits until the deployment's generation is `want`; fails if it passes it.
     pub async fn wait_generation(&self, ns: &str, name: &str, want: i64) {
         let deadline = Instant::now() + WAIT;

@@ -706,7 +706,7 @@ async fn the_status_subresource_and_the_printer_columns_work_for_kubectl() {
     })
     .await;
     cluster.apply(&app_creds("two"));
-    cluster.wait_generation(NAMESPACE, "web", 2).await;
+    cluster.wait_rolled(NAMESPACE, "web", 2).await;
     eventually("the reload counted in the status", || async {
         jsonpath(&cluster, status) == "1 1 1 True"
     })

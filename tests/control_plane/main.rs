@@ -88,13 +88,13 @@ pub async fn a_secret_change_rolls_the_deployment(
         "app-creds",
         &[("password", "canary-7d1e9b")],
     ));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster.wait_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
     let hash = env_value(&d, "STAKATER_APP_CREDS_SECRET").expect("hash recorded");
     assert_eq!(hash.len(), 64, "a SHA-256 hex hash");
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(1500))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(1500))
         .await;
     cluster.assert_rollouts("shop", "web", 2).await;
 

@@ -39,7 +39,7 @@ async fn a_secret_change_rolls_the_followed_deployment_and_sends_one_alert() {
     cluster.register_webhook();
 
     cluster.apply(&db(PASSWORD));
-    cluster.wait_generation("alerting", "web", 2).await;
+    cluster.wait_rolled("alerting", "web", 2).await;
     eventually("an alert at the receiver", || async {
         !receiver.got().is_empty()
     })

@@ -19,7 +19,7 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
     cluster.wait_rollouts("shop", "web", 1).await;
 
     cluster.apply(&app_creds("hunter2"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     // On the real control plane: exactly one new ReplicaSet, revision 2.
     cluster.wait_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
@@ -30,13 +30,13 @@ async fn a_secret_change_rolls_its_deployment_once_and_an_unchanged_apply_does_n
     // The same data again: the webhook sees no change, nothing rolls.
     cluster.apply(&app_creds("hunter2"));
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(800))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(800))
         .await;
 
     // A label-only change is not a data change.
     cluster.kubectl(&["label", "secret", "app-creds", "-n", "shop", "team=a"]);
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(800))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(800))
         .await;
     assert_eq!(cluster.patches("deployments", "web").await, 1);
     cluster.assert_rollouts("shop", "web", 2).await;

@@ -39,9 +39,9 @@ async fn a_workload_annotation_overrides_the_global_window() {
         "-p",
         r#"{"data":{"v":"2"}}"#,
     ]);
-    cluster.wait_generation("c", "quick", 2).await;
+    cluster.wait_rolled("c", "quick", 2).await;
     cluster
-        .stays_at("c", "patient", 1, Duration::from_millis(1000))
+        .stays_rolled("c", "patient", 1, Duration::from_millis(1000))
         .await;
 }
 
@@ -84,12 +84,12 @@ async fn a_reloaderconfig_window_joins_changes_the_flag_window_would_split() {
         "-p",
         r#"{"stringData":{"token":"b"}}"#,
     ]);
-    cluster.wait_generation("c", "web", 2).await;
+    cluster.wait_rolled("c", "web", 2).await;
     let d = cluster.deployment("c", "web").await;
     assert!(env_value(&d, "STAKATER_CFG_CONFIGMAP").is_some(), "{d:?}");
     assert!(env_value(&d, "STAKATER_CREDS_SECRET").is_some(), "{d:?}");
     cluster
-        .stays_at("c", "web", 2, Duration::from_millis(1000))
+        .stays_rolled("c", "web", 2, Duration::from_millis(1000))
         .await;
     assert_eq!(cluster.patches("deployments", "web").await, 1);
 }

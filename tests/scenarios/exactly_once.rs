@@ -45,9 +45,9 @@ async fn a_configmap_and_a_secret_changed_together_roll_once() {
     // the harness's short one (150 ms) would not.
     let (cluster, _reloader) = ready(&["--coalesce-window", "1s"]).await;
     cluster.apply(&documents(&[creds("two"), settings("b")]));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(800))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(800))
         .await;
     cluster.assert_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
@@ -59,11 +59,11 @@ async fn a_configmap_and_a_secret_changed_together_roll_once() {
 async fn a_server_side_dry_run_rolls_nothing() {
     let (cluster, _reloader) = ready(&[]).await;
     cluster.kubectl_stdin(&["apply", "--dry-run=server", "-f", "-"], &creds("two"));
-    cluster.stays_at("shop", "web", 1, QUIET).await;
+    cluster.stays_rolled("shop", "web", 1, QUIET).await;
     cluster.assert_rollouts("shop", "web", 1).await;
     // The positive control: the same write, for real, rolls.
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster.wait_rollouts("shop", "web", 2).await;
 }
 
@@ -78,7 +78,7 @@ async fn an_update_denied_by_another_webhook_rolls_nothing() {
         stderr.contains("denied by deny-webhook"),
         "the other webhook's message reaches kubectl: {stderr}"
     );
-    cluster.stays_at("shop", "web", 1, QUIET).await;
+    cluster.stays_rolled("shop", "web", 1, QUIET).await;
     cluster.assert_rollouts("shop", "web", 1).await;
     assert!(
         reloader.log_text().contains("not_persisted"),
@@ -94,9 +94,9 @@ async fn two_replicas_receiving_the_same_change_roll_once() {
     let _second = cluster.start_reloader_on(port, &[]);
     cluster.register_webhook_named("reloader-replica", port);
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(1000))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(1000))
         .await;
     cluster.assert_rollouts("shop", "web", 2).await;
 }
@@ -105,12 +105,12 @@ async fn two_replicas_receiving_the_same_change_roll_once() {
 async fn a_restarted_reloader_rolls_nothing_unchanged() {
     let (mut cluster, mut reloader) = ready(&[]).await;
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     reloader.stop_cleanly();
     let _again = cluster.start_reloader(&[]);
     // Resync runs at start over every follower: everything is recorded already.
     cluster
-        .stays_at("shop", "web", 2, Duration::from_millis(1500))
+        .stays_rolled("shop", "web", 2, Duration::from_millis(1500))
         .await;
 }
 
@@ -119,11 +119,11 @@ async fn a_fresh_install_rolls_nothing() {
     let (cluster, _reloader) = ready(&[]).await;
     // Resync at start saw followers without any recorded hash: they are left alone.
     cluster
-        .stays_at("shop", "web", 1, Duration::from_millis(1500))
+        .stays_rolled("shop", "web", 1, Duration::from_millis(1500))
         .await;
     cluster.assert_rollouts("shop", "web", 1).await;
     // The positive control: the installed reloader does roll on a change.
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster.wait_rollouts("shop", "web", 2).await;
 }

@@ -33,13 +33,13 @@ async fn a_change_made_while_the_webhook_was_down_is_rolled_by_the_next_resync()
     let mut reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     reloader.kill();
     // failurePolicy: Ignore — the write goes through, nobody is told.
     cluster.apply(&creds("three"));
     assert_eq!(cluster.generation("shop", "web").await, 2);
     let _back = cluster.start_reloader(&[]);
-    cluster.wait_generation("shop", "web", 3).await;
+    cluster.wait_rolled("shop", "web", 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,10 +49,10 @@ async fn periodic_resync_repairs_without_a_restart() {
     let _reloader = cluster.start_reloader(&["--resync-period", "500ms"]);
     cluster.register_webhook();
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster.unregister_webhook();
     cluster.apply(&creds("three"));
-    cluster.wait_generation("shop", "web", 3).await;
+    cluster.wait_rolled("shop", "web", 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,9 +68,9 @@ async fn conflicts_and_server_errors_twice_then_success_roll_once() {
             .await
             .expect("fault");
         cluster.apply(&creds("two"));
-        cluster.wait_generation("shop", "web", 2).await;
+        cluster.wait_rolled("shop", "web", 2).await;
         cluster
-            .stays_at("shop", "web", 2, Duration::from_millis(500))
+            .stays_rolled("shop", "web", 2, Duration::from_millis(500))
             .await;
         assert_eq!(
             cluster.patches("deployments", "web").await,
@@ -99,8 +99,8 @@ async fn caches_recover_from_dropped_watches_and_compacted_history() {
     })
     .await;
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
-    cluster.wait_generation("shop", "late", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "late", 2).await;
     let d = cluster.deployment("shop", "late").await;
     assert!(env_value(&d, "STAKATER_CREDS_SECRET").is_some());
 }
@@ -115,7 +115,7 @@ async fn a_workload_deleted_while_its_reload_waits_causes_no_error_loop() {
     let reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.apply(&creds("two"));
-    cluster.wait_generation("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "web", 2).await;
     cluster.apply(&creds("three"));
     crate::cluster_harness::eventually("the second change to be held by the pause", || async {
         reloader

@@ -173,7 +173,7 @@ async fn stakater_annotations_and_references_decide_who_rolls() {
     let changes: Vec<String> = rows.iter().map(|r| r.change.yaml()).collect();
     cluster.apply(&documents(&changes));
     for row in rows.iter().filter(|r| r.rolls) {
-        cluster.wait_generation("m", row.name, 2).await;
+        cluster.wait_rolled("m", row.name, 2).await;
     }
     // Every expected rollout happened; the others had the same time to happen (and more).
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -228,7 +228,7 @@ async fn creating_and_deleting_sources_roll_only_when_asked() {
     ]);
     cluster.kubectl(&["delete", "secret", "gone-s", "-n", "m"]);
     cluster
-        .stays_at("m", "follower", 1, Duration::from_millis(1500))
+        .stays_rolled("m", "follower", 1, Duration::from_millis(1500))
         .await;
     reloader.kill();
 
@@ -253,10 +253,10 @@ async fn creating_and_deleting_sources_roll_only_when_asked() {
         "m",
         "--from-literal=k=b",
     ]);
-    cluster.wait_generation("m", "follower", 2).await;
+    cluster.wait_rolled("m", "follower", 2).await;
     cluster.kubectl(&["delete", "secret", "gone-s", "-n", "m"]);
-    cluster.wait_generation("m", "follower", 3).await;
+    cluster.wait_rolled("m", "follower", 3).await;
     cluster
-        .stays_at("m", "follower", 3, Duration::from_millis(800))
+        .stays_rolled("m", "follower", 3, Duration::from_millis(800))
         .await;
 }

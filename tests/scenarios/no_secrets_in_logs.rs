@@ -99,7 +99,7 @@ async fn secret_values_never_leave_the_engine_on_the_real_control_plane() {
     .await;
 
     cluster.apply(&db(CANARY));
-    cluster.wait_generation("vault", "web", 2).await;
+    cluster.wait_rolled("vault", "web", 2).await;
     eventually("the failed reload of the frozen Deployment", || async {
         reloader.log_text().contains("reload failed")
     })

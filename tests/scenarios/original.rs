@@ -38,7 +38,7 @@ async fn crd_based_reload_with_env_vars_reports_status_and_an_event() {
         &["apply", "-f", "-"],
         &secret("shop", "db", &[("url", "postgres://b")]),
     );
-    cluster.wait_generation("shop", "api", 2).await;
+    cluster.wait_rolled("shop", "api", 2).await;
     let d = cluster.deployment("shop", "api").await;
     assert!(env_value(&d, "STAKATER_DB_SECRET").is_some());
     assert!(
@@ -108,7 +108,7 @@ async fn annotation_based_reload_with_a_secret_volume() {
         &["apply", "-f", "-"],
         &secret("shop", "tls-files", &[("cert", "b")]),
     );
-    cluster.wait_generation("shop", "proxy", 2).await;
+    cluster.wait_rolled("shop", "proxy", 2).await;
     let d = cluster.deployment("shop", "proxy").await;
     assert!(env_value(&d, "STAKATER_TLS_FILES_SECRET").is_some());
 }
@@ -148,7 +148,7 @@ async fn configmap_and_reloaderconfig_with_the_annotations_strategy() {
         "-p",
         r#"{"data":{"mode":"b"}}"#,
     ]);
-    cluster.wait_generation("shop", "worker", 2).await;
+    cluster.wait_rolled("shop", "worker", 2).await;
     let d = cluster.deployment("shop", "worker").await;
     let hashes =
         template_annotation(&d, reloader_core::keys::SOURCE_HASHES).expect("hash annotation");
@@ -196,7 +196,7 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
         "-p",
         r#"{"data":{"v":"1"}}"#,
     ]);
-    cluster.wait_generation("shop", "front", 2).await;
+    cluster.wait_rolled("shop", "front", 2).await;
     let recorded = cluster
         .deployment("shop", "front")
         .await
@@ -228,8 +228,8 @@ async fn pause_period_two_quick_changes_roll_now_and_at_the_window_end() {
     );
     let quiet = Duration::try_from(left - k8s_openapi::jiff::SignedDuration::from_secs(1))
         .expect("positive");
-    cluster.stays_at("shop", "front", 2, quiet).await;
-    cluster.wait_generation("shop", "front", 3).await;
+    cluster.stays_rolled("shop", "front", 2, quiet).await;
+    cluster.wait_rolled("shop", "front", 3).await;
     let second: k8s_openapi::jiff::Timestamp = cluster
         .deployment("shop", "front")
         .await
@@ -293,7 +293,7 @@ async fn a_reloaderconfig_counts_every_target_reloaded_together() {
         r#"{"data":{"v":"2"}}"#,
     ]);
     for name in ["one", "two", "three"] {
-        cluster.wait_generation("shop", name, 2).await;
+        cluster.wait_rolled("shop", name, 2).await;
     }
     let configs: Api<ReloaderConfig> = Api::namespaced(cluster.client.clone(), "shop");
     eventually("three reloads counted", || async {

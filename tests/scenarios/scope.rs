@@ -58,16 +58,16 @@ async fn only_selected_namespaces_and_labelled_sources_trigger() {
     // An unlabelled source never triggers, even where everything else matches.
     cluster.apply(&change("team-a", "unlabelled", false));
     cluster
-        .stays_at("team-a", "web", 1, Duration::from_millis(800))
+        .stays_rolled("team-a", "web", 1, Duration::from_millis(800))
         .await;
     let changes: Vec<String> = ["team-a", "team-b", "skipped"]
         .iter()
         .map(|ns| change(ns, "creds", true))
         .collect();
     cluster.apply(&documents(&changes));
-    cluster.wait_generation("team-a", "web", 2).await;
+    cluster.wait_rolled("team-a", "web", 2).await;
     cluster
-        .stays_at("team-b", "web", 1, Duration::from_millis(800))
+        .stays_rolled("team-b", "web", 1, Duration::from_millis(800))
         .await;
     assert_eq!(cluster.generation("skipped", "web").await, 1);
 }
@@ -133,7 +133,7 @@ async fn ignored_workload_types_and_source_kinds_are_left_alone() {
         })
         .await;
         cluster
-            .stays_at("plain", "web", 1, Duration::from_millis(1000))
+            .stays_rolled("plain", "web", 1, Duration::from_millis(1000))
             .await;
     }
 }

@@ -166,6 +166,36 @@ impl Client {
     }
 }
 
+/// `reloader serve` with the pair in `dir`, on loopback ports of the system's choosing,
+/// and without API access: no in-cluster variables, a kubeconfig that does not exist.
+/// Standard input and output are closed; standard error is piped.
+pub fn serve_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reloader"));
+    command
+        .arg("serve")
+        .arg("--tls-cert-file")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.join("tls.key"))
+        .args([
+            "--webhook-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
+        .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LOG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("RELOADER_KUBECONFIG")
+        .env_remove("RELOADER_LOG_ONLY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
 pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
