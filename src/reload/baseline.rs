@@ -2,7 +2,7 @@
 //! hashes an admitted workload should record, from the ReloaderConfig cache, the follower
 //! rules and a bounded read of each source it follows.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::Value;
@@ -18,9 +18,6 @@ use reloader_core::patch::ReloadStrategy;
 use reloader_core::pod_template;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::workload::WorkloadKind;
-
-/// Source reads must fit in the webhook's own timeout (5 s); past this, admit unstamped.
-const READ_BUDGET: Duration = Duration::from_secs(2);
 
 /// What `/mutate/workloads` needs from the engine.
 #[derive(Clone)]
@@ -63,7 +60,7 @@ impl Baseline {
         let started = Instant::now();
         let mut wanted: Vec<Wanted> = Vec::new();
         for source_ref in index.sources() {
-            if started.elapsed() > READ_BUDGET {
+            if started.elapsed() > source_read::WEBHOOK_READ_BUDGET {
                 break;
             }
             let Ok(Some(stored)) = source_read::read(&self.client, &source_ref).await else {

@@ -173,9 +173,7 @@ impl WorkloadStores {
     /// A metadata annotation of a cached workload.
     pub fn annotation(&self, w: &WorkloadRef, key: &str) -> Option<String> {
         let store = self.0.get(&w.kind)?;
-        let key_ref =
-            reflector::ObjectRef::new_with(&w.name, api_resource(w.kind)).within(&w.namespace);
-        store.get(&key_ref)?.annotations().get(key).cloned()
+        cached(store, w)?.annotations().get(key).cloned()
     }
 
     /// Whether the caches hold `w`: `Unknown` for a kind not watched, or while its store
@@ -185,15 +183,8 @@ impl WorkloadStores {
             return Presence::Unknown;
         };
         match store.wait_until_ready().now_or_never() {
-            Some(Ok(())) => {
-                let key = reflector::ObjectRef::new_with(&w.name, api_resource(w.kind))
-                    .within(&w.namespace);
-                if store.get(&key).is_some() {
-                    Presence::Exists
-                } else {
-                    Presence::Missing
-                }
-            }
+            Some(Ok(())) if cached(store, w).is_some() => Presence::Exists,
+            Some(Ok(())) => Presence::Missing,
             Some(Err(_)) | None => Presence::Unknown,
         }
     }
@@ -205,6 +196,12 @@ impl WorkloadStores {
             let _ = store.wait_until_ready().await;
         }
     }
+}
+
+/// The object `w` as `store` holds it.
+fn cached(store: &Store<DynamicObject>, w: &WorkloadRef) -> Option<Arc<DynamicObject>> {
+    let key = reflector::ObjectRef::new_with(&w.name, api_resource(w.kind)).within(&w.namespace);
+    store.get(&key)
 }
 
 /// Starts the cache of one workload kind; the returned future runs it forever. For an

@@ -3,17 +3,15 @@
 //! metadata read finds it (its data is never fetched). While a cache is still listing, for a
 //! kind not watched, or when the read fails or runs out of time, the answer is `Unknown`.
 
-use std::time::Duration;
-
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
+use serde::de::DeserializeOwned;
 
 use crate::reload::cache::WorkloadStores;
+use crate::reload::source_read::WEBHOOK_READ_BUDGET;
 use reloader_core::existence::{Existence, Presence, PresenceFuture, Subject};
 use reloader_core::source::{SourceKind, SourceRef};
-
-/// A read must fit in the webhook's own timeout (5 s); past this, the answer is `Unknown`.
-const READ_BUDGET: Duration = Duration::from_secs(2);
 
 /// What `/validate/reloaderconfigs` asks of the engine.
 #[derive(Clone)]
@@ -41,23 +39,26 @@ impl Existence for Presences {
     }
 }
 
-/// Whether `source` exists, by a metadata-only GET bounded by [`READ_BUDGET`].
+/// Whether `source` exists, by a metadata-only GET bounded by
+/// [`WEBHOOK_READ_BUDGET`]; past it, the answer is `Unknown`.
 async fn source_presence(client: &Client, source: &SourceRef) -> Presence {
+    async fn exists<K>(client: &Client, source: &SourceRef) -> Result<bool, kube::Error>
+    where
+        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api = Api::<K>::namespaced(client.clone(), &source.namespace);
+        Ok(api.get_metadata_opt(&source.name).await?.is_some())
+    }
     let read = async {
         match source.kind {
-            SourceKind::Secret => Api::<Secret>::namespaced(client.clone(), &source.namespace)
-                .get_metadata_opt(&source.name)
-                .await
-                .map(|found| found.is_some()),
-            SourceKind::ConfigMap => {
-                Api::<ConfigMap>::namespaced(client.clone(), &source.namespace)
-                    .get_metadata_opt(&source.name)
-                    .await
-                    .map(|found| found.is_some())
-            }
+            SourceKind::Secret => exists::<Secret>(client, source).await,
+            SourceKind::ConfigMap => exists::<ConfigMap>(client, source).await,
         }
     };
-    match tokio::time::timeout(READ_BUDGET, read).await {
+    match tokio::time::timeout(WEBHOOK_READ_BUDGET, read).await {
         Ok(Ok(true)) => Presence::Exists,
         Ok(Ok(false)) => Presence::Missing,
         Ok(Err(e)) => {

@@ -8,6 +8,10 @@
 
 use std::time::Duration;
 
+/// How long a read made for an admission answer may take: within the webhooks' own 5 s
+/// timeout (`/mutate/workloads` baselines, `/validate/reloaderconfigs` warnings).
+pub const WEBHOOK_READ_BUDGET: Duration = Duration::from_secs(2);
+
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 

@@ -434,8 +434,10 @@ impl Cluster {
         self.register_webhook_on(self.webhook_port)
     }
 
-    pub fn register_webhook_on(&self, port: u16) {
-        let out = self.dir.path().join("webhook-config");
+    /// Renders the webhook configurations calling a reloader on `port` into `dir_name`
+    /// (`reloader webhook-config --url`); returns the directory.
+    fn render_webhook_config(&self, dir_name: &str, port: u16) -> PathBuf {
+        let out = self.dir.path().join(dir_name);
         std::fs::create_dir_all(&out).expect("dir");
         reloader_cmd(&[
             "webhook-config",
@@ -446,6 +448,11 @@ impl Cluster {
             "--out-dir",
             out.to_str().unwrap(),
         ]);
+        out
+    }
+
+    pub fn register_webhook_on(&self, port: u16) {
+        let out = self.render_webhook_config("webhook-config", port);
         for file in [
             "validating-webhook-configuration.yaml",
             "mutating-webhook-configuration.yaml",
@@ -519,17 +526,7 @@ impl Cluster {
 
     /// Registers a second configuration, named `name`, calling a reloader on `port`.
     pub fn register_webhook_named(&self, name: &str, port: u16) {
-        let out = self.dir.path().join(format!("webhook-config-{name}"));
-        std::fs::create_dir_all(&out).expect("dir");
-        reloader_cmd(&[
-            "webhook-config",
-            "--url",
-            &format!("https://127.0.0.1:{port}"),
-            "--ca-bundle",
-            &self.ca_bundle,
-            "--out-dir",
-            out.to_str().unwrap(),
-        ]);
+        let out = self.render_webhook_config(&format!("webhook-config-{name}"), port);
         let text = std::fs::read_to_string(out.join("validating-webhook-configuration.yaml"))
             .expect("rendered");
         let renamed = text.replacen("\n  name: reloader\n", &format!("\n  name: {name}\n"), 1);

@@ -96,6 +96,10 @@ mod order {
         format!("{{{}}}", fields.join(","))
     }
 
+    fn b64(v: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(v)
+    }
+
     /// The hash the webhook computes for `object` on a followed CREATE.
     fn webhook_hash(kind: &str, object: &str) -> SourceHash {
         let b = body("CREATE", false, object, "null")
@@ -134,7 +138,6 @@ mod order {
         fn a_secret_hashes_alike_in_a_review_and_in_a_get(
             e in entries(), review_order in any::<u64>(), get_order in any::<u64>(),
         ) {
-            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
             let encoded: Vec<(String, String)> = e.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
             let review = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, review_order)));
             let get = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, get_order)));
@@ -148,7 +151,6 @@ mod order {
             text in prop::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}", 0..6),
             binary in entries(), review_order in any::<u64>(), get_order in any::<u64>(),
         ) {
-            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
             let text: Vec<(String, String)> = text.into_iter().collect();
             let binary: Vec<(String, String)> = binary.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
             let json = |order: u64| format!(
