@@ -57,8 +57,15 @@ impl Pending {
             entry.wanted.record.source.clone(),
             entry.wanted.strategy.as_str(),
         );
-        match self.entries.get(&key) {
-            Some(old) if old.seq > entry.seq => {}
+        match self.entries.get_mut(&key) {
+            Some(old) if old.seq > entry.seq => {
+                // A later read of the same hash (resync's, baseline-only) keeps its place,
+                // but a trigger's record of that hash still counts: resync must not turn
+                // a first record the trigger asked for into "no baseline, nothing to do".
+                if old.wanted.record.hash == entry.wanted.record.hash {
+                    old.wanted.baseline_required &= entry.wanted.baseline_required;
+                }
+            }
             Some(old) => {
                 // A trigger's record outranks resync's baseline-only one for the same hash.
                 let baseline_required =

@@ -111,6 +111,28 @@ fn a_longer_window_joining_a_pending_workload_extends_it() {
 }
 
 #[test]
+fn a_triggers_first_record_survives_a_later_resync_read_of_the_same_hash() {
+    let mut set = PendingSet::default();
+    let mut resync = entry(SourceKind::Secret, "creds", "2", 10);
+    resync.wanted.baseline_required = true;
+    set.add(web(), resync, at(0), WINDOW);
+    // The trigger's read finished later but was numbered earlier.
+    set.add(
+        web(),
+        entry(SourceKind::Secret, "creds", "2", 9),
+        at(10),
+        WINDOW,
+    );
+    let due = set.take_due(at(100), |_| false);
+    let wanted = due[0].1.wanted();
+    assert_eq!(wanted.len(), 1);
+    assert!(
+        !wanted[0].baseline_required,
+        "the trigger may make the first record"
+    );
+}
+
+#[test]
 fn the_latest_arrival_wins_for_the_same_source() {
     let mut set = PendingSet::default();
     set.add(
