@@ -1,16 +1,19 @@
 //! Alerts on reloads: Slack, Microsoft Teams, Google Chat and generic webhooks, sent by one
 //! dispatcher off the engine's path.
 //!
-//! `event` is what happened; `sink` decides who hears of it; `payload` formats it per
-//! receiver; `url` checks and names URLs without showing their secret parts;
-//! `secret_url` reads a URL from a Secret; `delivery` posts with timeout and retries;
+//! `event` is what happened to one workload; `batch` gathers one change's reports into one
+//! alert per receiver; `sink` decides who hears of it; `payload` formats it per receiver;
+//! `url` checks and names URLs without showing their secret parts; `secret_url` reads a
+//! URL from a Secret; `delivery` posts with timeout and retries, at the receiver's `pace`;
 //! `repeat` keeps a lasting failure from paging again and again; `dispatcher` ties them
-//! together behind a bounded queue; the process-wide flags are read by `cmd::alert_flags`.
+//! together; the process-wide flags are read by `cmd::alert_flags`.
 
+pub mod batch;
 pub mod delivery;
 pub mod dispatcher;
 pub mod error;
 pub mod event;
+pub mod pace;
 pub mod payload;
 pub mod repeat;
 pub mod secret_url;
@@ -19,7 +22,8 @@ pub mod url;
 
 use std::sync::Arc;
 
-pub use dispatcher::{AlertSender, Dispatch, Dispatcher, DispatcherOptions};
+pub use batch::{ChangeAlert, GroupWait};
+pub use dispatcher::{AlertReceiver, AlertSender, Dispatcher, DispatcherOptions};
 pub use error::AlertError;
 pub use event::{AlertEvent, AlertResult, ChangedSource};
 pub use sink::{ConfigSinks, Route, SinkKind, SinkUrl};
@@ -34,7 +38,7 @@ pub fn start(
     kube: Option<kube::Client>,
     metrics: Arc<Metrics>,
 ) -> Result<(AlertSender, impl Future<Output = ()> + Send + 'static), delivery::ClientError> {
-    let (sender, rx) = dispatcher::channel(dispatcher::QUEUE, &options, metrics.clone());
+    let (sender, rx) = dispatcher::channel(&options, metrics.clone());
     let dispatcher = Dispatcher::new(options, kube, metrics)?;
     Ok((sender, dispatcher.run(rx)))
 }

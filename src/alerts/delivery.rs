@@ -1,6 +1,7 @@
 //! Posting one alert to one receiver: a per-request timeout, a few retries with backoff
-//! on 429, 5xx and timeouts, nothing else retried. Redirects are refused: a receiver that
-//! redirects would learn nothing new, and following one could carry the alert elsewhere.
+//! on 429, 5xx and timeouts, nothing else retried; a 429's `Retry-After` is waited out
+//! (see `pace`). Redirects are refused: a receiver that redirects would learn nothing new,
+//! and following one could carry the alert elsewhere.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use reqwest::{Client, Url};
 use serde_json::Value;
 
 use crate::alerts::error::AlertError;
+use crate::alerts::pace::{self, MAX_RETRY_AFTER, Pace};
 
 /// How hard one alert is pushed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +37,8 @@ impl Default for DeliveryPolicy {
 /// Whether another request may succeed where this one failed.
 pub fn retryable(error: &AlertError) -> bool {
     match error {
-        AlertError::Status { status } => *status == 429 || (500..=599).contains(status),
+        AlertError::Status { status } => (500..=599).contains(status),
+        AlertError::RateLimited { retry_after } => retry_after.is_none_or(|w| w <= MAX_RETRY_AFTER),
         AlertError::Timeout | AlertError::Transport(_) => true,
         _ => false,
     }
@@ -90,6 +93,13 @@ async fn post_once(client: &Client, url: &Url, body: &Value) -> Result<(), Alert
     let status = response.status();
     if status.is_success() {
         Ok(())
+    } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| pace::retry_after(v, k8s_openapi::jiff::Timestamp::now()));
+        Err(AlertError::RateLimited { retry_after })
     } else {
         Err(AlertError::Status {
             status: status.as_u16(),
@@ -97,23 +107,41 @@ async fn post_once(client: &Client, url: &Url, body: &Value) -> Result<(), Alert
     }
 }
 
-/// Posts `body` to `url`, retrying what may pass later. Returns the requests made.
+/// Posts `body` to `url` at the receiver's pace, retrying what may pass later. Returns
+/// the requests made.
 pub async fn post(
     client: &Client,
     url: &Url,
     body: &Value,
     policy: &DeliveryPolicy,
+    pace: &Pace,
 ) -> Result<u32, AlertError> {
     let mut attempt = 1;
     loop {
-        match post_once(client, url, body).await {
+        pace.turn(url).await;
+        let error = match post_once(client, url, body).await {
             Ok(()) => return Ok(attempt),
-            Err(e) if retryable(&e) && attempt < policy.attempts => {
-                tokio::time::sleep(pause(policy, attempt)).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
+            Err(e) => e,
+        };
+        if let AlertError::RateLimited {
+            retry_after: Some(wait),
+        } = &error
+        {
+            // Every alert bound for this receiver waits, not only this one.
+            pace.hold(url, (*wait).min(MAX_RETRY_AFTER));
         }
+        if !retryable(&error) || attempt >= policy.attempts {
+            return Err(error);
+        }
+        if !matches!(
+            error,
+            AlertError::RateLimited {
+                retry_after: Some(_)
+            }
+        ) {
+            tokio::time::sleep(pause(policy, attempt)).await;
+        }
+        attempt += 1;
     }
 }
 
@@ -126,7 +154,19 @@ mod tests {
         let table = [
             (AlertError::Status { status: 503 }, true),
             (AlertError::Status { status: 500 }, true),
-            (AlertError::Status { status: 429 }, true),
+            (AlertError::RateLimited { retry_after: None }, true),
+            (
+                AlertError::RateLimited {
+                    retry_after: Some(Duration::from_secs(2)),
+                },
+                true,
+            ),
+            (
+                AlertError::RateLimited {
+                    retry_after: Some(Duration::from_secs(3600)),
+                },
+                false,
+            ),
             (AlertError::Timeout, true),
             (AlertError::Status { status: 400 }, false),
             (AlertError::Status { status: 404 }, false),

@@ -1,72 +1,77 @@
-//! The one alert dispatcher: the engine hands it an event after each reload attempt and
-//! goes on at once; a task of its own formats and posts the alerts.
+//! The one alert dispatcher: the engine reports each reload attempt and goes on at once;
+//! the reports gather per change and receiver (`batch`), and a task of its own formats and
+//! posts one alert per change as each goes quiet, at each receiver's pace.
 //!
-//! The queue is bounded: when receivers are slower than reloads, further alerts are
-//! dropped and counted (`reloader_alerts_dropped_total{reason="queue_full"}`) rather than
-//! holding up a rollout.
+//! What waits is bounded by changes, not workloads (`batch::MAX_OPEN`): a report for a
+//! further change is dropped and counted (`reloader_alerts_dropped_total{reason="queue_full"}`)
+//! rather than holding up a rollout.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 
+use crate::alerts::batch::{Admission, Batcher, ChangeAlert, GroupWait};
 use crate::alerts::delivery::{self, ClientError, DeliveryPolicy};
 use crate::alerts::error::AlertError;
 use crate::alerts::event::AlertEvent;
+use crate::alerts::pace::Pace;
 use crate::alerts::payload;
-use crate::alerts::repeat::FailureMemory;
 use crate::alerts::secret_url;
 use crate::alerts::sink::{self, ConfigSinks, Route, SinkUrl};
 use crate::alerts::url;
 use crate::metrics::Metrics;
 
-/// Alerts waiting to be sent. One is queued per reload attempt, so this holds a rollout
-/// of a ConfigMap shared by a thousand workloads while a receiver is slow.
-pub const QUEUE: usize = 1024;
-
 /// Alerts posted at the same time; more would only pile up at a slow receiver.
 const IN_FLIGHT: usize = 4;
 
-/// One reload attempt and the ReloaderConfig sinks that want to hear of it.
-#[derive(Clone, Debug)]
-pub struct Dispatch {
-    pub event: AlertEvent,
-    pub configs: Vec<ConfigSinks>,
-}
-
-/// The engine's end of the queue: never waits.
+/// The engine's end: adds reports to the waiting changes, never waits itself.
 #[derive(Clone, Debug)]
 pub struct AlertSender {
-    tx: Option<mpsc::Sender<Dispatch>>,
-    global: bool,
-    metrics: Option<Arc<Metrics>>,
+    shared: Option<Shared>,
+}
+
+#[derive(Clone, Debug)]
+struct Shared {
+    batcher: Arc<Mutex<Batcher>>,
+    /// Wakes the dispatcher when a report arrived; closed when the last sender is gone.
+    wake: mpsc::Sender<()>,
+    global: Option<Route>,
+    metrics: Arc<Metrics>,
 }
 
 impl AlertSender {
     /// Sends nothing (no dispatcher running).
     pub fn disabled() -> Self {
-        Self {
-            tx: None,
-            global: false,
-            metrics: None,
-        }
+        Self { shared: None }
     }
 
-    /// Queues an alert unless nobody would receive it; a full queue counts a drop.
+    /// Reports one reload attempt to the receivers of `configs` and the process-wide sink.
     pub fn send(&self, event: AlertEvent, configs: Vec<ConfigSinks>) {
-        let Some(tx) = &self.tx else { return };
-        if configs.is_empty() && !self.global {
+        let Some(s) = &self.shared else { return };
+        let routes = sink::routes(&configs, s.global.as_ref());
+        if routes.is_empty() {
             return;
         }
-        let reason = match tx.try_send(Dispatch { event, configs }) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(_)) => "queue_full",
-            Err(mpsc::error::TrySendError::Closed(_)) => "closed",
+        let admission =
+            s.batcher
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add(event, &routes, Instant::now());
+        let reason = match admission {
+            Admission::Queued => {
+                // Full means a wake-up is pending already.
+                let _ = s.wake.try_send(());
+                return;
+            }
+            Admission::Repeated => "repeated_failure",
+            Admission::Full => {
+                tracing::warn!("alert dropped: too many changes waiting to be announced");
+                "queue_full"
+            }
         };
-        tracing::warn!(reason, "alert dropped");
-        if let Some(m) = &self.metrics {
-            m.alert_dropped(reason);
-        }
+        s.metrics.alert_dropped(reason);
     }
 }
 
@@ -82,29 +87,40 @@ pub struct DispatcherOptions {
     pub policy: DeliveryPolicy,
     /// `--alert-webhook-proxy`.
     pub proxy: Option<String>,
+    /// How long a change gathers reports (`--alert-group-wait`).
+    pub group_wait: GroupWait,
+    /// Least time between two requests to one receiver (`--alert-pace`).
+    pub pace: std::time::Duration,
+}
+
+/// The dispatcher's end: the waiting changes and the wake-ups.
+pub struct AlertReceiver {
+    batcher: Arc<Mutex<Batcher>>,
+    wake: mpsc::Receiver<()>,
+}
+
+/// The pair between engine and dispatcher.
+pub fn channel(options: &DispatcherOptions, metrics: Arc<Metrics>) -> (AlertSender, AlertReceiver) {
+    let batcher = Arc::new(Mutex::new(Batcher::new(options.group_wait)));
+    let (tx, rx) = mpsc::channel(1);
+    let sender = AlertSender {
+        shared: Some(Shared {
+            batcher: batcher.clone(),
+            wake: tx,
+            global: options.global.clone(),
+            metrics,
+        }),
+    };
+    (sender, AlertReceiver { batcher, wake: rx })
 }
 
 /// Formats and posts alerts.
 pub struct Dispatcher {
     http: reqwest::Client,
     kube: Option<kube::Client>,
+    pace: Pace,
     options: DispatcherOptions,
     metrics: Arc<Metrics>,
-}
-
-/// The queue between engine and dispatcher.
-pub fn channel(
-    capacity: usize,
-    options: &DispatcherOptions,
-    metrics: Arc<Metrics>,
-) -> (AlertSender, mpsc::Receiver<Dispatch>) {
-    let (tx, rx) = mpsc::channel(capacity);
-    let sender = AlertSender {
-        tx: Some(tx),
-        global: options.global.is_some(),
-        metrics: Some(metrics),
-    };
-    (sender, rx)
 }
 
 impl Dispatcher {
@@ -118,35 +134,45 @@ impl Dispatcher {
         Ok(Self {
             http,
             kube,
+            pace: Pace::new(options.pace),
             options,
             metrics,
         })
     }
 
-    /// Sends what arrives until every sender is gone and the queue is empty.
-    pub async fn run(self, rx: mpsc::Receiver<Dispatch>) {
-        let mut memory = FailureMemory::default();
-        let metrics = self.metrics.clone();
-        let queue =
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
-        queue
-            .filter(|d| {
-                let admit = memory.admit(&d.event);
-                if !admit {
-                    metrics.alert_dropped("repeated_failure");
-                }
-                std::future::ready(admit)
-            })
-            .for_each_concurrent(IN_FLIGHT, |d| self.dispatch(d))
-            .await;
+    /// Sends each change as it goes quiet, until every sender is gone; then sends what
+    /// still waits and returns once all is posted.
+    pub async fn run(self, mut rx: AlertReceiver) {
+        let this = Arc::new(self);
+        let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut posting = JoinSet::new();
+        loop {
+            let next = rx.lock().next_due();
+            let open = tokio::select! {
+                woken = rx.wake.recv() => woken.is_some(),
+                _ = sleep_until(next) => true,
+                Some(_) = posting.join_next(), if !posting.is_empty() => true,
+            };
+            let due = if open {
+                rx.lock().take_due(Instant::now())
+            } else {
+                rx.lock().take_all()
+            };
+            for (route, alert) in due {
+                let (this, in_flight) = (this.clone(), in_flight.clone());
+                posting.spawn(async move {
+                    let _permit = in_flight.acquire_owned().await;
+                    this.deliver(route, alert).await;
+                });
+            }
+            if !open {
+                break;
+            }
+        }
+        while posting.join_next().await.is_some() {}
     }
 
-    async fn dispatch(&self, d: Dispatch) {
-        let routes = sink::routes(&d.configs, self.options.global.as_ref());
-        futures::future::join_all(routes.iter().map(|r| self.deliver(r, &d.event))).await;
-    }
-
-    async fn deliver(&self, route: &Route, event: &AlertEvent) {
+    async fn deliver(&self, route: Route, alert: ChangeAlert) {
         let sink = route.kind.label();
         let secret = match &route.url {
             SinkUrl::Secret {
@@ -166,31 +192,46 @@ impl Dispatcher {
             };
             let target = url::checked(&text, self.options.allow_insecure)?;
             host = Some(url::shown(&target));
-            let body = payload::body(route.kind, event, self.options.additional_info.as_deref());
-            delivery::post(&self.http, &target, &body, &self.options.policy).await
+            let body = payload::body(route.kind, &alert, self.options.additional_info.as_deref());
+            let policy = &self.options.policy;
+            delivery::post(&self.http, &target, &body, policy, &self.pace).await
         }
         .await;
-        let workload = &event.workload;
+        let rolled = alert.counts.rolled;
         match result {
             Ok(attempts) => {
                 self.metrics.alert_sent(sink, "success");
-                tracing::debug!(sink, host = host.as_deref(), %workload, attempts, "alert sent");
+                tracing::debug!(sink, host = host.as_deref(), rolled, attempts, "alert sent");
             }
             Err(e) => {
                 self.metrics.alert_sent(sink, e.label());
-                warn(sink, host.as_deref(), secret.as_deref(), event, &e);
+                warn(sink, host.as_deref(), secret.as_deref(), &alert, &e);
             }
         }
     }
 }
 
+impl AlertReceiver {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Batcher> {
+        self.batcher.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 // Host and the Secret's name only: the rest of the URL is the receiver's credential.
-fn warn(sink: &str, host: Option<&str>, secret: Option<&str>, event: &AlertEvent, e: &AlertError) {
+fn warn(sink: &str, host: Option<&str>, secret: Option<&str>, alert: &ChangeAlert, e: &AlertError) {
+    let sources = payload::source_lines(alert).join(", ");
     tracing::warn!(
         sink,
         host,
         secret,
-        workload = %event.workload,
+        sources,
         reason = e.label(),
         error = %e,
         "alert not delivered"

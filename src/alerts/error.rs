@@ -27,6 +27,11 @@ pub enum AlertError {
     NoKubernetesClient { namespace: String, name: String },
     #[error("the receiver answered HTTP {status}")]
     Status { status: u16 },
+    /// HTTP 429, with the wait the receiver asked for (`Retry-After`) if it said one.
+    #[error("the receiver is rate limiting (HTTP 429)")]
+    RateLimited {
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("the receiver did not answer within the timeout")]
     Timeout,
     /// The error has its URL stripped (`reqwest::Error::without_url`).
@@ -45,6 +50,7 @@ impl AlertError {
             | AlertError::SecretRead { .. }
             | AlertError::NoKubernetesClient { .. } => "secret_unreadable",
             AlertError::Status { .. } => "http_error",
+            AlertError::RateLimited { .. } => "rate_limited",
             AlertError::Timeout => "timeout",
             AlertError::Transport(_) => "unreachable",
         }

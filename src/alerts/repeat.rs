@@ -3,14 +3,13 @@
 
 use std::collections::HashSet;
 
-use crate::alerts::event::AlertEvent;
-use reloader_core::source::SourceRef;
+use crate::alerts::event::{AlertEvent, ChangedSource};
 use reloader_core::workload::WorkloadRef;
 
 /// Failures remembered at most; past it the memory starts over (a repeat, never a loss).
 const CAPACITY: usize = 4096;
 
-type FailureKey = (WorkloadRef, Vec<(SourceRef, String)>);
+type FailureKey = (WorkloadRef, Vec<ChangedSource>);
 
 /// Failures already announced, until the workload reloads.
 #[derive(Debug, Default)]
@@ -19,8 +18,9 @@ pub struct FailureMemory {
 }
 
 impl FailureMemory {
-    /// Whether `event` is to be sent: every success, and a failure not yet announced for
-    /// the same workload and source versions. A success forgets the workload's failures.
+    /// Whether `event` is to be sent: every other result, and a failure not yet announced
+    /// for the same workload and source versions. Any other result forgets the workload's
+    /// failures.
     pub fn admit(&mut self, event: &AlertEvent) -> bool {
         match event.failure_key() {
             None => {
@@ -42,8 +42,8 @@ mod tests {
     use k8s_openapi::jiff::Timestamp;
 
     use super::*;
-    use crate::alerts::event::{AlertResult, ChangedSource};
-    use reloader_core::source::SourceKind;
+    use crate::alerts::event::AlertResult;
+    use reloader_core::source::{SourceKind, SourceRef};
     use reloader_core::workload::WorkloadKind;
 
     fn event(workload: &str, hash: &str, result: AlertResult) -> AlertEvent {
@@ -55,25 +55,34 @@ mod tests {
                 strategy: "env-vars",
             }],
             result,
+            after_pause: false,
             time: Timestamp::UNIX_EPOCH,
         }
     }
 
-    const FAIL: AlertResult = AlertResult::Failure { reason: "api" };
-    const OK: AlertResult = AlertResult::Success;
+    fn fail() -> AlertResult {
+        AlertResult::Failed {
+            class: "api",
+            detail: "503 ServiceUnavailable: try later".into(),
+        }
+    }
+
+    fn ok() -> AlertResult {
+        AlertResult::Rolled
+    }
 
     #[test]
     fn a_failure_is_announced_once_until_the_workload_reloads() {
         // (event, sent?) in order, one memory for the whole sequence.
         let sequence = [
-            (event("web", "aaa", FAIL), true),
-            (event("web", "aaa", FAIL), false),
-            (event("api", "aaa", FAIL), true),
-            (event("web", "bbb", FAIL), true),
-            (event("web", "bbb", OK), true),
-            (event("web", "bbb", OK), true),
-            (event("web", "aaa", FAIL), true),
-            (event("api", "aaa", FAIL), false),
+            (event("web", "aaa", fail()), true),
+            (event("web", "aaa", fail()), false),
+            (event("api", "aaa", fail()), true),
+            (event("web", "bbb", fail()), true),
+            (event("web", "bbb", ok()), true),
+            (event("web", "bbb", ok()), true),
+            (event("web", "aaa", fail()), true),
+            (event("api", "aaa", fail()), false),
         ];
         let mut memory = FailureMemory::default();
         for (i, (e, want)) in sequence.iter().enumerate() {

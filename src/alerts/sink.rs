@@ -58,7 +58,7 @@ impl FromStr for SinkKind {
 }
 
 /// Where a sink's URL comes from.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum SinkUrl {
     Inline(String),
     /// A key of a Secret in the ReloaderConfig's namespace, read when the alert is sent.
@@ -91,7 +91,7 @@ impl fmt::Debug for SinkUrl {
 }
 
 /// One receiver of one alert.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Route {
     pub kind: SinkKind,
     pub url: SinkUrl,

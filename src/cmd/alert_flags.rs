@@ -1,16 +1,23 @@
 //! The process-wide alert flags (stakater's `ALERT_*` variables), checked at start.
 
+use crate::alerts::batch::GroupWait;
 use crate::alerts::delivery::DeliveryPolicy;
 use crate::alerts::dispatcher::DispatcherOptions;
-use crate::alerts::sink::{Route, SinkKind, SinkUrl, UnknownSink};
+use crate::alerts::sink::{Route, SinkKind, SinkUrl};
 use crate::alerts::url;
 use crate::cmd::cli::AlertArgs;
+use crate::cmd::engine_flags::duration;
 
-/// Dispatcher options from `reloader serve`'s flags. An unknown `--alert-sink` is an
-/// error; `--alert-on-reload` without a URL, or with one that will be refused, is logged
-/// (never the URL itself) and the other sinks still work.
-pub fn from_args(args: &AlertArgs, allow_insecure: bool) -> Result<DispatcherOptions, UnknownSink> {
+/// Dispatcher options from `reloader serve`'s flags. An unknown `--alert-sink` or a bad
+/// duration is an error; `--alert-on-reload` without a URL, or with one that will be
+/// refused, is logged (never the URL itself) and the other sinks still work.
+pub fn from_args(args: &AlertArgs, allow_insecure: bool) -> anyhow::Result<DispatcherOptions> {
     let kind: SinkKind = args.alert_sink.parse()?;
+    let group_wait = GroupWait {
+        quiet: duration("alert-group-wait", &args.alert_group_wait)?,
+        ..GroupWait::default()
+    };
+    let pace = duration("alert-pace", &args.alert_pace)?;
     let text = args
         .alert_webhook_url
         .as_deref()
@@ -45,6 +52,8 @@ pub fn from_args(args: &AlertArgs, allow_insecure: bool) -> Result<DispatcherOpt
         allow_insecure,
         policy: DeliveryPolicy::default(),
         proxy: args.alert_webhook_proxy.clone(),
+        group_wait,
+        pace,
     })
 }
 
@@ -59,6 +68,8 @@ mod tests {
             alert_webhook_url: url.map(Into::into),
             alert_additional_info: Some("  prod-eu ".into()),
             alert_webhook_proxy: None,
+            alert_group_wait: "2s".into(),
+            alert_pace: "1s".into(),
         }
     }
 
@@ -102,10 +113,36 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_sink_is_refused() {
+    fn bad_values_are_refused_with_the_flag_named() {
+        let table = [
+            ("pager", "2s", "1s", "unknown alert sink \"pager\""),
+            ("slack", "soon", "1s", "--alert-group-wait"),
+            ("slack", "2s", "-1s", "--alert-pace"),
+        ];
+        for (sink, wait, pace, want) in table {
+            let a = AlertArgs {
+                alert_group_wait: wait.into(),
+                alert_pace: pace.into(),
+                ..args(true, sink, None)
+            };
+            let err = format!("{:#}", from_args(&a, false).unwrap_err());
+            assert!(err.contains(want), "{sink} {wait} {pace}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_reach_the_dispatcher() {
+        let a = AlertArgs {
+            alert_group_wait: "500ms".into(),
+            alert_pace: "0".into(),
+            ..args(true, "slack", None)
+        };
+        let options = from_args(&a, false).expect("valid");
         assert_eq!(
-            from_args(&args(true, "pager", None), false).unwrap_err(),
-            UnknownSink("pager".into())
+            options.group_wait.quiet,
+            std::time::Duration::from_millis(500)
         );
+        assert_eq!(options.group_wait.max, GroupWait::default().max);
+        assert_eq!(options.pace, std::time::Duration::ZERO);
     }
 }

@@ -182,6 +182,16 @@ pub struct AlertArgs {
     /// HTTP(S) proxy through which every alert is posted.
     #[arg(long, env = "ALERT_WEBHOOK_PROXY", hide_env_values = true)]
     pub alert_webhook_proxy: Option<String>,
+
+    /// One change's rollouts become one alert per receiver, sent once no further rollout
+    /// of it was reported for this long (Go duration; at most 30 s after its first).
+    #[arg(long, env = "RELOADER_ALERT_GROUP_WAIT", default_value = "2s")]
+    pub alert_group_wait: String,
+
+    /// Least time between two requests to one receiver (Go duration; 0: no pacing).
+    /// Slack's incoming webhooks take about one message per second.
+    #[arg(long, env = "RELOADER_ALERT_PACE", default_value = "1s")]
+    pub alert_pace: String,
 }
 
 /// The reload engine's flags (stakater/Reloader's names where it has one).

@@ -24,6 +24,11 @@ pub fn workload_type(name: &str) -> Option<WorkloadKind> {
         .find(|k| k.lower() == singular)
 }
 
+/// A Go-style duration flag, the flag named in the error.
+pub fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
+    parse_duration(value).with_context(|| format!("--{flag} {value:?}"))
+}
+
 /// The engine's settings from `reloader serve`'s flags, checked once. `instance` is this
 /// replica's name (`POD_NAME`), `drain` how long shutdown waits for in-flight reloads.
 pub fn settings(
@@ -31,9 +36,6 @@ pub fn settings(
     instance: Option<String>,
     drain: Duration,
 ) -> anyhow::Result<Settings> {
-    let duration = |flag: &str, value: &str| {
-        parse_duration(value).with_context(|| format!("--{flag} {value:?}"))
-    };
     let global = GlobalOptions {
         ignored_workload_types: args
             .ignored_workload_types

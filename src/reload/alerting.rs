@@ -8,42 +8,28 @@ use crate::alerts::{AlertEvent, AlertResult, ChangedSource, ConfigSinks};
 use crate::reload::queue::Pending;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
-use reloader_core::reconcile::Change;
 use reloader_core::workload::WorkloadRef;
 
-/// The alert for one attempt: on success the sources the patch changed, on failure every
-/// source it was to record.
+/// The report of one attempt: the source versions it was to record (the change it belongs
+/// to) and how it ended.
 pub fn event(
     workload: &WorkloadRef,
     pending: &Pending,
     result: AlertResult,
-    changes: &[Change],
     time: Timestamp,
 ) -> AlertEvent {
-    let wanted = pending.wanted();
-    let sources = match result {
-        AlertResult::Success => changes
-            .iter()
-            .map(|c| {
-                let strategy = wanted
-                    .iter()
-                    .find(|w| w.record.source == c.source && w.record.hash == c.new)
-                    .map(|w| w.strategy.as_str())
-                    .unwrap_or_default();
-                ChangedSource::new(c.source.clone(), &c.new, strategy)
-            })
-            .collect(),
-        AlertResult::Failure { .. } => wanted
-            .iter()
-            .map(|w| {
-                ChangedSource::new(w.record.source.clone(), &w.record.hash, w.strategy.as_str())
-            })
-            .collect(),
-    };
+    let mut sources: Vec<ChangedSource> = pending
+        .wanted()
+        .iter()
+        .map(|w| ChangedSource::new(w.record.source.clone(), &w.record.hash, w.strategy.as_str()))
+        .collect();
+    sources.sort();
+    sources.dedup();
     AlertEvent {
         workload: workload.clone(),
         sources,
         result,
+        after_pause: pending.paused,
         time,
     }
 }
@@ -83,7 +69,7 @@ mod tests {
         })
     }
 
-    fn pending(sources: &[(&str, &str, ReloadStrategy)]) -> Pending {
+    fn pending(sources: &[(&str, &str, ReloadStrategy)], paused: bool) -> Pending {
         let entries = sources
             .iter()
             .enumerate()
@@ -112,46 +98,49 @@ mod tests {
             due: Timestamp::UNIX_EPOCH,
             coalesce: Duration::ZERO,
             entries,
+            paused,
         }
     }
 
-    fn names(e: &AlertEvent) -> Vec<(String, String, &'static str)> {
-        e.sources
-            .iter()
-            .map(|s| (s.source.name.clone(), s.hash.clone(), s.strategy))
-            .collect()
-    }
-
     #[test]
-    fn a_success_names_what_the_patch_changed_and_a_failure_everything_it_wanted() {
+    fn a_report_names_every_source_version_it_was_to_record_in_order() {
         let web = WorkloadRef::new("ns", WorkloadKind::Deployment, "web");
-        let p = pending(&[
-            ("creds", "v2", ReloadStrategy::EnvVars),
-            ("tls", "v1", ReloadStrategy::Annotations),
-        ]);
-        let changed = [Change {
-            source: SourceRef::new("ns", SourceKind::Secret, "creds"),
-            old: Some("old".into()),
-            new: hash("v2"),
-        }];
         let table = [
+            (false, AlertResult::Rolled),
+            (true, AlertResult::Rolled),
             (
-                AlertResult::Success,
-                vec![("creds".to_owned(), hash("v2").short(), "env-vars")],
+                false,
+                AlertResult::Failed {
+                    class: "api",
+                    detail: "403 Forbidden: no".into(),
+                },
             ),
-            (
-                AlertResult::Failure { reason: "api" },
-                vec![
+        ];
+        for (paused, result) in table {
+            let p = pending(
+                &[
+                    ("tls", "v1", ReloadStrategy::Annotations),
+                    ("creds", "v2", ReloadStrategy::EnvVars),
+                ],
+                paused,
+            );
+            let e = event(&web, &p, result.clone(), Timestamp::UNIX_EPOCH);
+            assert_eq!(e.workload, web);
+            assert_eq!(e.result, result);
+            assert_eq!(e.after_pause, paused);
+            let names: Vec<(String, String, &str)> = e
+                .sources
+                .iter()
+                .map(|s| (s.source.name.clone(), s.hash.clone(), s.strategy))
+                .collect();
+            assert_eq!(
+                names,
+                [
                     ("creds".to_owned(), hash("v2").short(), "env-vars"),
                     ("tls".to_owned(), hash("v1").short(), "annotations"),
                 ],
-            ),
-        ];
-        for (result, want) in table {
-            let e = event(&web, &p, result, &changed, Timestamp::UNIX_EPOCH);
-            assert_eq!(e.workload, web);
-            assert_eq!(e.result, result);
-            assert_eq!(names(&e), want, "{result:?}");
+                "{result:?}"
+            );
         }
     }
 }

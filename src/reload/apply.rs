@@ -39,6 +39,27 @@ impl ApplyError {
             ApplyError::Api { .. } => "api",
         }
     }
+
+    /// What an operator needs to know, without the workload (which the reader has): the
+    /// API's status code, reason and message (`403 Forbidden: … cannot patch …`, a
+    /// webhook's denial), and how often it was tried.
+    pub fn detail(&self) -> String {
+        match self {
+            ApplyError::Patch { error, .. } => error.to_string(),
+            ApplyError::Api {
+                attempts, error, ..
+            } => {
+                let text = match error {
+                    kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
+                    other => other.to_string(),
+                };
+                match attempts {
+                    1 => text,
+                    n => format!("{text} (after {n} attempts)"),
+                }
+            }
+        }
+    }
 }
 
 /// What became of one reconcile.

@@ -21,7 +21,6 @@ use crate::reload::apply::{self, ApplyError, Outcome, Retry};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
 use reloader_core::patch::ReloadStrategy;
-use reloader_core::reconcile::Change;
 
 /// When a reconcile that failed on a transient error is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -314,7 +313,7 @@ impl Engine {
         }
     }
 
-    /// Announces every reload attempt (success or failure) through `alerts`.
+    /// Reports every reload attempt (rolled, up to date, deferred, failed) to `alerts`.
     pub fn with_alerts(mut self, alerts: AlertSender) -> Self {
         self.alerts = alerts;
         self
@@ -326,9 +325,8 @@ impl Engine {
         p: &Pending,
         configs: &[ConfigId],
         result: AlertResult,
-        changes: &[Change],
     ) {
-        let event = alerting::event(workload, p, result, changes, Timestamp::now());
+        let event = alerting::event(workload, p, result, Timestamp::now());
         let sinks = alerting::config_sinks(&self.handle.configs, configs);
         self.alerts.send(event, sinks);
     }
@@ -424,12 +422,13 @@ impl Engine {
             Ok(Outcome::UpToDate) => {
                 self.metrics.reconcile("up_to_date", "none");
                 tracing::debug!(%workload, "already up to date");
+                self.alert(&workload, &p, &configs, AlertResult::UpToDate);
                 return;
             }
             Ok(Outcome::Reloaded(changes)) => {
                 self.metrics.reconcile("reloaded", "none");
                 tracing::info!(%workload, sources = changes.len(), "reloaded");
-                self.alert(&workload, &p, &configs, AlertResult::Success, &changes);
+                self.alert(&workload, &p, &configs, AlertResult::Rolled);
                 let events = self.events.clone();
                 let (w, c) = (workload.clone(), changes.clone());
                 tokio::spawn(async move { events.reloaded(&w, &c).await });
@@ -438,6 +437,9 @@ impl Engine {
             Ok(Outcome::Deferred(until)) => {
                 self.metrics.reconcile("deferred", "none");
                 tracing::info!(%workload, %until, "paused; reloading at the end of the pause");
+                self.alert(&workload, &p, &configs, AlertResult::Deferred { until });
+                let mut p = p;
+                p.paused = true;
                 pending.restore(workload.clone(), p, until);
                 TargetOutcome::Paused(until)
             }
@@ -449,8 +451,11 @@ impl Engine {
             Err(e) => {
                 self.metrics.reconcile("failed", e.label());
                 tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
-                let failure = AlertResult::Failure { reason: e.label() };
-                self.alert(&workload, &p, &configs, failure, &[]);
+                let failure = AlertResult::Failed {
+                    class: e.label(),
+                    detail: crate::alerts::event::failure_detail(&e.detail()),
+                };
+                self.alert(&workload, &p, &configs, failure);
                 let events = self.events.clone();
                 let (w, text) = (workload.clone(), e.to_string());
                 tokio::spawn(async move { events.failed(&w, &text).await });

@@ -36,6 +36,8 @@ pub struct Pending {
     pub due: Timestamp,
     pub coalesce: Duration,
     pub entries: BTreeMap<(SourceRef, &'static str), Entry>,
+    /// A pause deferred these changes once: their rollout is a follow-up, already announced.
+    pub paused: bool,
 }
 
 impl Pending {
@@ -104,6 +106,7 @@ impl PendingSet {
             due: after(now, coalesce),
             coalesce,
             entries: BTreeMap::new(),
+            paused: false,
         });
         if coalesce > pending.coalesce {
             pending.coalesce = coalesce;

@@ -104,15 +104,30 @@ async fn secret_values_never_leave_the_engine_on_the_real_control_plane() {
         reloader.log_text().contains("reload failed")
     })
     .await;
-    eventually("an alert for each reload", || async {
-        let results: Vec<String> = receiver
-            .got()
-            .iter()
-            .map(|(_, body)| body["result"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        results.iter().any(|r| r == "success") && results.iter().any(|r| r != "success")
+    eventually("alerts telling of both reloads", || async {
+        let total = |count: &str| -> u64 {
+            receiver
+                .got()
+                .iter()
+                .map(|(_, body)| body["counts"][count].as_u64().unwrap_or_default())
+                .sum()
+        };
+        total("rolled") == 1 && total("failed") == 1
     })
     .await;
+    let denial = receiver
+        .got()
+        .iter()
+        .flat_map(|(_, body)| body["workloads"].as_array().cloned().unwrap_or_default())
+        .find(|w| w["result"] == "failed")
+        .expect("the failed workload is named");
+    assert_eq!(denial["name"], "frozen");
+    assert!(
+        denial["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("frozen Deployments keep their pod template")),
+        "the alert carries the policy's denial: {denial}"
+    );
     assert_eq!(
         cluster.generation("vault", "frozen").await,
         1,

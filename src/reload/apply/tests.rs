@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use reloader_core::workload::WorkloadKind;
 
 #[test]
 fn errors_are_classified_for_retry() {
@@ -29,5 +30,45 @@ fn backoff_grows_and_stays_bounded() {
     assert!(backoff(1) <= Duration::from_millis(30));
     for attempt in 0..40 {
         assert!(backoff(attempt) <= Duration::from_millis(1500));
+    }
+}
+
+#[test]
+fn a_failure_reads_as_the_apis_code_reason_and_message() {
+    let workload = WorkloadRef::new("team-a", WorkloadKind::Deployment, "web");
+    let denied = |attempts| ApplyError::Api {
+        workload: workload.clone(),
+        attempts,
+        error: kube::Error::Api(
+            kube::core::Status::failure(
+                "deployments.apps \"web\" is forbidden: User \"u\" cannot patch resource",
+                "Forbidden",
+            )
+            .with_code(403)
+            .boxed(),
+        ),
+    };
+    let table = [
+        (
+            denied(1),
+            "403 Forbidden: deployments.apps \"web\" is forbidden: User \"u\" cannot patch resource",
+        ),
+        (
+            denied(6),
+            "403 Forbidden: deployments.apps \"web\" is forbidden: User \"u\" cannot patch resource (after 6 attempts)",
+        ),
+        (
+            ApplyError::Patch {
+                workload: workload.clone(),
+                error: PatchError::NoContainer {
+                    kind: WorkloadKind::Deployment,
+                    index: 3,
+                },
+            },
+            "the Deployment has no container at index 3",
+        ),
+    ];
+    for (error, want) in table {
+        assert_eq!(error.detail(), want);
     }
 }
