@@ -180,7 +180,7 @@ impl Metrics {
             .inc();
     }
 
-    /// `reason` is `queue_full`, `closed` or `repeated_failure`.
+    /// `reason` is `queue_full` or `repeated_failure`.
     pub fn alert_dropped(&self, reason: &'static str) {
         self.alerts_dropped
             .get_or_create(&vec![("reason", reason)])

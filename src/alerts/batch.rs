@@ -26,6 +26,11 @@ pub const ENTRY_BOUND: usize = 2_000;
 /// Workloads one message names; the rest are "and N more".
 pub const LIST_BOUND: usize = 20;
 
+/// Changes for which only "already up to date" was reported, counted while they wait for a
+/// rollout to announce: a resync reports every follower, and those reports must not fill
+/// [`MAX_OPEN`]. Past this bound the counts start over (a count lost, never an alert).
+const UNCHANGED_BOUND: usize = 4096;
+
 /// How long a change's alert waits for more reports of the same change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupWait {
@@ -192,6 +197,8 @@ impl Open {
 pub struct Batcher {
     wait: GroupWait,
     open: HashMap<Key, Open>,
+    /// Up-to-date reports of changes with nothing to announce yet: (first seen, count).
+    unchanged: HashMap<Key, (Instant, u64)>,
     failures: FailureMemory,
 }
 
@@ -200,6 +207,7 @@ impl Batcher {
         Self {
             wait,
             open: HashMap::new(),
+            unchanged: HashMap::new(),
             failures: FailureMemory::default(),
         }
     }
@@ -220,21 +228,43 @@ impl Batcher {
                 Phase::Change
             };
             let key = (route.clone(), event.sources.clone(), phase);
-            if !self.open.contains_key(&key) && self.open.len() >= MAX_OPEN {
-                admission = Admission::Full;
-                continue;
+            if !self.open.contains_key(&key) {
+                if event.result == AlertResult::UpToDate {
+                    self.count_unchanged(key, now);
+                    continue;
+                }
+                if self.open.len() >= MAX_OPEN {
+                    admission = Admission::Full;
+                    continue;
+                }
             }
+            let unchanged = self.unchanged.remove(&key).map_or(0, |(_, n)| n);
             let open = self.open.entry(key).or_insert_with(|| Open {
                 time: event.time,
                 first: now,
                 last: now,
                 entries: BTreeMap::new(),
-                overflow: Counts::default(),
+                overflow: Counts {
+                    up_to_date: unchanged,
+                    ..Counts::default()
+                },
             });
             open.last = now;
             open.record(event.workload.clone(), event.result.clone());
         }
         admission
+    }
+
+    fn count_unchanged(&mut self, key: Key, now: Instant) {
+        if self.unchanged.len() >= UNCHANGED_BOUND {
+            let max = self.wait.max;
+            self.unchanged
+                .retain(|_, (first, _)| now.duration_since(*first) < max);
+            if self.unchanged.len() >= UNCHANGED_BOUND {
+                self.unchanged.clear();
+            }
+        }
+        self.unchanged.entry(key).or_insert((now, 0)).1 += 1;
     }
 
     /// A rollout a pause held back, while its change is still being gathered: the change's
@@ -261,8 +291,12 @@ impl Batcher {
         (open.last + self.wait.quiet).min(open.first + self.wait.max)
     }
 
-    /// The alerts due at `now`, oldest change first.
+    /// The alerts due at `now`, oldest change first. Up-to-date counts older than a
+    /// change's longest wait are forgotten: no rollout of theirs is coming.
     pub fn take_due(&mut self, now: Instant) -> Vec<(Route, ChangeAlert)> {
+        let max = self.wait.max;
+        self.unchanged
+            .retain(|_, (first, _)| now.duration_since(*first) < max);
         let due: Vec<Key> = self
             .open
             .iter()
@@ -274,6 +308,7 @@ impl Batcher {
 
     /// Every alert, due or not (at shutdown).
     pub fn take_all(&mut self) -> Vec<(Route, ChangeAlert)> {
+        self.unchanged.clear();
         let all: Vec<Key> = self.open.keys().cloned().collect();
         self.take(all)
     }

@@ -305,3 +305,35 @@ fn past_the_bound_of_named_workloads_a_change_still_counts_them() {
     assert_eq!(alert.counts.rolled, total as u64);
     assert_eq!(alert.unlisted, (total - LIST_BOUND) as u64);
 }
+
+#[test]
+fn up_to_date_reports_wait_for_a_rollout_without_filling_the_bound() {
+    let t0 = Instant::now();
+    let r = [route("https://a")];
+    let mut batcher = Batcher::new(WAIT);
+    // A resync finds every follower of many sources up to date: nothing opens.
+    for i in 0..(MAX_OPEN * 4) {
+        let admitted = batcher.add(
+            report("web", &format!("h{i}"), AlertResult::UpToDate),
+            &r,
+            t0,
+        );
+        assert_eq!(admitted, Admission::Queued);
+    }
+    assert_eq!(batcher.next_due(), None, "nothing to announce");
+    // Two more up-to-date followers of h1, then one of them rolls: all are counted.
+    batcher.add(report("api", "h1", AlertResult::UpToDate), &r, t0);
+    let rolled = batcher.add(report("db", "h1", AlertResult::Rolled), &r, t0);
+    assert_eq!(rolled, Admission::Queued, "the bound still has room");
+    let alerts = batcher.take_all();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        (alerts[0].1.counts.rolled, alerts[0].1.counts.up_to_date),
+        (1, 2)
+    );
+    // Counts of changes that never roll are forgotten after the longest wait.
+    batcher.add(report("web", "h9", AlertResult::UpToDate), &r, t0);
+    batcher.take_due(t0 + WAIT.max);
+    batcher.add(report("web", "h9", AlertResult::Rolled), &r, t0 + WAIT.max);
+    assert_eq!(batcher.take_all()[0].1.counts.up_to_date, 0);
+}
