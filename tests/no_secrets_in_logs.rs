@@ -5,85 +5,31 @@
 
 mod webhook_harness;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use reloader::cmd::certs::Ca;
 use serde_json::Value;
+use webhook_harness::logged::{Server, addr, http1};
 use webhook_harness::tls::*;
 use webhook_harness::*;
 
 const CANARY: &str = "canary-5e1f0c2b9d7a-do-not-log";
-
-struct Server {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn wait_for(&self, message: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            for line in self.lines.lock().unwrap().iter() {
-                if let Ok(v) = serde_json::from_str::<Value>(line)
-                    && v["message"] == message
-                {
-                    return v;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "no {message:?} log line; got:\n{}",
-            self.lines.lock().unwrap().join("\n")
-        );
-    }
-
-    fn stop(mut self) -> Vec<String> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline && self.child.try_wait().unwrap().is_none() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-fn start(dir: &std::path::Path) -> Server {
-    let mut child = serve_command(dir)
-        .args(["--log-level", "trace", "--log-format", "json"])
-        .args(["--reload-on-create", "--reload-on-delete", "--log-only"])
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    Server { child, lines }
-}
-
-fn addr(v: &Value) -> std::net::SocketAddr {
-    v["addr"].as_str().unwrap().parse().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_never_appear_in_trace_logs_or_metrics() {
     let (_keep, dir) = temp_dir();
     let ca = Ca::generate("test CA", 1).unwrap();
     write_pair(&ca, &dir);
-    let server = start(&dir);
+    let server = Server::start(
+        &dir,
+        &[
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "--reload-on-create",
+            "--reload-on-delete",
+            "--log-only",
+        ],
+    );
     let webhook = addr(&server.wait_for("webhook server listening"));
     let metrics = addr(&server.wait_for("metrics server listening"));
 
@@ -130,9 +76,16 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
         statuses,
         [200, 200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 400]
     );
-    let exposition = reqwest_free_get(metrics, "/metrics").await;
-    assert!(reqwest_free_get(metrics, "/healthz").await.ends_with("ok"));
-    assert!(reqwest_free_get(metrics, "/readyz").await.ends_with("ok"));
+    let (status, exposition) = http1(metrics, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        http1(metrics, "GET", "/healthz", "").await,
+        (200, "ok".into())
+    );
+    assert_eq!(
+        http1(metrics, "GET", "/readyz", "").await,
+        (200, "ok".into())
+    );
     assert!(
         exposition.contains("reloader_admission_reviews_total"),
         "{exposition}"
@@ -166,19 +119,4 @@ async fn secret_values_never_appear_in_trace_logs_or_metrics() {
         }
         assert!(!exposition.contains(needle), "secret value in metrics");
     }
-}
-
-/// GET over plain HTTP/1.1 with a bare TCP stream.
-async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    tcp.read_to_string(&mut out).await.unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    out
 }

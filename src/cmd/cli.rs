@@ -129,6 +129,12 @@ pub struct ServeArgs {
     #[arg(long, env = "RELOADER_LOG_ONLY")]
     pub log_only: bool,
 
+    /// Serve `GET`/`PUT /log-level` on the metrics address: read or replace the log filter
+    /// (`--log-level` syntax) without a restart. Off by default: anyone who can reach the
+    /// metrics port could then raise the level.
+    #[arg(long, env = "RELOADER_LOG_LEVEL_ENDPOINT")]
+    pub log_level_endpoint: bool,
+
     /// Also reload when a followed Secret or ConfigMap is created.
     #[arg(long, env = "RELOADER_RELOAD_ON_CREATE")]
     pub reload_on_create: bool,

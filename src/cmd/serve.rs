@@ -151,7 +151,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let ops = tokio::spawn(server::serve_plain(
         ops_listener,
-        server::ops_router(metrics, ready.clone()),
+        server::ops_router(metrics, ready.clone(), log_control(args.log_level_endpoint)),
         stopped(stop_rx),
     ));
     ready.set(true);
@@ -173,4 +173,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = ops.await;
     watch_task.abort();
     Ok(())
+}
+
+/// The runtime log filter for `/log-level`, when `--log-level-endpoint` asks for it.
+fn log_control(enabled: bool) -> Option<&'static dyn server::LogControl> {
+    if !enabled {
+        return None;
+    }
+    let level = crate::cmd::telemetry::level();
+    if level.is_none() {
+        tracing::warn!("--log-level-endpoint: no global logger installed; /log-level is off");
+    }
+    level.map(|l| l as &'static dyn server::LogControl)
 }

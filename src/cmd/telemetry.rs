@@ -1,10 +1,18 @@
 //! Logging: text or JSON lines on stderr, filtered by `--log-level` (an `EnvFilter`
-//! directive such as `info` or `reloader=debug,hyper=info`).
+//! directive such as `info` or `reloader=debug,hyper=info`). The filter sits behind a
+//! reload handle, so `PUT /log-level` (when `--log-level-endpoint` is on) can change it
+//! during an incident without a restart.
+
+use std::sync::{Mutex, OnceLock};
 
 use clap::ValueEnum;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::reload;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry};
+
+use crate::webhook::server::LogControl;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -20,35 +28,126 @@ pub enum TelemetryError {
     AlreadyInstalled,
 }
 
-/// A subscriber writing to `writer`; used by `init` and by tests that capture logs.
-pub fn subscriber<W>(
-    format: LogFormat,
-    level: &str,
-    writer: W,
-) -> Result<Box<dyn tracing::Subscriber + Send + Sync>, TelemetryError>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    let filter = EnvFilter::builder()
+fn filter(level: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::builder()
         .parse(level)
         .map_err(|e| TelemetryError::BadLevel {
             level: level.to_owned(),
             reason: e.to_string(),
-        })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        })
+}
+
+/// The running filter: what it is, and a way to replace it.
+pub struct LogLevel {
+    handle: reload::Handle<EnvFilter, Registry>,
+    current: Mutex<String>,
+}
+
+impl LogControl for LogLevel {
+    fn get(&self) -> String {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the filter; an invalid directive leaves the old one in place.
+    fn set(&self, level: &str) -> Result<(), String> {
+        let level = level.trim();
+        let new = filter(level).map_err(|e| e.to_string())?;
+        self.handle.reload(new).map_err(|e| e.to_string())?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = level.to_owned();
+        tracing::warn!(level, "log level changed at runtime");
+        Ok(())
+    }
+}
+
+/// A subscriber writing to `writer`, and the handle to its filter; used by `init` and by
+/// tests that capture logs.
+pub fn subscriber<W>(
+    format: LogFormat,
+    level: &str,
+    writer: W,
+) -> Result<(Box<dyn tracing::Subscriber + Send + Sync>, LogLevel), TelemetryError>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let (filter, handle) = reload::Layer::new(filter(level)?);
+    let registry = tracing_subscriber::registry().with(filter);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false);
-    Ok(match format {
-        LogFormat::Text => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
-    })
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match format {
+        LogFormat::Text => Box::new(registry.with(fmt)),
+        LogFormat::Json => Box::new(registry.with(fmt.json().flatten_event(true))),
+    };
+    let level = LogLevel {
+        handle,
+        current: Mutex::new(level.to_owned()),
+    };
+    Ok((subscriber, level))
 }
+
+static LEVEL: OnceLock<LogLevel> = OnceLock::new();
 
 /// Installs the global subscriber on stderr (and bridges the `log` crate, which rustls
 /// uses, into it).
 pub fn init(format: LogFormat, level: &str) -> Result<(), TelemetryError> {
-    subscriber(format, level, std::io::stderr)?
+    let (subscriber, handle) = subscriber(format, level, std::io::stderr)?;
+    subscriber
         .try_init()
-        .map_err(|_| TelemetryError::AlreadyInstalled)
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    let _ = LEVEL.set(handle);
+    Ok(())
+}
+
+/// The global filter's handle, once `init` ran.
+pub fn level() -> Option<&'static LogLevel> {
+    LEVEL.get()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_filter_changes_at_runtime_and_a_bad_one_changes_nothing() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let (subscriber, level) =
+            subscriber(LogFormat::Text, "info", move || writer.clone()).expect("subscriber");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!("before");
+            assert!(level.set("reloader=loud").is_err());
+            assert_eq!(level.get(), "info");
+            tracing::debug!("still hidden");
+            level.set("debug").expect("a valid filter");
+            assert_eq!(level.get(), "debug");
+            tracing::debug!("after");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            !text.contains("before") && !text.contains("still hidden"),
+            "{text}"
+        );
+        assert!(text.contains("after"), "{text}");
+        assert!(text.contains("log level changed at runtime"), "{text}");
+    }
 }

@@ -45,15 +45,48 @@ impl Readiness {
     }
 }
 
+/// The running log filter, as the command layer installed it: read and replaced by
+/// `/log-level`.
+pub trait LogControl: Send + Sync {
+    fn get(&self) -> String;
+    /// Replaces the filter; `Err` with the reason when `level` is not a valid filter.
+    fn set(&self, level: &str) -> Result<(), String>;
+}
+
 #[derive(Clone)]
 struct OpsState {
     metrics: Arc<Metrics>,
     ready: Readiness,
 }
 
-/// `/healthz`, `/readyz` and `/metrics`.
-pub fn ops_router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
+/// Longest `PUT /log-level` body: a filter is a line of directives.
+const LOG_LEVEL_BODY: usize = 1024;
+
+/// `GET /log-level` (the filter) and `PUT /log-level` (a new one, as the body), present only
+/// when `--log-level-endpoint` is on: whoever reaches the ops port can then change it.
+fn log_level_routes(log: &'static dyn LogControl) -> Router {
     Router::new()
+        .route(
+            "/log-level",
+            get(move || async move { format!("{}\n", log.get()) }).put(
+                move |body: String| async move {
+                    match log.set(&body) {
+                        Ok(()) => (StatusCode::OK, format!("{}\n", log.get())),
+                        Err(reason) => (StatusCode::BAD_REQUEST, format!("{reason}\n")),
+                    }
+                },
+            ),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(LOG_LEVEL_BODY))
+}
+
+/// `/healthz`, `/readyz` and `/metrics`; `/log-level` when `log` is given.
+pub fn ops_router(
+    metrics: Arc<Metrics>,
+    ready: Readiness,
+    log: Option<&'static dyn LogControl>,
+) -> Router {
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
@@ -77,7 +110,11 @@ pub fn ops_router(metrics: Arc<Metrics>, ready: Readiness) -> Router {
                 )
             }),
         )
-        .with_state(OpsState { metrics, ready })
+        .with_state(OpsState { metrics, ready });
+    match log {
+        Some(log) => router.merge(log_level_routes(log)),
+        None => router,
+    }
 }
 
 /// rustls reads the socket at most 4 KiB at a time, so a 12 KB review cost three or four

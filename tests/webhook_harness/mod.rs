@@ -3,6 +3,7 @@
 //! (`tls`). Tests that run the binaries against an API server use `cluster_harness`.
 #![allow(dead_code)]
 
+pub mod logged;
 pub mod tls;
 
 use std::sync::Arc;
