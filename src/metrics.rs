@@ -1,15 +1,26 @@
-//! Prometheus metrics. Labels are drawn from fixed sets (webhook, result, reason): never
-//! names, namespaces or anything read from an object's data.
+//! Prometheus metrics. Labels are drawn from fixed sets (webhook, result, reason, workload
+//! kind): never names or anything read from an object's data, and namespaces only in the
+//! one family `--metrics-by-namespace` turns on (its size grows with the namespaces). Gauges that
+//! describe a state (queue depth, cache sizes, leadership) are read at scrape time by
+//! probes the edges register with [`Metrics::on_scrape`].
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, &'static str)>;
+/// Labels with a workload's namespace, which no fixed set holds.
+type NamespaceLabels = Vec<(&'static str, String)>;
+
+/// Refreshes gauges just before an exposition is encoded.
+type Probe = Box<dyn Fn(&Metrics) + Send + Sync>;
 
 /// Every metric the webhook server exports.
 pub struct Metrics {
@@ -21,9 +32,17 @@ pub struct Metrics {
     cert_reloads: Family<Labels, Counter>,
     reload_executed: Family<Labels, Counter>,
     reconciles: Family<Labels, Counter>,
+    reconciles_by_namespace: Family<NamespaceLabels, Counter>,
+    by_namespace: AtomicBool,
     trigger_results: Family<Labels, Counter>,
     alerts_sent: Family<Labels, Counter>,
     alerts_dropped: Family<Labels, Counter>,
+    trigger_queue_depth: Gauge,
+    write_to_patch_seconds: Histogram,
+    cert_expiry: Gauge,
+    cache_objects: Family<Labels, Gauge>,
+    leader: Gauge,
+    probes: Mutex<Vec<Probe>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -85,8 +104,14 @@ impl Metrics {
         let reconciles = Family::<Labels, Counter>::default();
         registry.register(
             "reconciles",
-            "Workload reconciles, by outcome (reloaded, up_to_date, deferred, gone, failed) and error reason",
+            "Workload reconciles, by workload kind, outcome (reloaded, up_to_date, deferred, gone, failed) and error reason",
             reconciles.clone(),
+        );
+        let reconciles_by_namespace = Family::<NamespaceLabels, Counter>::default();
+        registry.register(
+            "reconciles_by_namespace",
+            "Workload reconciles by workload namespace, kind and outcome (only with --metrics-by-namespace)",
+            reconciles_by_namespace.clone(),
         );
         let trigger_results = Family::<Labels, Counter>::default();
         registry.register(
@@ -106,6 +131,54 @@ impl Metrics {
             "Alerts never attempted: queue full or closed, or a failure already announced",
             alerts_dropped.clone(),
         );
+        let trigger_queue_depth = Gauge::default();
+        registry.register(
+            "trigger_queue_depth",
+            "Triggers admitted by the webhook and not yet taken by the reload engine",
+            trigger_queue_depth.clone(),
+        );
+        // 50 ms .. ~100 s: the coalescing window, the source wait and a pause all count.
+        let write_to_patch_seconds = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.05, 2.0, 12),
+        );
+        registry.register(
+            "write_to_patch_duration_seconds",
+            "Time from the admission of a Secret or ConfigMap write to the successful patch of a workload for it",
+            write_to_patch_seconds.clone(),
+        );
+        let cert_expiry = Gauge::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "notAfter of the serving certificate in use, in Unix seconds",
+            cert_expiry.clone(),
+        );
+        let cache_objects = Family::<Labels, Gauge>::default();
+        registry.register(
+            "workload_cache_objects",
+            "Objects in the engine's workload caches, by workload kind",
+            cache_objects.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "is_leader",
+            "1 while this replica holds the lease (or runs without --leader-elect), else 0",
+            leader.clone(),
+        );
+        // Families with a fixed, small set of labels start at zero, so that a dashboard
+        // shows 0 (and `rate` has a start) before the first drop or certificate reload.
+        for (family, label, values) in [
+            (&triggers_dropped, "reason", &["full", "closed"][..]),
+            (
+                &alerts_dropped,
+                "reason",
+                &["queue_full", "repeated_failure"][..],
+            ),
+            (&cert_reloads, "result", &["success", "failure"][..]),
+        ] {
+            for value in values {
+                family.get_or_create_owned(&vec![(label, *value)]);
+            }
+        }
         Self {
             registry,
             alerts_sent,
@@ -117,8 +190,49 @@ impl Metrics {
             cert_reloads,
             reload_executed,
             reconciles,
+            reconciles_by_namespace,
+            by_namespace: AtomicBool::new(false),
             trigger_results,
+            trigger_queue_depth,
+            write_to_patch_seconds,
+            cert_expiry,
+            cache_objects,
+            leader,
+            probes: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Runs `probe` before every exposition, to set gauges from the state they describe.
+    pub fn on_scrape(&self, probe: impl Fn(&Metrics) + Send + Sync + 'static) {
+        self.probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(probe));
+    }
+
+    pub fn trigger_queue_depth(&self, depth: usize) {
+        self.trigger_queue_depth.set(gauge_value(depth));
+    }
+
+    /// One workload patched for a write admitted `took` ago.
+    pub fn write_to_patch(&self, took: Duration) {
+        self.write_to_patch_seconds.observe(took.as_secs_f64());
+    }
+
+    /// The serving certificate's notAfter, in Unix seconds.
+    pub fn cert_expiry(&self, not_after: i64) {
+        self.cert_expiry.set(not_after);
+    }
+
+    /// `kind` is a workload kind's name (`Deployment`, `StatefulSet`, ...).
+    pub fn cache_objects(&self, kind: &'static str, objects: usize) {
+        self.cache_objects
+            .get_or_create(&vec![("kind", kind)])
+            .set(gauge_value(objects));
+    }
+
+    pub fn leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
     }
 
     /// Counts one answered review. `result` is a fixed word such as `triggered`, `ignored`,
@@ -150,12 +264,36 @@ impl Metrics {
             .inc();
     }
 
-    /// One reconcile of a workload; `reason` is the error's label when `outcome` is
-    /// `failed`, else `none`.
-    pub fn reconcile(&self, outcome: &'static str, reason: &'static str) {
+    /// Also counts reconciles per workload namespace (`--metrics-by-namespace`).
+    pub fn count_by_namespace(&self, on: bool) {
+        self.by_namespace.store(on, Ordering::Relaxed);
+    }
+
+    /// One reconcile of a workload of `kind` in `namespace`; `reason` is the error's label
+    /// when `outcome` is `failed`, else `none`.
+    pub fn reconcile(
+        &self,
+        kind: &'static str,
+        namespace: &str,
+        outcome: &'static str,
+        reason: &'static str,
+    ) {
         self.reconciles
-            .get_or_create(&vec![("outcome", outcome), ("reason", reason)])
+            .get_or_create(&vec![
+                ("kind", kind),
+                ("outcome", outcome),
+                ("reason", reason),
+            ])
             .inc();
+        if self.by_namespace.load(Ordering::Relaxed) {
+            self.reconciles_by_namespace
+                .get_or_create(&vec![
+                    ("workload_namespace", namespace.to_owned()),
+                    ("kind", kind.to_owned()),
+                    ("outcome", outcome.to_owned()),
+                ])
+                .inc();
+        }
         let success = match outcome {
             "reloaded" => "true",
             "failed" => "false",
@@ -187,13 +325,20 @@ impl Metrics {
             .inc();
     }
 
-    /// The OpenMetrics text exposition.
+    /// The OpenMetrics text exposition, after running the probes.
     pub fn encode(&self) -> String {
+        for probe in self.probes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            probe(self);
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+fn gauge_value(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
+use crate::metrics::Metrics;
 use reloader_core::hash::SourceHash;
 use reloader_core::source::{SourceKind, SourceRef};
 
@@ -95,6 +96,21 @@ impl TriggerQueue {
             Err(mpsc::error::TrySendError::Closed(_)) => Offer::DroppedClosed,
         }
     }
+
+    /// Triggers offered and not yet taken by the consumer.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Has `metrics` read the depth at every scrape. Holds the queue weakly, so the
+    /// consumer still sees it close once the webhook is gone.
+    pub fn report_depth(&self, metrics: &Metrics) {
+        let weak = self.tx.downgrade();
+        metrics.on_scrape(move |m| {
+            let depth = weak.upgrade().map_or(0, |tx| TriggerQueue { tx }.depth());
+            m.trigger_queue_depth(depth);
+        });
+    }
 }
 
 /// Consumes triggers by logging them; stands in for the reload engine.
@@ -137,6 +153,55 @@ mod tests {
         assert_eq!(q.offer(trigger("b")), Offer::DroppedFull);
         assert_eq!(rx.try_recv().unwrap().name, "a");
         assert_eq!(q.offer(trigger("c")), Offer::Queued);
+    }
+
+    #[test]
+    fn the_depth_counts_offered_triggers_until_taken() {
+        let (q, mut rx) = queue(4);
+        let metrics = Metrics::new();
+        q.report_depth(&metrics);
+        let depth = |m: &Metrics| {
+            m.encode()
+                .contains(&format!("reloader_trigger_queue_depth {}\n", q.depth()))
+        };
+        type Step = fn(&TriggerQueue, &mut TriggerReceiver);
+        let steps: &[(&str, Step, usize)] = &[
+            ("empty", |_, _| {}, 0),
+            (
+                "one offered",
+                |q, _| assert_eq!(q.offer(trigger("a")), Offer::Queued),
+                1,
+            ),
+            (
+                "two offered",
+                |q, _| assert_eq!(q.offer(trigger("b")), Offer::Queued),
+                2,
+            ),
+            ("one taken", |_, rx| assert!(rx.try_recv().is_ok()), 1),
+            ("all taken", |_, rx| assert!(rx.try_recv().is_ok()), 0),
+        ];
+        for (name, step, want) in steps {
+            step(&q, &mut rx);
+            assert_eq!(q.depth(), *want, "{name}");
+            assert!(depth(&metrics), "{name}: {}", metrics.encode());
+        }
+    }
+
+    #[tokio::test]
+    async fn reporting_the_depth_does_not_keep_the_queue_open() {
+        let (q, mut rx) = queue(4);
+        let metrics = Metrics::new();
+        q.report_depth(&metrics);
+        drop(q);
+        assert!(
+            rx.recv().await.is_none(),
+            "the consumer sees the queue close"
+        );
+        assert!(
+            metrics
+                .encode()
+                .contains("reloader_trigger_queue_depth 0\n")
+        );
     }
 
     #[test]

@@ -135,6 +135,11 @@ pub struct ServeArgs {
     #[arg(long, env = "RELOADER_LOG_LEVEL_ENDPOINT")]
     pub log_level_endpoint: bool,
 
+    /// Also count reconciles per workload namespace
+    /// (`reloader_reconciles_by_namespace_total`); its size grows with the namespaces.
+    #[arg(long, env = "RELOADER_METRICS_BY_NAMESPACE")]
+    pub metrics_by_namespace: bool,
+
     /// Also reload when a followed Secret or ConfigMap is created.
     #[arg(long, env = "RELOADER_RELOAD_ON_CREATE")]
     pub reload_on_create: bool,

@@ -66,6 +66,7 @@ async fn shutdown_signal() {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
+    metrics.count_by_namespace(args.metrics_by_namespace);
     let paths = CertPaths {
         cert: args.tls_cert_file.clone(),
         key: args.tls_key_file.clone(),
@@ -80,6 +81,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // The reload engine consumes this queue; with `--log-only` a sink logs the triggers.
     let (queue, rx) = trigger::queue(trigger::QUEUE_CAPACITY);
+    // reloader_trigger_queue_depth, read at each scrape.
+    queue.report_depth(&metrics);
     // Turned true once the webhook has stopped accepting reviews: the engine then drains.
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
     // Flags become settings once, here; a bad flag stops the start before anything runs.

@@ -89,6 +89,7 @@ mod tests {
                     config: None,
                     pause: None,
                     coalesce: None,
+                    admitted: None,
                 };
                 ((source, strategy.as_str()), entry)
             })

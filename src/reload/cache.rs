@@ -189,6 +189,14 @@ impl WorkloadStores {
         }
     }
 
+    /// How many objects each watched kind's store holds now (for the cache-size gauge).
+    pub fn sizes(&self) -> Vec<(WorkloadKind, usize)> {
+        self.0
+            .iter()
+            .map(|(kind, store)| (*kind, store.len()))
+            .collect()
+    }
+
     /// Waits until every store has listed once (a store whose API is not served is
     /// ready at once: its writer is gone).
     pub async fn wait_until_ready(&self) {

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
@@ -81,6 +81,7 @@ impl EngineHandle {
         stored: Option<&StoredSource>,
         baseline_required: bool,
         seq: u64,
+        admitted: Option<SystemTime>,
     ) -> Batch {
         if let Some(s) = stored
             && !self.options.resource_selector.matches(&s.labels)
@@ -104,7 +105,8 @@ impl EngineHandle {
         };
         entries
             .into_iter()
-            .map(|(w, e)| {
+            .map(|(w, mut e)| {
+                e.admitted = admitted;
                 let coalesce = self.coalesce_for(&w, &e);
                 (w, e, coalesce)
             })
@@ -149,7 +151,8 @@ impl EngineHandle {
         .await;
         match stored {
             Ok(stored) => {
-                let batch = self.batch(&source, stored.as_ref(), false, seq);
+                let admitted = Some(trigger.admitted_at);
+                let batch = self.batch(&source, stored.as_ref(), false, seq, admitted);
                 tracing::debug!(%source, followers = batch.len(), "trigger resolved");
                 self.metrics.trigger_result(if batch.is_empty() {
                     "no_followers"
@@ -175,7 +178,7 @@ impl EngineHandle {
         // A source that does not exist is left alone by resync: deletes only roll through
         // their trigger (`--reload-on-delete`).
         if let Some(stored) = stored {
-            let batch = self.batch(source, Some(&stored), true, seq);
+            let batch = self.batch(source, Some(&stored), true, seq, None);
             self.send(batch).await;
         }
         Ok(())
@@ -420,13 +423,30 @@ impl Engine {
             .collect();
         let outcome = match result {
             Ok(Outcome::UpToDate) => {
-                self.metrics.reconcile("up_to_date", "none");
+                self.metrics.reconcile(
+                    workload.kind.as_str(),
+                    &workload.namespace,
+                    "up_to_date",
+                    "none",
+                );
                 tracing::debug!(%workload, "already up to date");
                 self.alert(&workload, &p, &configs, AlertResult::UpToDate);
                 return;
             }
             Ok(Outcome::Reloaded(changes)) => {
-                self.metrics.reconcile("reloaded", "none");
+                self.metrics.reconcile(
+                    workload.kind.as_str(),
+                    &workload.namespace,
+                    "reloaded",
+                    "none",
+                );
+                let patched = |s: &SourceRef| changes.iter().any(|c| &c.source == s);
+                if let Some(admitted) = p.first_admitted(patched) {
+                    let took = SystemTime::now()
+                        .duration_since(admitted)
+                        .unwrap_or_default();
+                    self.metrics.write_to_patch(took);
+                }
                 tracing::info!(%workload, sources = changes.len(), "reloaded");
                 self.alert(&workload, &p, &configs, AlertResult::Rolled);
                 let events = self.events.clone();
@@ -435,7 +455,12 @@ impl Engine {
                 TargetOutcome::Reloaded(changes)
             }
             Ok(Outcome::Deferred(until)) => {
-                self.metrics.reconcile("deferred", "none");
+                self.metrics.reconcile(
+                    workload.kind.as_str(),
+                    &workload.namespace,
+                    "deferred",
+                    "none",
+                );
                 tracing::info!(%workload, %until, "paused; reloading at the end of the pause");
                 self.alert(&workload, &p, &configs, AlertResult::Deferred { until });
                 let mut p = p;
@@ -444,12 +469,18 @@ impl Engine {
                 TargetOutcome::Paused(until)
             }
             Ok(Outcome::Gone) => {
-                self.metrics.reconcile("gone", "none");
+                self.metrics
+                    .reconcile(workload.kind.as_str(), &workload.namespace, "gone", "none");
                 tracing::info!(%workload, "workload gone; dropping its pending reload");
                 TargetOutcome::NotFound
             }
             Err(e) => {
-                self.metrics.reconcile("failed", e.label());
+                self.metrics.reconcile(
+                    workload.kind.as_str(),
+                    &workload.namespace,
+                    "failed",
+                    e.label(),
+                );
                 tracing::warn!(%workload, reason = e.label(), error = %e, "reload failed");
                 let failure = AlertResult::Failed {
                     class: e.label(),

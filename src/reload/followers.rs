@@ -94,6 +94,8 @@ pub fn entries_for(
                 config,
                 pause,
                 coalesce,
+                // The engine stamps a trigger's admission time onto its entries.
+                admitted: None,
             };
             Some((workload, entry))
         })

@@ -6,7 +6,7 @@
 //! out-of-order completion never records an older hash.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
@@ -27,6 +27,8 @@ pub struct Entry {
     pub pause: Option<Duration>,
     /// The coalescing window the ReloaderConfig gives this target, if any.
     pub coalesce: Option<Duration>,
+    /// When the earliest write this entry stands for was admitted; `None` for resync's.
+    pub admitted: Option<SystemTime>,
 }
 
 /// The pending changes of one workload.
@@ -45,6 +47,16 @@ impl Pending {
         self.entries.values().map(|e| e.wanted.clone()).collect()
     }
 
+    /// When the earliest write still waiting for a patch, among the sources `patched`
+    /// says the patch carried, was admitted (for the write-to-patch latency).
+    pub fn first_admitted(&self, patched: impl Fn(&SourceRef) -> bool) -> Option<SystemTime> {
+        self.entries
+            .iter()
+            .filter(|((source, _), _)| patched(source))
+            .filter_map(|(_, e)| e.admitted)
+            .min()
+    }
+
     /// The longest pause any follower asks for.
     pub fn spacing(&self) -> Spacing {
         Spacing {
@@ -59,8 +71,11 @@ impl Pending {
             entry.wanted.record.source.clone(),
             entry.wanted.strategy.as_str(),
         );
+        // Whichever record wins, the patch also answers the earlier write.
+        let admitted = |old: &Entry| earliest(old.admitted, entry.admitted);
         match self.entries.get_mut(&key) {
             Some(old) if old.seq > entry.seq => {
+                old.admitted = admitted(old);
                 // A later read of the same hash (resync's, baseline-only) keeps its place,
                 // but a trigger's record of that hash still counts: resync must not turn
                 // a first record the trigger asked for into "no baseline, nothing to do".
@@ -72,7 +87,9 @@ impl Pending {
                 // A trigger's record outranks resync's baseline-only one for the same hash.
                 let baseline_required =
                     old.wanted.baseline_required && entry.wanted.baseline_required;
+                let admitted = admitted(old);
                 let mut entry = entry;
+                entry.admitted = admitted;
                 if old.wanted.record.hash == entry.wanted.record.hash {
                     entry.wanted.baseline_required = baseline_required;
                 }
@@ -82,6 +99,13 @@ impl Pending {
                 self.entries.insert(key, entry);
             }
         }
+    }
+}
+
+fn earliest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -45,6 +45,20 @@ pub struct Started {
     pub existence: Presences,
 }
 
+/// Has `metrics` read the cache sizes and the leadership at every scrape.
+fn report_state(
+    metrics: &Metrics,
+    workloads: cache::WorkloadStores,
+    leader: watch::Receiver<bool>,
+) {
+    metrics.on_scrape(move |m| {
+        for (kind, objects) in workloads.sizes() {
+            m.cache_objects(kind.as_str(), objects);
+        }
+        m.leader(*leader.borrow());
+    });
+}
+
 /// Starts caches, engine, resync, the status observer and (with `--leader-elect`) the lease.
 pub fn start(
     client: Client,
@@ -104,7 +118,7 @@ pub fn start(
         index,
         configs.clone(),
         settings.engine,
-        metrics,
+        metrics.clone(),
         Some(workloads.clone()),
     )
     .with_alerts(alerts);
@@ -115,6 +129,7 @@ pub fn start(
     if let Some(options) = settings.lease.clone() {
         background.spawn(leader::run(client, options, leader_tx, shutdown.clone()));
     }
+    report_state(&metrics, workloads.clone(), leader_rx.clone());
 
     let mut resync_shutdown = shutdown.clone();
     let mut cache_stop = shutdown.clone();

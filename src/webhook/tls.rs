@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
 
+pub mod expiry;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {path}: {source}")]
@@ -99,6 +101,17 @@ pub fn fingerprint(key: &CertifiedKey) -> String {
         .unwrap_or_default()
 }
 
+/// Sets the expiry gauge from the leaf of `key`; a leaf it cannot read is logged.
+fn record_expiry(metrics: &Metrics, key: &CertifiedKey) {
+    let Some(leaf) = key.cert.first() else {
+        return;
+    };
+    match expiry::not_after(leaf.as_ref()) {
+        Ok(not_after) => metrics.cert_expiry(not_after),
+        Err(e) => tracing::warn!(error = %e, "cannot read the serving certificate's notAfter"),
+    }
+}
+
 /// Resolves every handshake to the current certificate.
 #[derive(Debug)]
 pub struct ReloadingCert {
@@ -175,6 +188,7 @@ impl CertWatcher {
         metrics: Arc<Metrics>,
         seen: (Vec<u8>, Vec<u8>),
     ) -> Self {
+        record_expiry(&metrics, &resolver.current());
         Self {
             paths,
             resolver,
@@ -201,6 +215,7 @@ impl CertWatcher {
         match outcome {
             Ok(new) => {
                 tracing::info!(fingerprint = %fingerprint(&new), "serving certificate reloaded");
+                record_expiry(&self.metrics, &new);
                 self.resolver.replace(new);
                 self.metrics.cert_reload("success");
                 true

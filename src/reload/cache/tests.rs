@@ -275,3 +275,26 @@ fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
     assert_eq!(feed.followers("ns", "db"), 0);
     assert_eq!(feed.workloads(), 0);
 }
+
+#[test]
+fn sizes_count_the_objects_of_each_watched_kind() {
+    let mut deployments = Writer::new(api_resource(DEPLOYMENT));
+    let rollouts = Writer::new(api_resource(ROLLOUT));
+    let mut stores = WorkloadStores::default();
+    stores.0.insert(DEPLOYMENT, deployments.as_reader());
+    stores.0.insert(ROLLOUT, rollouts.as_reader());
+    let steps: &[(&str, Event<DynamicObject>, usize)] = &[
+        ("added", Event::Apply(deployment("ns", "a", "db")), 1),
+        ("another", Event::Apply(deployment("ns", "b", "db")), 2),
+        ("updated", Event::Apply(deployment("ns", "b", "other")), 2),
+        ("deleted", Event::Delete(deployment("ns", "a", "db")), 1),
+    ];
+    for (name, event, want) in steps {
+        deployments.apply_watcher_event(event);
+        assert_eq!(
+            stores.sizes(),
+            vec![(DEPLOYMENT, *want), (ROLLOUT, 0)],
+            "{name}"
+        );
+    }
+}

@@ -31,6 +31,7 @@ fn entry(kind: SourceKind, name: &str, v: &str, seq: u64) -> Entry {
         config: None,
         pause: None,
         coalesce: None,
+        admitted: None,
     }
 }
 
@@ -200,4 +201,81 @@ fn a_forgotten_workload_has_nothing_due() {
     );
     set.forget(&web());
     assert!(set.take_due(at(1_000), |_| false).is_empty());
+}
+
+fn admitted_at(secs: u64) -> Option<std::time::SystemTime> {
+    Some(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+#[test]
+fn the_latency_counts_from_the_earliest_write_the_patch_answers() {
+    // (name, entries as (source, value, seq, admitted at), patched sources, wanted)
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str, u64, Option<u64>)],
+        &'static [&'static str],
+        Option<u64>,
+    );
+    let cases: &[Case] = &[
+        ("one write", &[("a", "1", 1, Some(10))], &["a"], Some(10)),
+        ("resync only", &[("a", "1", 1, None)], &["a"], None),
+        (
+            "a newer write of the same source keeps the first admission",
+            &[("a", "1", 1, Some(10)), ("a", "2", 2, Some(12))],
+            &["a"],
+            Some(10),
+        ),
+        (
+            "an older write resolved late still counts",
+            &[("a", "2", 2, Some(12)), ("a", "1", 1, Some(10))],
+            &["a"],
+            Some(10),
+        ),
+        (
+            "a resync read after a trigger keeps the trigger's admission",
+            &[("a", "1", 1, Some(10)), ("a", "1", 5, None)],
+            &["a"],
+            Some(10),
+        ),
+        (
+            "two sources: the earlier",
+            &[("a", "1", 1, Some(12)), ("b", "1", 2, Some(11))],
+            &["a", "b"],
+            Some(11),
+        ),
+        (
+            "a source the patch did not change is left out",
+            &[("a", "1", 1, Some(12)), ("b", "1", 2, Some(11))],
+            &["a"],
+            Some(12),
+        ),
+        ("nothing patched", &[("a", "1", 1, Some(10))], &[], None),
+    ];
+    for (name, entries, patched, want) in cases {
+        let mut set = PendingSet::default();
+        for (source, v, seq, admitted) in *entries {
+            let mut e = entry(SourceKind::Secret, source, v, *seq);
+            e.admitted = admitted.and_then(admitted_at);
+            set.add(web(), e, at(0), WINDOW);
+        }
+        let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+        let got = pending.first_admitted(|s| patched.contains(&s.name.as_str()));
+        assert_eq!(got, want.and_then(admitted_at), "{name}");
+    }
+}
+
+#[test]
+fn a_restored_change_keeps_its_admission_when_newer_writes_join() {
+    let mut set = PendingSet::default();
+    let mut first = entry(SourceKind::Secret, "a", "1", 1);
+    first.admitted = admitted_at(10);
+    set.add(web(), first, at(0), WINDOW);
+    let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+    let mut newer = entry(SourceKind::Secret, "a", "2", 2);
+    newer.admitted = admitted_at(20);
+    set.add(web(), newer, at(150), WINDOW);
+    set.restore(web(), pending, at(5_000));
+    let (_, pending) = set.take_due(at(5_000), |_| false).remove(0);
+    assert_eq!(pending.wanted()[0].record.hash, hash("2"));
+    assert_eq!(pending.first_admitted(|_| true), admitted_at(10));
 }

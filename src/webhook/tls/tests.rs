@@ -84,3 +84,59 @@ fn the_watcher_swaps_good_pairs_and_keeps_the_last_good_one_on_a_bad_pair() {
     assert!(watcher.check(), "the completed pair is installed");
     assert_ne!(fingerprint(&resolver.current()), first_fp);
 }
+
+/// A self-signed pair whose certificate expires at `not_after` (Unix seconds).
+fn pair_expiring(not_after: i64) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["reloader".into()]).unwrap();
+    params.not_after = time::OffsetDateTime::from_unix_timestamp(not_after).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn the_expiry_gauge_follows_the_certificate_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = CertPaths {
+        cert: dir.path().join("tls.crt"),
+        key: dir.path().join("tls.key"),
+    };
+    let expiry = |m: &Metrics| {
+        m.encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("reloader_tls_certificate_expiry_timestamp_seconds "))
+            .map(str::to_owned)
+    };
+    let (cert, key) = pair_expiring(1_900_000_000);
+    std::fs::write(&paths.cert, &cert).unwrap();
+    std::fs::write(&paths.key, &key).unwrap();
+    let (first, c, k) = load(&paths).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let mut watcher = CertWatcher::new(
+        paths.clone(),
+        ReloadingCert::new(first),
+        metrics.clone(),
+        (c, k),
+    );
+    assert_eq!(expiry(&metrics).as_deref(), Some("1900000000"), "at start");
+
+    let (cert, key) = pair_expiring(2_000_000_000);
+    std::fs::write(&paths.cert, &cert).unwrap();
+    std::fs::write(&paths.key, &key).unwrap();
+    assert!(watcher.check());
+    assert_eq!(
+        expiry(&metrics).as_deref(),
+        Some("2000000000"),
+        "after a reload"
+    );
+
+    // A rejected pair leaves the gauge on the certificate still served.
+    let (cert, _) = pair_expiring(2_100_000_000);
+    std::fs::write(&paths.cert, &cert).unwrap();
+    assert!(!watcher.check());
+    assert_eq!(
+        expiry(&metrics).as_deref(),
+        Some("2000000000"),
+        "after a rejection"
+    );
+}
