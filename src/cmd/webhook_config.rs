@@ -443,6 +443,11 @@ pub fn run(opts: &RenderOptions, dir: Option<&Path>) -> Result<(), RenderError> 
             }
         }
         Some(dir) => {
+            // Like `reloader certs --out-dir`: the directory is made when missing.
+            std::fs::create_dir_all(dir).map_err(|source| RenderError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
             for (name, text) in files {
                 let path = dir.join(name);
                 std::fs::write(&path, text)

@@ -146,6 +146,25 @@ impl Cluster {
         path
     }
 
+    /// The namespace `namespace` and in it `reloader-tls`, the serving Secret an
+    /// installation mounts, holding this harness's certificate (the one its webhooks trust).
+    pub fn create_serving_secret(&self, namespace: &str) {
+        let certs = self.dir.path().join("certs");
+        self.kubectl(&["create", "namespace", namespace]);
+        self.kubectl(&[
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "tls",
+            "reloader-tls",
+            "--cert",
+            certs.join("tls.crt").to_str().unwrap(),
+            "--key",
+            certs.join("tls.key").to_str().unwrap(),
+        ]);
+    }
+
     /// The arguments of the first container of an installed Deployment.
     pub fn deployment_args(&self, namespace: &str, name: &str) -> Vec<String> {
         let json = self.kubectl(&[

@@ -323,6 +323,12 @@ impl Cluster {
         out
     }
 
+    /// A reloader this harness did not start (`make run`), serving `webhook_port` with its
+    /// metrics on `metrics_port`: [`Cluster::wait_webhooks`] probes it like its own.
+    pub fn adopt(&mut self, webhook_port: u16, metrics_port: u16) {
+        self.started.push((webhook_port, metrics_port));
+    }
+
     /// Starts `reloader serve` on the shared webhook port (one at a time) with extra flags,
     /// and waits until its caches are filled.
     pub fn start_reloader(&mut self, extra: &[&str]) -> Reloader {

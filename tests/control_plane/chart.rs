@@ -79,20 +79,7 @@ async fn helm_install_creates_the_chart_and_reloader_as_its_service_account_roll
     // The harness installs the CRD; remove it so the chart's crds/ has to.
     cluster.kubectl(&["delete", "crd", CRD, "--wait"]);
 
-    cluster.kubectl(&["create", "namespace", NAMESPACE]);
-    let certs = cluster.dir.path().join("certs");
-    cluster.kubectl(&[
-        "-n",
-        NAMESPACE,
-        "create",
-        "secret",
-        "tls",
-        "reloader-tls",
-        "--cert",
-        certs.join("tls.crt").to_str().unwrap(),
-        "--key",
-        certs.join("tls.key").to_str().unwrap(),
-    ]);
+    cluster.create_serving_secret(NAMESPACE);
     let values_file = cluster.dir.path().join("values.yaml");
     std::fs::write(&values_file, values(&cluster)).expect("values file");
     let chart = crate::cluster_harness::control_plane::repo_root().join("helm/reloader");

@@ -9,7 +9,10 @@ mod cluster_harness;
 
 mod chart;
 mod crd;
+mod make_targets;
 mod manifests;
+mod readme_install;
+mod release;
 
 use std::time::Duration;
 
@@ -69,6 +72,41 @@ pub fn every_webhook_calls(cluster: &Cluster, name: &str, base: &str) {
         );
         assert_eq!(jsonpath("service"), "", "{kind} calls no Service");
     }
+}
+
+/// The installed `reloader` Deployment of `namespace` run here instead of in a pod: the
+/// webhook configurations named `reloader` are pointed at the local binary (URL and the
+/// harness's caBundle, where a cluster uses the Service and the installation's CA), and
+/// the binary runs as the installed ServiceAccount with the Deployment's flags.
+pub fn stand_in_for_the_pod(cluster: &mut Cluster, namespace: &str) -> Reloader {
+    let url = format!("https://127.0.0.1:{}", cluster.webhook_port);
+    for (kind, paths) in [
+        (
+            "validatingwebhookconfiguration",
+            ["/validate/sources", "/validate/reloaderconfigs"].as_slice(),
+        ),
+        (
+            "mutatingwebhookconfiguration",
+            ["/mutate/workloads"].as_slice(),
+        ),
+    ] {
+        let ops: Vec<serde_json::Value> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                serde_json::json!({
+                    "op": "replace",
+                    "path": format!("/webhooks/{i}/clientConfig"),
+                    "value": {"url": format!("{url}{path}"), "caBundle": cluster.ca_bundle()},
+                })
+            })
+            .collect();
+        let patch = serde_json::Value::Array(ops).to_string();
+        cluster.kubectl(&["patch", kind, "reloader", "--type=json", "-p", &patch]);
+    }
+    every_webhook_calls(cluster, "reloader", &url);
+    let kubeconfig = cluster.service_account_kubeconfig(namespace, "reloader");
+    cluster.start_installed_reloader(namespace, "reloader", &kubeconfig)
 }
 
 /// A Secret change, with reloader running as `namespace/service_account`, rolls the

@@ -51,20 +51,7 @@ async fn the_rendered_manifests_apply_and_reloader_as_their_service_account_roll
     assert_eq!(rendered, expected, "the files webhook-config renders");
 
     // As docs/webhook.md installs them: the namespace and the serving Secret first.
-    cluster.kubectl(&["create", "namespace", NAMESPACE]);
-    let certs = cluster.dir.path().join("certs");
-    cluster.kubectl(&[
-        "-n",
-        NAMESPACE,
-        "create",
-        "secret",
-        "tls",
-        "reloader-tls",
-        "--cert",
-        certs.join("tls.crt").to_str().unwrap(),
-        "--key",
-        certs.join("tls.key").to_str().unwrap(),
-    ]);
+    cluster.create_serving_secret(NAMESPACE);
     for file in FILES {
         let path = out.join(file);
         let applied = cluster.kubectl(&["apply", "-f", path.to_str().unwrap()]);
