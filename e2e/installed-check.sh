@@ -26,6 +26,14 @@ wait_for() {
     sleep 1
   done
 }
+# change_and_wait WHAT KIND NAME KEY=VALUE DEPLOYMENT: a new value for a source, then its
+# follower's rollout (generation 2).
+change_and_wait() {
+  say "changing $3: $5 ($1) rolls"
+  # shellcheck disable=SC2086 # KIND may be two words (secret generic)
+  k -n "$ns" create $2 "$3" "--from-literal=$4" --dry-run=client -o yaml | k apply -f - >/dev/null
+  wait_for "$5 to roll" generation_is "$5" 2
+}
 generation_is() { [[ $(k -n "$ns" get deployment "$1" -o jsonpath='{.metadata.generation}') == "$2" ]]; }
 
 k create namespace "$ns" >/dev/null
@@ -79,15 +87,11 @@ YAML
 say "created a Secret, a ConfigMap, two Deployments and a ReloaderConfig in $ns"
 generation_is web 1 || fail "web was changed before its Secret was"
 
-say "changing the Secret: web rolls"
-k -n "$ns" create secret generic db --from-literal=password=second --dry-run=client -o yaml | k apply -f - >/dev/null
-wait_for "web to roll" generation_is web 2
+change_and_wait "stakater's auto annotation" "secret generic" db password=second web
 hash=$(k -n "$ns" get deployment web -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STAKATER_DB_SECRET")].value}')
 [[ $hash =~ ^[0-9a-f]{64}$ ]] || fail "web records no SHA-256 of the Secret (got '$hash')"
 
-say "changing the ConfigMap: api, the ReloaderConfig's target, rolls"
-k -n "$ns" create configmap settings --from-literal=mode=second --dry-run=client -o yaml | k apply -f - >/dev/null
-wait_for "api to roll" generation_is api 2
+change_and_wait "the ReloaderConfig's target" configmap settings mode=second api
 generation_is web 2 || fail "web rolled for a ConfigMap it does not follow"
 
 say "a ReloaderConfig targeting another namespace is refused"

@@ -50,13 +50,7 @@ impl Cluster {
             .env("HELM_DATA_HOME", home.join("data"))
             .output()
             .expect("helm runs");
-        assert!(
-            out.status.success(),
-            "helm {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(&out, &format!("helm {args:?}"))
     }
 
     /// A kubeconfig that authenticates as the ServiceAccount `namespace/name` (a token
@@ -227,6 +221,18 @@ impl Cluster {
         self.wait_webhooks(launch.webhook_port, true, &["sources", "workloads"]);
         reloader
     }
+}
+
+/// The stdout of a command that must have succeeded; else panics with `what` and both
+/// outputs.
+pub fn succeeded(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs kubectl with an explicit kubeconfig (another user's); the output whatever the

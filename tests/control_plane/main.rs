@@ -45,16 +45,19 @@ pub const PERMISSIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Each webhook configuration reloader installs, and the paths of its webhooks in order.
+const WEBHOOKS: &[(&str, &[&str])] = &[
+    (
+        "validatingwebhookconfiguration",
+        &["/validate/sources", "/validate/reloaderconfigs"],
+    ),
+    ("mutatingwebhookconfiguration", &["/mutate/workloads"]),
+];
+
 /// Every webhook of the configurations named `name` calls `base` plus its path, and none
 /// calls a Service: how a reloader outside the cluster is reached.
 pub fn every_webhook_calls(cluster: &Cluster, name: &str, base: &str) {
-    for (kind, paths) in [
-        (
-            "validatingwebhookconfiguration",
-            vec!["/validate/sources", "/validate/reloaderconfigs"],
-        ),
-        ("mutatingwebhookconfiguration", vec!["/mutate/workloads"]),
-    ] {
+    for &(kind, paths) in WEBHOOKS {
         let jsonpath = |field: &str| {
             cluster.kubectl(&[
                 "get",
@@ -80,16 +83,7 @@ pub fn every_webhook_calls(cluster: &Cluster, name: &str, base: &str) {
 /// the binary runs as the installed ServiceAccount with the Deployment's flags.
 pub fn stand_in_for_the_pod(cluster: &mut Cluster, namespace: &str) -> Reloader {
     let url = format!("https://127.0.0.1:{}", cluster.webhook_port);
-    for (kind, paths) in [
-        (
-            "validatingwebhookconfiguration",
-            ["/validate/sources", "/validate/reloaderconfigs"].as_slice(),
-        ),
-        (
-            "mutatingwebhookconfiguration",
-            ["/mutate/workloads"].as_slice(),
-        ),
-    ] {
+    for &(kind, paths) in WEBHOOKS {
         let ops: Vec<serde_json::Value> = paths
             .iter()
             .enumerate()

@@ -6,9 +6,10 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command};
 
 use crate::cluster_harness::control_plane::repo_root;
+use crate::cluster_harness::install::succeeded;
 use crate::cluster_harness::{Cluster, free_port};
 use crate::{SHOP, a_secret_change_rolls_the_deployment, stand_in_for_the_pod};
 
@@ -27,14 +28,8 @@ fn make(cluster: &Cluster, work: &Path, args: &[&str]) -> Command {
 }
 
 fn make_ok(cluster: &Cluster, work: &Path, args: &[&str]) -> String {
-    let out: Output = make(cluster, work, args).output().expect("make runs");
-    assert!(
-        out.status.success(),
-        "make {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let out = make(cluster, work, args).output().expect("make runs");
+    succeeded(&out, &format!("make {args:?}"))
 }
 
 fn exists(cluster: &Cluster, args: &[&str]) -> bool {

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::cluster_harness::Cluster;
 use crate::cluster_harness::control_plane::repo_root;
+use crate::cluster_harness::install::succeeded;
 use crate::{SHOP, a_secret_change_rolls_the_deployment, stand_in_for_the_pod};
 
 /// The first ```sh block after `## Install` in README.md.
@@ -48,12 +49,7 @@ async fn the_readme_install_commands_work_as_written_on_the_real_control_plane()
         .env("CARGO", "true")
         .output()
         .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "the README's install commands failed:\n{block}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, &format!("the README's install commands\n{block}\n"));
     let installed = cluster.kubectl(&[
         "-n",
         "reloader",

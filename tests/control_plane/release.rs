@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use crate::cluster_harness::control_plane::repo_root;
-use crate::cluster_harness::install::helm_binary;
+use crate::cluster_harness::install::{helm_binary, succeeded};
 use crate::cluster_harness::{Cluster, kubectl_binary};
 use crate::{
     SHOP, a_secret_change_rolls_the_deployment, stand_in_for_the_pod,
@@ -45,12 +45,7 @@ async fn the_release_manifests_install_and_reload_on_the_real_control_plane() {
     let mut cluster = Cluster::start_real().await;
     let out = cluster.dir.path().join("dist");
     let rendered = render(&out, VERSION);
-    assert!(
-        rendered.status.success(),
-        "render.sh failed:\n{}{}",
-        String::from_utf8_lossy(&rendered.stdout),
-        String::from_utf8_lossy(&rendered.stderr)
-    );
+    succeeded(&rendered, "render.sh");
     for file in [
         "reloader.yaml",
         "SHA256SUMS",
@@ -90,11 +85,11 @@ async fn the_release_manifests_install_and_reload_on_the_real_control_plane() {
         .env("KUBECTL", kubectl_binary())
         .output()
         .expect("bash runs");
-    assert!(
-        check.status.success(),
-        "e2e/installed-check.sh failed:\n{}{}\nreloader:\n{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr),
-        reloader.log_text()
+    succeeded(
+        &check,
+        &format!(
+            "e2e/installed-check.sh (reloader's log:\n{})",
+            reloader.log_text()
+        ),
     );
 }
