@@ -89,7 +89,7 @@ generation_is web 1 || fail "web was changed before its Secret was"
 
 change_and_wait "stakater's auto annotation" "secret generic" db password=second web
 hash=$(k -n "$ns" get deployment web -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STAKATER_DB_SECRET")].value}')
-[[ $hash =~ ^[0-9a-f]{64}$ ]] || fail "web records no SHA-256 of the Secret (got '$hash')"
+[[ $hash =~ ^([0-9a-f]{8}:)?[0-9a-f]{64}$ ]] || fail "web records no hash of the Secret (got '$hash')"
 
 change_and_wait "the ReloaderConfig's target" configmap settings mode=second api
 generation_is web 2 || fail "web rolled for a ConfigMap it does not follow"

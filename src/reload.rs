@@ -21,6 +21,7 @@ pub mod events;
 pub mod existence;
 pub mod first_status;
 pub mod followers;
+pub mod hash_key;
 pub mod labels;
 pub mod leader;
 pub mod queue;

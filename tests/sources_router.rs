@@ -74,19 +74,20 @@ async fn what_triggers_and_what_does_not() {
     let both = SourcesOptions {
         reload_on_create: true,
         reload_on_delete: true,
+        ..SourcesOptions::default()
     };
     let none = SourcesOptions::default();
     let cases: Vec<(&str, Review, SourcesOptions, Option<Admitted>)> = vec![
         (
             "secret data changed",
             Review::update(s(b"1"), s(b"2")),
-            none,
+            none.clone(),
             Some(Admitted::Update),
         ),
         (
             "configmap data changed",
             Review::update(cm("a"), cm("b")),
-            none,
+            none.clone(),
             Some(Admitted::Update),
         ),
         (
@@ -95,7 +96,7 @@ async fn what_triggers_and_what_does_not() {
                 configmap("settings", &[("mode", "a")], &[("logo", b"\x00\x01")]),
                 configmap("settings", &[("mode", "a")], &[("logo", b"\x00\x02")]),
             ),
-            none,
+            none.clone(),
             Some(Admitted::Update),
         ),
         (
@@ -104,10 +105,15 @@ async fn what_triggers_and_what_does_not() {
                 configmap("settings", &[("k", "v")], &[]),
                 configmap("settings", &[], &[("k", b"v")]),
             ),
-            none,
+            none.clone(),
             Some(Admitted::Update),
         ),
-        ("same data", Review::update(s(b"1"), s(b"1")), none, None),
+        (
+            "same data",
+            Review::update(s(b"1"), s(b"1")),
+            none.clone(),
+            None,
+        ),
         (
             "same data, new labels and annotations",
             Review::update(
@@ -119,13 +125,13 @@ async fn what_triggers_and_what_does_not() {
                     "x",
                 ),
             ),
-            none,
+            none.clone(),
             None,
         ),
         (
             "dry run with changed data",
             Review::update(s(b"1"), s(b"2")).dry_run(),
-            both,
+            both.clone(),
             None,
         ),
         (
@@ -144,7 +150,7 @@ async fn what_triggers_and_what_does_not() {
                     "true",
                 ),
             ),
-            none,
+            none.clone(),
             None,
         ),
         (
@@ -158,19 +164,19 @@ async fn what_triggers_and_what_does_not() {
                     "yes",
                 ),
             ),
-            none,
+            none.clone(),
             Some(Admitted::Update),
         ),
         (
             "create without --reload-on-create",
             Review::new("CREATE", Some(s(b"1")), None),
-            none,
+            none.clone(),
             None,
         ),
         (
             "create with --reload-on-create",
             Review::new("CREATE", Some(s(b"1")), None),
-            both,
+            both.clone(),
             Some(Admitted::Create),
         ),
         (
@@ -185,25 +191,25 @@ async fn what_triggers_and_what_does_not() {
                 )),
                 None,
             ),
-            both,
+            both.clone(),
             None,
         ),
         (
             "delete without --reload-on-delete",
             Review::new("DELETE", None, Some(cm("a"))),
-            none,
+            none.clone(),
             None,
         ),
         (
             "delete with --reload-on-delete",
             Review::new("DELETE", None, Some(cm("a"))),
-            both,
+            both.clone(),
             Some(Admitted::Delete),
         ),
         (
             "dry-run delete",
             Review::new("DELETE", None, Some(cm("a"))).dry_run(),
-            both,
+            both.clone(),
             None,
         ),
     ];
@@ -221,6 +227,7 @@ async fn create_and_delete_triggers_carry_only_the_hash_that_exists() {
     let options = SourcesOptions {
         reload_on_create: true,
         reload_on_delete: true,
+        ..SourcesOptions::default()
     };
     let mut h = harness_with(options, Limits::default(), 8);
     let s = secret("app", &[("k", b"v")]);

@@ -297,4 +297,15 @@ pub struct EngineArgs {
         default_value = "reloader-leader"
     )]
     pub leader_election_id: String,
+
+    /// Secret holding the hash key (entry `key`; `previous…` entries after a rotation):
+    /// recorded hashes are then HMAC-SHA256 under it. Created with a random key when
+    /// missing. Empty: plain SHA-256, which a reader of the pod template can brute-force
+    /// for a low-entropy Secret value (see docs/security.md).
+    #[arg(long, env = "RELOADER_HASH_KEY_SECRET", default_value = "")]
+    pub hash_key_secret: String,
+
+    /// Namespace of the hash key Secret (default: `POD_NAMESPACE`, else `reloader`).
+    #[arg(long, env = "RELOADER_HASH_KEY_NAMESPACE")]
+    pub hash_key_namespace: Option<String>,
 }

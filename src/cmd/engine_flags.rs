@@ -1,6 +1,7 @@
 //! `reloader serve`'s engine flags turned into the engine's plain settings, once: kinds by
 //! their flag spellings, durations, selectors, scope, lease. The engine never sees clap.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,8 +11,9 @@ use crate::reload::EngineOptions;
 use crate::reload::leader::LeaseOptions;
 use crate::reload::resync::ResyncOptions;
 use crate::reload::scope::{NamespaceSet, Scope};
-use crate::reload::start::Settings;
+use crate::reload::start::{HashKeySecret, Settings};
 use reloader_core::duration::parse_duration;
+use reloader_core::hash::KeyRing;
 use reloader_core::policy::GlobalOptions;
 use reloader_core::workload::WorkloadKind;
 
@@ -71,6 +73,8 @@ pub fn settings(
         },
         instance: instance.clone(),
         drain,
+        // Loaded once API access exists (`hash_key`); plain SHA-256 until then.
+        hash_keys: Arc::new(KeyRing::plain()),
     };
     let resync = ResyncOptions {
         period: duration("resync-period", &args.resync_period)?,
@@ -89,6 +93,14 @@ pub fn settings(
         global,
         resync,
         namespace_selector: args.namespace_selector.clone(),
+        hash_key: (!args.hash_key_secret.trim().is_empty()).then(|| HashKeySecret {
+            namespace: args
+                .hash_key_namespace
+                .clone()
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .unwrap_or_else(|| "reloader".into()),
+            name: args.hash_key_secret.trim().to_owned(),
+        }),
         lease: args.leader_elect.then(|| LeaseOptions {
             namespace: args
                 .leader_election_namespace

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reloader_core::baseline::Baselines;
 use reloader_core::existence::{Existence, NoCache};
+use reloader_core::hash::Hasher;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -92,6 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
     let mut existence: Arc<dyn Existence> = Arc::new(NoCache);
+    let mut hasher = Hasher::Plain;
     let mut engine = if args.log_only {
         tracing::warn!("--log-only: admitted changes are logged, nothing is reloaded");
         let mut set = tokio::task::JoinSet::new();
@@ -103,6 +105,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("no Kubernetes API access (--log-only serves the webhooks without it)")?;
         tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
         let client = kube::Client::try_from(c).context("Kubernetes client")?;
+        let mut engine_settings = engine_settings;
+        if let Some(secret) = &engine_settings.hash_key {
+            let ring = crate::reload::hash_key::load(&client, &secret.namespace, &secret.name)
+                .await
+                .context("--hash-key-secret")?;
+            hasher = ring.current().clone();
+            engine_settings.engine.hash_keys = Arc::new(ring);
+        } else {
+            tracing::warn!(
+                "no --hash-key-secret: recorded hashes are plain SHA-256 (see docs/security.md)"
+            );
+        }
         let (alerts, dispatcher) =
             crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;
         let mut started = crate::reload::start::start(
@@ -120,11 +134,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         started.tasks
     };
 
-    let limits = Limits::default();
+    let limits = Limits {
+        http2: args.webhook_http2,
+        max_connections: args.webhook_max_connections,
+        ..Limits::default()
+    };
     let state = Arc::new(AppState {
         sources: SourcesOptions {
             reload_on_create: args.reload_on_create,
             reload_on_delete: args.reload_on_delete,
+            hasher,
         },
         reloaderconfigs: ValidationOptions {
             allow_insecure_alert_urls: args.allow_insecure_alert_urls,

@@ -256,7 +256,8 @@ fn kinds_by_group(
     groups
 }
 
-/// ServiceAccount, ClusterRole and binding, and the namespaced Role for leader election.
+/// ServiceAccount, ClusterRole and binding, and the namespaced Role for leader election
+/// and the hash key.
 /// Secrets and ConfigMaps get `get` only: the data arrives in the AdmissionReview, so
 /// reloader never lists or watches them.
 pub fn rbac(
@@ -321,11 +322,16 @@ pub fn rbac(
     };
     let role = Role {
         metadata: meta("reloader-leader-election", Some(&opts.namespace)),
-        rules: Some(vec![rule(
-            &["coordination.k8s.io"],
-            &["leases"],
-            &["get", "list", "watch", "create", "update", "patch"],
-        )]),
+        rules: Some(vec![
+            rule(
+                &["coordination.k8s.io"],
+                &["leases"],
+                &["get", "list", "watch", "create", "update", "patch"],
+            ),
+            // The hash key Secret, made at first start in reloader's own namespace
+            // (`create` cannot be narrowed to one name).
+            rule(&[""], &["secrets"], &["create"]),
+        ]),
     };
     let role_binding = RoleBinding {
         metadata: meta("reloader-leader-election", Some(&opts.namespace)),

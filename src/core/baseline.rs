@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
+use crate::hash::SourceHash;
 use crate::patch::{Record, ReloadStrategy};
 use crate::workload::WorkloadKind;
 
@@ -20,6 +21,46 @@ pub struct Wanted {
     /// Resync: only update a hash that is already recorded, so installing reloader (or a
     /// new follower) never rolls anything by itself.
     pub baseline_required: bool,
+    /// The same data hashed under the other schemes the engine knows (a previous hash key,
+    /// plain SHA-256): a record equal to one of these is up to date, not a change.
+    pub same_data: Vec<SourceHash>,
+}
+
+impl Wanted {
+    /// What `recorded` (the text on the workload, if any) means for this record.
+    pub fn judge(&self, recorded: Option<&str>) -> Verdict {
+        let Some(text) = recorded else {
+            return Verdict::NoRecord;
+        };
+        if text == self.record.hash.to_string() {
+            return Verdict::UpToDate;
+        }
+        match text.parse::<SourceHash>() {
+            Ok(old) if self.same_data.contains(&old) => Verdict::UpToDate,
+            Ok(old) if self.knows_key_of(old) => Verdict::Changed,
+            // Made under a key this install no longer has: nothing to compare with.
+            Ok(_) => Verdict::ForeignKey,
+            Err(_) => Verdict::Changed,
+        }
+    }
+
+    fn knows_key_of(&self, old: SourceHash) -> bool {
+        old.key() == self.record.hash.key() || self.same_data.iter().any(|h| h.key() == old.key())
+    }
+}
+
+/// How a recorded hash compares with the wanted one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing recorded for this source.
+    NoRecord,
+    /// The recorded hash is of the current data (under this key or one the ring knows).
+    UpToDate,
+    /// The recorded hash is of other data: the source changed.
+    Changed,
+    /// Recorded under a key the install does not have: no baseline. Resync leaves it (it
+    /// cannot tell a change); a trigger, which saw the change itself, rolls.
+    ForeignKey,
 }
 
 /// The answer of [`Baselines::wanted`], boxed so the trait stays object-safe.

@@ -1,46 +1,71 @@
-//! Canonical SHA-256 of a Secret's or ConfigMap's data.
+//! Canonical hash of a Secret's or ConfigMap's data: HMAC-SHA256 under the install's hash
+//! key (see [`key`]), or plain SHA-256 when no key is configured.
 //!
 //! The encoding is unambiguous: each map is hashed under its own tag, entries in key order,
 //! every key and value prefixed by its length. So `{a: "b=c"}` and `{"a=b": "c"}` differ
 //! (stakater's `k=v;` join makes them equal), and moving an entry between `data` and
 //! `binaryData` changes the hash. Labels and annotations never count; an absent map and an
 //! empty one hash alike.
+//!
+//! A record is written as 64 hex digits (plain) or `<key id>:<64 hex digits>` (keyed), so a
+//! record made under another key is recognised as such rather than taken for a change.
+
+pub mod key;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use hmac::{Hmac, Mac};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// A SHA-256 over a source's data, shown as 64 lower-case hex digits.
+pub use key::{HashKey, Hasher, KeyError, KeyId, KeyRing};
+
+/// A hash over a source's data: the digest and, when keyed, the id of the key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SourceHash([u8; 32]);
+pub struct SourceHash {
+    digest: [u8; 32],
+    key: Option<KeyId>,
+}
 
 impl SourceHash {
-    /// The first 12 hex digits, enough for humans in events and logs.
+    /// The first 12 hex digits of the digest, enough for humans in events and logs.
     pub fn short(&self) -> String {
-        self.to_string()[..12].to_owned()
+        hex::encode(&self.digest[..6])
+    }
+
+    /// The key it was made under; `None` for plain SHA-256.
+    pub fn key(&self) -> Option<KeyId> {
+        self.key
     }
 }
 
 impl fmt::Display for SourceHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        if let Some(key) = self.key {
+            write!(f, "{key}:")?;
+        }
+        f.write_str(&hex::encode(self.digest))
     }
 }
 
 impl fmt::Debug for SourceHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SourceHash({})", self.short())
+        match self.key {
+            Some(key) => write!(f, "SourceHash({key}:{})", self.short()),
+            None => write!(f, "SourceHash({})", self.short()),
+        }
     }
 }
 
-/// Text that is not 64 hex digits.
+/// Text that is neither 64 hex digits nor `<8 hex digits>:<64 hex digits>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a SHA-256 hash: expected 64 hex digits, got {len} characters")]
+#[error(
+    "not a source hash: expected 64 hex digits, optionally after an 8-digit key id and ':', got {len} characters"
+)]
 pub struct BadHash {
     pub len: usize,
 }
@@ -49,9 +74,14 @@ impl FromStr for SourceHash {
     type Err = BadHash;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| BadHash { len: s.len() })?;
-        Ok(SourceHash(out))
+        let bad = || BadHash { len: s.len() };
+        let (key, digest_text) = match s.split_once(':') {
+            Some((id, rest)) => (Some(id.parse::<KeyId>().map_err(|_| bad())?), rest),
+            None => (None, s),
+        };
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(digest_text, &mut digest).map_err(|_| bad())?;
+        Ok(SourceHash { digest, key })
     }
 }
 
@@ -72,7 +102,35 @@ impl<'de> Deserialize<'de> for SourceHash {
 const TAG_DATA: &[u8] = b"data\0";
 const TAG_BINARY_DATA: &[u8] = b"binaryData\0";
 
-fn put_len_prefixed(h: &mut Sha256, bytes: &[u8]) {
+/// A hash being computed: plain or keyed.
+enum Running {
+    Plain(Sha256),
+    Keyed(KeyId, Box<Hmac<Sha256>>),
+}
+
+impl Running {
+    fn update(&mut self, bytes: impl AsRef<[u8]>) {
+        match self {
+            Running::Plain(h) => h.update(bytes),
+            Running::Keyed(_, m) => m.update(bytes.as_ref()),
+        }
+    }
+
+    fn finish(self) -> SourceHash {
+        match self {
+            Running::Plain(h) => SourceHash {
+                digest: h.finalize().into(),
+                key: None,
+            },
+            Running::Keyed(id, m) => SourceHash {
+                digest: m.finalize().into_bytes().into(),
+                key: Some(id),
+            },
+        }
+    }
+}
+
+fn put_len_prefixed(h: &mut Running, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_be_bytes());
     h.update(bytes);
 }
@@ -80,7 +138,7 @@ fn put_len_prefixed(h: &mut Sha256, bytes: &[u8]) {
 /// Hashes one map under `tag`: entry count, then each key and value length-prefixed, in
 /// key order (a `BTreeMap` iterates sorted).
 fn put_map<'a, V: AsRef<[u8]> + 'a>(
-    h: &mut Sha256,
+    h: &mut Running,
     tag: &[u8],
     entries: impl ExactSizeIterator<Item = (&'a String, V)>,
 ) {
@@ -92,70 +150,107 @@ fn put_map<'a, V: AsRef<[u8]> + 'a>(
     }
 }
 
-/// Hash of textual `data` and binary `binaryData` maps. Either may be absent.
+impl Hasher {
+    /// Hash of textual `data` and binary `binaryData` maps. Either may be absent.
+    pub fn maps(
+        &self,
+        data: Option<&BTreeMap<String, Vec<u8>>>,
+        binary_data: Option<&BTreeMap<String, Vec<u8>>>,
+    ) -> SourceHash {
+        let empty = BTreeMap::new();
+        let mut h = self.start();
+        put_map(&mut h, TAG_DATA, data.unwrap_or(&empty).iter());
+        put_map(
+            &mut h,
+            TAG_BINARY_DATA,
+            binary_data.unwrap_or(&empty).iter(),
+        );
+        h.finish()
+    }
+
+    /// Hash of a Secret's data. `stringData` (write-only; the API server folds it into
+    /// `data` before anyone reads the object) is folded in the same way, so a Secret hashes
+    /// the same whether it is seen before or after that step.
+    pub fn secret(&self, secret: &Secret) -> SourceHash {
+        let mut h = self.start();
+        match &secret.string_data {
+            Some(string_data) if !string_data.is_empty() => {
+                let mut merged: BTreeMap<&String, &[u8]> = BTreeMap::new();
+                for (k, v) in secret.data.iter().flatten() {
+                    merged.insert(k, &v.0);
+                }
+                for (k, v) in string_data {
+                    merged.insert(k, v.as_bytes());
+                }
+                put_map(&mut h, TAG_DATA, merged.into_iter());
+            }
+            _ => put_bytestring_map(&mut h, TAG_DATA, secret.data.as_ref()),
+        }
+        put_map(
+            &mut h,
+            TAG_BINARY_DATA,
+            std::iter::empty::<(&String, &[u8])>(),
+        );
+        h.finish()
+    }
+
+    /// Hash of a ConfigMap's `data` and `binaryData`.
+    pub fn configmap(&self, cm: &ConfigMap) -> SourceHash {
+        let mut h = self.start();
+        match &cm.data {
+            Some(m) => put_map(&mut h, TAG_DATA, m.iter()),
+            None => put_map(&mut h, TAG_DATA, std::iter::empty::<(&String, &[u8])>()),
+        }
+        put_bytestring_map(&mut h, TAG_BINARY_DATA, cm.binary_data.as_ref());
+        h.finish()
+    }
+
+    /// A [`MapHasher`] whose `data` map has `entries` entries.
+    pub fn map_hasher(&self, entries: usize) -> MapHasher {
+        let mut h = self.start();
+        h.update(TAG_DATA);
+        h.update((entries as u64).to_be_bytes());
+        MapHasher { h }
+    }
+}
+
+/// Plain SHA-256 of `data` and `binaryData` ([`Hasher::maps`] without a key).
 pub fn hash_maps(
     data: Option<&BTreeMap<String, Vec<u8>>>,
     binary_data: Option<&BTreeMap<String, Vec<u8>>>,
 ) -> SourceHash {
-    let empty = BTreeMap::new();
-    let mut h = Sha256::new();
-    put_map(&mut h, TAG_DATA, data.unwrap_or(&empty).iter());
-    put_map(
-        &mut h,
-        TAG_BINARY_DATA,
-        binary_data.unwrap_or(&empty).iter(),
-    );
-    SourceHash(h.finalize().into())
+    Hasher::Plain.maps(data, binary_data)
 }
 
-/// Hash of a Secret's data. `stringData` (write-only; the API server folds it into `data`
-/// before anyone reads the object) is folded in the same way, so a Secret hashes the same
-/// whether it is seen before or after that step.
+/// Plain SHA-256 of a Secret's data ([`Hasher::secret`] without a key).
 pub fn hash_secret(secret: &Secret) -> SourceHash {
-    let mut h = Sha256::new();
-    match &secret.string_data {
-        Some(string_data) if !string_data.is_empty() => {
-            let mut merged: BTreeMap<&String, &[u8]> = BTreeMap::new();
-            for (k, v) in secret.data.iter().flatten() {
-                merged.insert(k, &v.0);
-            }
-            for (k, v) in string_data {
-                merged.insert(k, v.as_bytes());
-            }
-            put_map(&mut h, TAG_DATA, merged.into_iter());
-        }
-        _ => put_bytestring_map(&mut h, TAG_DATA, secret.data.as_ref()),
-    }
-    put_map(
-        &mut h,
-        TAG_BINARY_DATA,
-        std::iter::empty::<(&String, &[u8])>(),
-    );
-    SourceHash(h.finalize().into())
+    Hasher::Plain.secret(secret)
 }
 
-fn put_bytestring_map(h: &mut Sha256, tag: &[u8], map: Option<&BTreeMap<String, ByteString>>) {
+/// Plain SHA-256 of a ConfigMap's data ([`Hasher::configmap`] without a key).
+pub fn hash_configmap(cm: &ConfigMap) -> SourceHash {
+    Hasher::Plain.configmap(cm)
+}
+
+fn put_bytestring_map(h: &mut Running, tag: &[u8], map: Option<&BTreeMap<String, ByteString>>) {
     match map {
         Some(m) => put_map(h, tag, m.iter().map(|(k, v)| (k, &v.0))),
         None => put_map(h, tag, std::iter::empty::<(&String, &[u8])>()),
     }
 }
 
-/// Builds the same hash as [`hash_secret`] and [`hash_configmap`] one entry at a time, so a
-/// caller can feed values it decodes into a reused buffer instead of building the whole
-/// object first. Maps come in the encoding's order: `data`, then `binaryData`; each opened
-/// with its entry count, entries in key order.
+/// Builds the same hash as [`Hasher::secret`] and [`Hasher::configmap`] one entry at a
+/// time, so a caller can feed values it decodes into a reused buffer instead of building
+/// the whole object first. Maps come in the encoding's order: `data`, then `binaryData`;
+/// each opened with its entry count, entries in key order. Made by [`Hasher::map_hasher`].
 pub struct MapHasher {
-    h: Sha256,
+    h: Running,
 }
 
 impl MapHasher {
-    /// Starts with the `data` map of `entries` entries.
+    /// Plain SHA-256, starting with the `data` map of `entries` entries.
     pub fn data(entries: usize) -> Self {
-        let mut h = Sha256::new();
-        h.update(TAG_DATA);
-        h.update((entries as u64).to_be_bytes());
-        Self { h }
+        Hasher::Plain.map_hasher(entries)
     }
 
     /// Opens the `binaryData` map of `entries` entries (after all `data` entries).
@@ -170,19 +265,8 @@ impl MapHasher {
     }
 
     pub fn finish(self) -> SourceHash {
-        SourceHash(self.h.finalize().into())
+        self.h.finish()
     }
-}
-
-/// Hash of a ConfigMap's `data` and `binaryData`.
-pub fn hash_configmap(cm: &ConfigMap) -> SourceHash {
-    let mut h = Sha256::new();
-    match &cm.data {
-        Some(m) => put_map(&mut h, TAG_DATA, m.iter()),
-        None => put_map(&mut h, TAG_DATA, std::iter::empty::<(&String, &[u8])>()),
-    }
-    put_bytestring_map(&mut h, TAG_BINARY_DATA, cm.binary_data.as_ref());
-    SourceHash(h.finalize().into())
 }
 
 /// Equal maps, an absent map counting as empty (as the API server treats them).

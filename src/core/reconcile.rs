@@ -10,7 +10,7 @@ use json_patch::{AddOperation, Patch, PatchOperation};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::baseline::Wanted;
+use crate::baseline::{Verdict, Wanted};
 use crate::hash::SourceHash;
 use crate::keys::LAST_RELOAD_AT;
 use crate::patch::restart::{self, RolloutStrategy};
@@ -33,7 +33,10 @@ impl Change {
         let old = self
             .old
             .as_deref()
-            .map(|h| h.chars().take(12).collect::<String>())
+            .map(|h| {
+                let digest = h.split_once(':').map_or(h, |(_, d)| d);
+                digest.chars().take(12).collect::<String>()
+            })
             .unwrap_or_else(|| "none".into());
         format!(
             "{} {}: {}→{}",
@@ -106,7 +109,8 @@ pub fn decide(
 }
 
 /// The records of `wanted` still to write, given what is recorded now (`recorded`), and the
-/// changes they make. Resync never makes a first record.
+/// changes they make. Resync never makes a first record, nor replaces one made under a key
+/// it does not have.
 fn pending(
     wanted: &[&Wanted],
     recorded: impl Fn(&SourceRef) -> Option<String>,
@@ -116,16 +120,16 @@ fn pending(
         .iter()
         .filter_map(|w| {
             let old = recorded(&w.record.source);
-            if w.baseline_required && old.is_none() {
-                return None;
+            match w.judge(old.as_deref()) {
+                Verdict::UpToDate => return None,
+                Verdict::NoRecord | Verdict::ForeignKey if w.baseline_required => return None,
+                Verdict::NoRecord | Verdict::ForeignKey | Verdict::Changed => {}
             }
-            if old.as_deref() != Some(w.record.hash.to_string().as_str()) {
-                changes.push(Change {
-                    source: w.record.source.clone(),
-                    old,
-                    new: w.record.hash,
-                });
-            }
+            changes.push(Change {
+                source: w.record.source.clone(),
+                old,
+                new: w.record.hash,
+            });
             Some(w.record.clone())
         })
         .collect()

@@ -84,6 +84,7 @@ mod tests {
                         },
                         strategy: *strategy,
                         baseline_required: false,
+                        same_data: Vec::new(),
                     },
                     seq: i as u64,
                     config: None,

@@ -2,6 +2,7 @@
 //! hashes an admitted workload should record, from the ReloaderConfig cache, the follower
 //! rules and a bounded read of each source it follows.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -13,6 +14,7 @@ use crate::reload::scope::Scope;
 use crate::reload::source_read;
 use reloader_core::baseline::{Baselines, Wanted, WantedFuture};
 use reloader_core::crd::ReloaderConfig;
+use reloader_core::hash::KeyRing;
 use reloader_core::index::{ConfigId, FollowerIndex};
 use reloader_core::patch::ReloadStrategy;
 use reloader_core::pod_template;
@@ -28,6 +30,7 @@ pub struct Baseline {
     pub configs: Store<ReloaderConfig>,
     pub strategy: ReloadStrategy,
     pub scope: Scope,
+    pub hash_keys: Arc<KeyRing>,
 }
 
 impl std::fmt::Debug for Baseline {
@@ -63,7 +66,9 @@ impl Baseline {
             if started.elapsed() > source_read::WEBHOOK_READ_BUDGET {
                 break;
             }
-            let Ok(Some(stored)) = source_read::read(&self.client, &source_ref).await else {
+            let Ok(Some(stored)) =
+                source_read::read(&self.client, &self.hash_keys, &source_ref).await
+            else {
                 continue;
             };
             let configs = &self.configs;
@@ -76,6 +81,7 @@ impl Baseline {
                     stored: Some(&stored),
                     seq: 0,
                     baseline_required: false,
+                    hasher: self.hash_keys.current(),
                 },
             );
             wanted.extend(

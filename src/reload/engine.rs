@@ -36,6 +36,7 @@ use crate::reload::scope::Scope;
 use crate::reload::source_read::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
 use crate::trigger::{Trigger, TriggerReceiver};
+use reloader_core::hash::KeyRing;
 use reloader_core::keys::COALESCE_WINDOW;
 use reloader_core::source::SourceRef;
 use reloader_core::workload::WorkloadRef;
@@ -55,6 +56,8 @@ pub struct EngineOptions {
     pub instance: Option<String>,
     /// How long in-flight reconciles may finish after shutdown is asked.
     pub drain: Duration,
+    /// The hash key of new records and the schemes of older ones.
+    pub hash_keys: Arc<KeyRing>,
 }
 
 /// Records for some workloads, from one source read, with each workload's coalescing window.
@@ -100,6 +103,7 @@ impl EngineHandle {
                     stored,
                     seq,
                     baseline_required,
+                    hasher: self.options.hash_keys.current(),
                 },
             )
         };
@@ -143,6 +147,7 @@ impl EngineHandle {
         }
         let stored = source_read::wait_for(
             &self.client,
+            &self.options.hash_keys,
             &source,
             trigger.new_hash,
             trigger.old_hash,
@@ -174,7 +179,7 @@ impl EngineHandle {
             return Ok(());
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let stored = source_read::read(&self.client, source).await?;
+        let stored = source_read::read(&self.client, &self.options.hash_keys, source).await?;
         // A source that does not exist is left alone by resync: deletes only roll through
         // their trigger (`--reload-on-delete`).
         if let Some(stored) = stored {

@@ -11,6 +11,7 @@ use crate::reload::source_read::{StoredSource, absent_hash};
 use reloader_core::baseline::Wanted;
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::duration::parse_duration;
+use reloader_core::hash::Hasher;
 use reloader_core::index::{ConfigId, Follower, FollowerIndex};
 use reloader_core::patch::{Record, ReloadStrategy};
 use reloader_core::source::SourceRef;
@@ -25,6 +26,8 @@ pub struct Reading<'a> {
     pub seq: u64,
     /// Resync: never make a first record.
     pub baseline_required: bool,
+    /// The hasher of new records (for a deleted source's empty data).
+    pub hasher: &'a Hasher,
 }
 
 fn duration(text: Option<&str>) -> Option<Duration> {
@@ -40,9 +43,14 @@ pub fn entries_for(
     reading: Reading<'_>,
 ) -> Vec<(WorkloadRef, Entry)> {
     let annotations = reading.stored.map(|s| &s.annotations);
-    let hash = reading
+    let hash = reading.stored.map_or_else(
+        || absent_hash(reading.hasher, reading.source.kind),
+        |s| s.hash,
+    );
+    let same_data = reading
         .stored
-        .map_or_else(|| absent_hash(reading.source.kind), |s| s.hash);
+        .map(|s| s.same_data.clone())
+        .unwrap_or_default();
     index
         .lookup(reading.source, annotations)
         .into_iter()
@@ -89,6 +97,7 @@ pub fn entries_for(
                     },
                     strategy,
                     baseline_required: reading.baseline_required,
+                    same_data: same_data.clone(),
                 },
                 seq: reading.seq,
                 config,

@@ -15,14 +15,17 @@ pub const WEBHOOK_READ_BUDGET: Duration = Duration::from_secs(2);
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
-use reloader_core::hash::{SourceHash, hash_configmap, hash_secret};
+use reloader_core::hash::{Hasher, KeyRing, SourceHash};
 use reloader_core::policy::Annotations;
 use reloader_core::source::{SourceKind, SourceRef};
 
 /// A source as stored: never its data, only what the engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSource {
+    /// Under the current hash key.
     pub hash: SourceHash,
+    /// Under the other schemes the key ring knows (see `KeyRing::same_data`).
+    pub same_data: Vec<SourceHash>,
     pub labels: Annotations,
     pub annotations: Annotations,
 }
@@ -30,10 +33,10 @@ pub struct StoredSource {
 /// The hash a source has when it does not exist: that of empty data. Recording it on a
 /// deleted source's followers rolls them once (`--reload-on-delete`), and again only when
 /// the source comes back with different data.
-pub fn absent_hash(kind: SourceKind) -> SourceHash {
+pub fn absent_hash(hasher: &Hasher, kind: SourceKind) -> SourceHash {
     match kind {
-        SourceKind::Secret => hash_secret(&Secret::default()),
-        SourceKind::ConfigMap => hash_configmap(&ConfigMap::default()),
+        SourceKind::Secret => hasher.secret(&Secret::default()),
+        SourceKind::ConfigMap => hasher.configmap(&ConfigMap::default()),
     }
 }
 
@@ -94,6 +97,7 @@ impl SourceError {
 /// Reads a source once; `Ok(None)` when it does not exist.
 pub async fn read(
     client: &Client,
+    ring: &KeyRing,
     source: &SourceRef,
 ) -> Result<Option<StoredSource>, SourceError> {
     let wrap = |error| SourceError::Api {
@@ -110,10 +114,12 @@ pub async fn read(
         SourceKind::Secret => {
             let api: Api<Secret> = Api::namespaced(client.clone(), &source.namespace);
             Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|s| {
-                let hash = hash_secret(&s);
+                let hash = ring.current().secret(&s);
+                let same_data = ring.same_data(|h| h.secret(&s));
                 let (labels, annotations) = meta_of(s.metadata);
                 StoredSource {
                     hash,
+                    same_data,
                     labels,
                     annotations,
                 }
@@ -122,10 +128,12 @@ pub async fn read(
         SourceKind::ConfigMap => {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &source.namespace);
             Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|c| {
-                let hash = hash_configmap(&c);
+                let hash = ring.current().configmap(&c);
+                let same_data = ring.same_data(|h| h.configmap(&c));
                 let (labels, annotations) = meta_of(c.metadata);
                 StoredSource {
                     hash,
+                    same_data,
                     labels,
                     annotations,
                 }
@@ -138,6 +146,7 @@ pub async fn read(
 /// 5 ms up to 500 ms between reads, for at most `wait`.
 pub async fn wait_for(
     client: &Client,
+    ring: &KeyRing,
     source: &SourceRef,
     expected: Option<SourceHash>,
     previous: Option<SourceHash>,
@@ -146,7 +155,7 @@ pub async fn wait_for(
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(5);
     loop {
-        let stored = read(client, source).await;
+        let stored = read(client, ring, source).await;
         let stored = match stored {
             Ok(s) => s,
             Err(e) if started.elapsed() >= wait => return Err(e),

@@ -33,6 +33,15 @@ pub struct Settings {
     pub namespace_selector: String,
     /// `--leader-elect`: the lease to hold, or `None` to act on every replica.
     pub lease: Option<LeaseOptions>,
+    /// `--hash-key-secret`: where the hash key lives; `None`: plain SHA-256.
+    pub hash_key: Option<HashKeySecret>,
+}
+
+/// The Secret holding the hash key (see `reload::hash_key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashKeySecret {
+    pub namespace: String,
+    pub name: String,
 }
 
 /// A started engine.
@@ -108,6 +117,7 @@ pub fn start(
         configs: configs.clone(),
         strategy: settings.engine.strategy,
         scope: settings.engine.scope.clone(),
+        hash_keys: settings.engine.hash_keys.clone(),
     };
     let existence = Presences {
         client: client.clone(),

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::review::{self, Answer, Operation, Review, ReviewError};
 use crate::trigger::{self, Offer, Trigger};
-use reloader_core::hash::{self, MapHasher, SourceHash, same_map};
+use reloader_core::hash::{Hasher, SourceHash, same_map};
 use reloader_core::source::SourceKind;
 
 use reloader_core::keys::IGNORE;
@@ -26,10 +26,12 @@ const PATH: &str = "/validate/sources";
 const WEBHOOK: &str = "sources";
 
 /// Which operations besides UPDATE can trigger.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct SourcesOptions {
     pub reload_on_create: bool,
     pub reload_on_delete: bool,
+    /// The hash key of new records (plain SHA-256 without one).
+    pub hasher: Hasher,
 }
 
 /// Why an admitted write triggers nothing.
@@ -132,12 +134,13 @@ impl SourceParts<'_> {
             && same_map(self.binary_data.as_ref(), other.binary_data.as_ref())
     }
 
-    /// The hash of the data ([`hash::hash_secret`], [`hash::hash_configmap`]), fed entry by
+    /// The hash of the data ([`Hasher::secret`], [`Hasher::configmap`]), fed entry by
     /// entry: Secret values are decoded one at a time into `buf`, reused across values and
     /// objects, so no decoded copy of the object is built. A Secret carrying `stringData`
     /// (rare: the API server folds it into `data` before admission) takes the general path.
     fn hash(
         &self,
+        hasher: &Hasher,
         kind: SourceKind,
         field: &'static str,
         buf: &mut Vec<u8>,
@@ -145,10 +148,10 @@ impl SourceParts<'_> {
         let data_len = self.data.as_ref().map_or(0, BTreeMap::len);
         match kind {
             SourceKind::Secret if self.string_data.as_ref().is_some_and(|m| !m.is_empty()) => {
-                Ok(hash::hash_secret(&self.to_secret(field)?))
+                Ok(hasher.secret(&self.to_secret(field)?))
             }
             SourceKind::Secret => {
-                let mut h = MapHasher::data(data_len);
+                let mut h = hasher.map_hasher(data_len);
                 for (k, v) in self.data.iter().flatten() {
                     buf.clear();
                     decode_value(field, k, v, buf)?;
@@ -158,7 +161,7 @@ impl SourceParts<'_> {
                 Ok(h.finish())
             }
             SourceKind::ConfigMap => {
-                let mut h = MapHasher::data(data_len);
+                let mut h = hasher.map_hasher(data_len);
                 for (k, v) in self.data.iter().flatten() {
                     h.entry(k, &v.0);
                 }
@@ -278,9 +281,11 @@ pub fn decide(
     // the hashes encode the data unambiguously, so equal hashes mean equal data.
     let mut buf = Vec::new();
     let old_hash = old
-        .map(|p| p.hash(kind, OLD_OBJECT, &mut buf))
+        .map(|p| p.hash(&opts.hasher, kind, OLD_OBJECT, &mut buf))
         .transpose()?;
-    let new_hash = new.map(|p| p.hash(kind, OBJECT, &mut buf)).transpose()?;
+    let new_hash = new
+        .map(|p| p.hash(&opts.hasher, kind, OBJECT, &mut buf))
+        .transpose()?;
     if let (Some(o), Some(n)) = (old_hash, new_hash)
         && o == n
     {

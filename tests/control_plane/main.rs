@@ -124,7 +124,11 @@ pub async fn a_secret_change_rolls_the_deployment(
     cluster.wait_rollouts("shop", "web", 2).await;
     let d = cluster.deployment("shop", "web").await;
     let hash = env_value(&d, "STAKATER_APP_CREDS_SECRET").expect("hash recorded");
-    assert_eq!(hash.len(), 64, "a SHA-256 hex hash");
+    let parsed: reloader_core::hash::SourceHash = hash.parse().expect("a source hash");
+    assert!(
+        parsed.key().is_some(),
+        "installed with a hash key: HMAC-SHA256 under its id, got {hash}"
+    );
     cluster
         .stays_rolled("shop", "web", 2, Duration::from_millis(1500))
         .await;

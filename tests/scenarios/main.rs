@@ -11,6 +11,7 @@ mod coalescing;
 mod dashboard;
 mod exactly_once;
 mod faults;
+mod hash_key;
 mod kinds;
 mod latency;
 mod leader;

@@ -64,6 +64,9 @@ fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     ])
 }
 
+/// The hash key Secret reloader creates in its namespace at first start.
+pub const HASH_KEY_SECRET: &str = "reloader-hash-key";
+
 /// The arguments of `reloader serve` in the cluster.
 pub fn serve_args() -> Vec<String> {
     let mut args = strings(&["serve"]);
@@ -74,6 +77,7 @@ pub fn serve_args() -> Vec<String> {
         format!("--tls-key-file={CERT_DIR}/tls.key"),
         "--log-format=json".to_owned(),
         "--leader-elect".to_owned(),
+        format!("--hash-key-secret={HASH_KEY_SECRET}"),
     ]);
     args
 }

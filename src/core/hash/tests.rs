@@ -231,3 +231,100 @@ proptest! {
         prop_assert_ne!(hash_maps(Some(&a), None), hash_maps(Some(&b), None));
     }
 }
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+#[test]
+fn keyed_known_answers_pin_the_recorded_encoding() {
+    // HMAC-SHA256 under KEY of the same encoding as the plain pins above, and the key id:
+    // the first 4 bytes of SHA-256("reloader hash key id\0" || key). Computed independently
+    // (Python's hmac and hashlib) from the encoding in the module comment.
+    let hasher = Hasher::Keyed(HashKey::new(KEY).unwrap());
+    let cases: [(&str, Secret, &str); 3] = [
+        (
+            "nothing at all",
+            Secret::default(),
+            "e06c7e95:4d86fda72d44248aa85d70df80a356d9e89e439b6e1242d2f51e4941eeb5cb07",
+        ),
+        (
+            "one entry",
+            secret(&[("password", b"hunter2")]),
+            "e06c7e95:2ee49d8a10a66af262ca1fcaed14dc1caf5ddeaa99728a5c035d0a181ecb32af",
+        ),
+        (
+            "two entries, in key order",
+            secret(&[("b", b"2"), ("a", b"1")]),
+            "e06c7e95:877c4b228a89b130887d2fa3148ff3cf28289f023aecb3d11c3bfb23a5500dbc",
+        ),
+    ];
+    for (name, s, want) in cases {
+        assert_eq!(hasher.secret(&s).to_string(), want, "{name}");
+        let mut streamed = hasher.map_hasher(s.data.as_ref().map_or(0, BTreeMap::len));
+        for (k, v) in s.data.iter().flatten() {
+            streamed.entry(k, &v.0);
+        }
+        streamed.binary_data(0);
+        assert_eq!(streamed.finish().to_string(), want, "{name}, streamed");
+    }
+}
+
+#[test]
+fn keyed_records_name_their_key_and_parse_back() {
+    let keyed = Hasher::Keyed(HashKey::new(KEY).unwrap()).secret(&secret(&[("k", b"v")]));
+    let plain = hash_secret(&secret(&[("k", b"v")]));
+    assert_ne!(keyed, plain, "a key changes the digest");
+    assert_eq!(keyed.to_string().parse::<SourceHash>(), Ok(keyed));
+    assert_eq!(
+        keyed.key().map(|k| k.to_string()).as_deref(),
+        Some("e06c7e95")
+    );
+    assert_eq!(plain.key(), None);
+    assert_eq!(keyed.short().len(), 12, "short is the digest only");
+    let bad = ["e06c7e9:00", "zzzzzzzz:", ":abc", "e06c7e95:xyz"];
+    for text in bad {
+        assert!(text.parse::<SourceHash>().is_err(), "{text:?} parses");
+    }
+}
+
+#[test]
+fn keys_shorter_than_128_bits_are_refused_and_debug_never_shows_key_bytes() {
+    assert_eq!(
+        HashKey::new(b"0123456789abcde").unwrap_err(),
+        KeyError::TooShort(15)
+    );
+    let key = HashKey::new(KEY).unwrap();
+    let shown = format!("{key:?} {:?}", Hasher::Keyed(key.clone()));
+    assert_eq!(shown, "HashKey(e06c7e95) Keyed(HashKey(e06c7e95))");
+}
+
+#[test]
+fn a_key_ring_recognises_previous_keys_and_plain_hashes_of_the_same_data() {
+    let other = HashKey::new(b"another key of at least 16 bytes").unwrap();
+    let data = secret(&[("k", b"v")]);
+    let cases: [(&str, KeyRing, Vec<Option<KeyId>>); 4] = [
+        ("no key: nothing else", KeyRing::plain(), vec![]),
+        (
+            "a key: plain besides",
+            KeyRing::new(Some(HashKey::new(KEY).unwrap()), vec![]),
+            vec![None],
+        ),
+        (
+            "after a rotation: the previous key, then plain",
+            KeyRing::new(Some(HashKey::new(KEY).unwrap()), vec![other.clone()]),
+            vec![Some(other.id()), None],
+        ),
+        (
+            "the current key listed as previous too: once",
+            KeyRing::new(Some(other.clone()), vec![other.clone(), other.clone()]),
+            vec![None],
+        ),
+    ];
+    for (name, ring, want) in cases {
+        let same: Vec<Option<KeyId>> = ring
+            .same_data(|h| h.secret(&data))
+            .iter()
+            .map(|h| h.key())
+            .collect();
+        assert_eq!(same, want, "{name}");
+    }
+}

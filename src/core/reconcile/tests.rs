@@ -34,6 +34,7 @@ fn wanted(name: &str, h: SourceHash, strategy: ReloadStrategy, baseline: bool) -
         },
         strategy,
         baseline_required: baseline,
+        same_data: Vec::new(),
     }
 }
 
@@ -312,4 +313,163 @@ fn a_restart_waits_out_the_pause_like_any_reload() {
         rollout_step(&object, &w, 10, Some(60)),
         Step::WaitUntil(at(60))
     );
+}
+
+mod keyed_records {
+    //! Which records made under another hashing scheme roll, and which do not: a rotation,
+    //! turning keys on, and a lost key must never roll by themselves.
+    use super::*;
+    use crate::hash::{HashKey, Hasher, KeyRing};
+
+    const OLD: &[u8] = b"the previous key, 32 bytes long!";
+    const NEW: &[u8] = b"the current key is 32 bytes long";
+    const LOST: &[u8] = b"a key nobody has any more, 32 b.";
+
+    fn data(v: &str) -> ConfigMap {
+        ConfigMap {
+            data: Some([("k".to_string(), v.to_string())].into()),
+            ..Default::default()
+        }
+    }
+
+    fn keyed(key: &[u8], v: &str) -> SourceHash {
+        Hasher::Keyed(HashKey::new(key).unwrap()).configmap(&data(v))
+    }
+
+    /// What the engine wants for data `v`, with the ring it has after a rotation.
+    fn wanted_now(v: &str, resync: bool) -> Wanted {
+        let ring = KeyRing::new(
+            Some(HashKey::new(NEW).unwrap()),
+            vec![HashKey::new(OLD).unwrap()],
+        );
+        let mut w = wanted(
+            "cfg",
+            ring.current().configmap(&data(v)),
+            ReloadStrategy::EnvVars,
+            resync,
+        );
+        w.same_data = ring.same_data(|h| h.configmap(&data(v)));
+        w
+    }
+
+    fn recorded(h: &str) -> Value {
+        deployment(
+            json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": h}]),
+            json!({}),
+        )
+    }
+
+    #[test]
+    fn records_under_other_schemes_roll_only_for_a_real_change() {
+        let cases: [(&str, String, &str, bool, bool); 10] = [
+            (
+                "previous key, same data, resync",
+                keyed(OLD, "1").to_string(),
+                "1",
+                true,
+                false,
+            ),
+            (
+                "previous key, same data, trigger",
+                keyed(OLD, "1").to_string(),
+                "1",
+                false,
+                false,
+            ),
+            (
+                "previous key, changed data, resync",
+                keyed(OLD, "0").to_string(),
+                "1",
+                true,
+                true,
+            ),
+            (
+                "plain, same data (keys turned on), resync",
+                hash("1").to_string(),
+                "1",
+                true,
+                false,
+            ),
+            (
+                "plain, same data, trigger",
+                hash("1").to_string(),
+                "1",
+                false,
+                false,
+            ),
+            (
+                "plain, changed data, resync",
+                hash("0").to_string(),
+                "1",
+                true,
+                true,
+            ),
+            (
+                "current key, same data, resync",
+                keyed(NEW, "1").to_string(),
+                "1",
+                true,
+                false,
+            ),
+            (
+                "lost key, resync: no baseline",
+                keyed(LOST, "1").to_string(),
+                "1",
+                true,
+                false,
+            ),
+            (
+                "lost key, trigger: the change was seen",
+                keyed(LOST, "0").to_string(),
+                "1",
+                false,
+                true,
+            ),
+            (
+                "not a hash at all, resync",
+                "garbage".to_string(),
+                "1",
+                true,
+                true,
+            ),
+        ];
+        for (name, record, now, resync, rolls) in cases {
+            let object = recorded(&record);
+            let step = deployment_step(&object, &[wanted_now(now, resync)], 10);
+            assert_eq!(
+                matches!(step, Step::Patch { .. }),
+                rolls,
+                "{name}: {step:?}"
+            );
+            if rolls {
+                let after = applied(&object, &step);
+                let text = recorded_hash(
+                    WorkloadKind::Deployment,
+                    &after,
+                    ReloadStrategy::EnvVars,
+                    &wanted_now(now, resync).record.source,
+                );
+                assert_eq!(
+                    text,
+                    Some(keyed(NEW, now).to_string()),
+                    "{name}: written under the current key"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_shows_the_digest_not_the_key_id() {
+        let change = Change {
+            source: SourceRef::new("ns", SourceKind::Secret, "creds"),
+            old: Some(keyed(OLD, "0").to_string()),
+            new: keyed(NEW, "1"),
+        };
+        let text = change.describe();
+        let old_digest = &keyed(OLD, "0").to_string()[9..21];
+        assert_eq!(
+            text,
+            format!("Secret creds: {old_digest}→{}", keyed(NEW, "1").short())
+        );
+    }
 }

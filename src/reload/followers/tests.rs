@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::reload::cache::config_input;
+use reloader_core::hash::Hasher;
 use reloader_core::index::{ConfigInput, WorkloadInput};
 use reloader_core::pod_template::input_from_json;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
@@ -71,6 +72,7 @@ fn each_follower_gets_its_own_strategy_pause_and_window() {
             stored: None,
             seq: 7,
             baseline_required: false,
+            hasher: &Hasher::Plain,
         },
     );
     let by = |name: &str| {
@@ -95,7 +97,10 @@ fn each_follower_gets_its_own_strategy_pause_and_window() {
     assert_eq!(targeted.coalesce, Some(Duration::from_secs(2)));
     assert_eq!(targeted.config, Some(ConfigId::new("ns", "rc")));
     assert_eq!(targeted.seq, 7);
-    assert_eq!(targeted.wanted.record.hash, absent_hash(SourceKind::Secret));
+    assert_eq!(
+        targeted.wanted.record.hash,
+        absent_hash(&Hasher::Plain, SourceKind::Secret)
+    );
     assert!(
         entries
             .iter()
@@ -108,7 +113,8 @@ fn a_source_marked_ignore_has_no_followers() {
     let index = index();
     let source = SourceRef::new("ns", SourceKind::Secret, "creds");
     let stored = StoredSource {
-        hash: absent_hash(SourceKind::Secret),
+        hash: absent_hash(&Hasher::Plain, SourceKind::Secret),
+        same_data: Vec::new(),
         labels: Default::default(),
         annotations: [(
             "reloader.stakater.com/ignore".to_string(),
@@ -126,6 +132,7 @@ fn a_source_marked_ignore_has_no_followers() {
             stored: Some(&stored),
             seq: 1,
             baseline_required: false,
+            hasher: &Hasher::Plain,
         },
     );
     assert!(entries.is_empty(), "{entries:?}");

@@ -1,4 +1,5 @@
 use super::*;
+use reloader_core::hash::{Hasher, hash_configmap};
 
 fn h(n: u8) -> SourceHash {
     let cm = ConfigMap {
@@ -11,6 +12,7 @@ fn h(n: u8) -> SourceHash {
 fn stored(n: u8) -> Option<StoredSource> {
     Some(StoredSource {
         hash: h(n),
+        same_data: Vec::new(),
         labels: Default::default(),
         annotations: Default::default(),
     })
@@ -67,8 +69,8 @@ fn reads_are_classified_against_the_admitted_write() {
 #[test]
 fn a_missing_source_hashes_like_empty_data() {
     assert_eq!(
-        absent_hash(SourceKind::ConfigMap),
+        absent_hash(&Hasher::Plain, SourceKind::ConfigMap),
         hash_configmap(&ConfigMap::default())
     );
-    assert_ne!(absent_hash(SourceKind::ConfigMap), h(1));
+    assert_ne!(absent_hash(&Hasher::Plain, SourceKind::ConfigMap), h(1));
 }

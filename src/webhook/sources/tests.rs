@@ -17,12 +17,13 @@ fn cheap_answers_decode_nothing() {
     let both = SourcesOptions {
         reload_on_create: true,
         reload_on_delete: true,
+        ..SourcesOptions::default()
     };
     let cases = [
         (
             "dry run",
             body("UPDATE", true, garbage, garbage),
-            both,
+            both.clone(),
             IgnoreReason::DryRun,
         ),
         (
@@ -40,7 +41,7 @@ fn cheap_answers_decode_nothing() {
         (
             "connect",
             body("CONNECT", false, "null", "null"),
-            both,
+            both.clone(),
             IgnoreReason::Connect,
         ),
     ];
@@ -56,7 +57,10 @@ fn string_data_counts_as_data() {
     let changed_via_string_data = r#"{"kind":"Secret","data":{"k":"MQ=="},"stringData":{"k":"2"}}"#;
     let opts = SourcesOptions::default();
     assert_eq!(
-        decide_on(&body("UPDATE", false, same_via_string_data, old), opts),
+        decide_on(
+            &body("UPDATE", false, same_via_string_data, old),
+            opts.clone()
+        ),
         Ok(Verdict::Ignore(IgnoreReason::DataUnchanged))
     );
     assert!(matches!(
@@ -101,17 +105,24 @@ mod order {
     }
 
     /// The hash the webhook computes for `object` on a followed CREATE.
-    fn webhook_hash(kind: &str, object: &str) -> SourceHash {
+    fn webhook_hash(hasher: &Hasher, kind: &str, object: &str) -> SourceHash {
         let b = body("CREATE", false, object, "null")
             .replace(r#""kind":"Secret""#, &format!(r#""kind":"{kind}""#));
         let opts = SourcesOptions {
             reload_on_create: true,
+            hasher: hasher.clone(),
             ..SourcesOptions::default()
         };
         match decide_on(&b, opts) {
             Ok(Verdict::Trigger(t)) => t.new_hash.expect("a created source has a hash"),
             other => panic!("no trigger: {other:?}"),
         }
+    }
+
+    fn keyed() -> Hasher {
+        Hasher::Keyed(
+            reloader_core::hash::HashKey::new(b"a test key of 32 bytes, no more.").unwrap(),
+        )
     }
 
     fn entries() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
@@ -142,7 +153,9 @@ mod order {
             let review = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, review_order)));
             let get = format!(r#"{{"kind":"Secret","data":{}}}"#, object_in_order(&shuffled(&encoded, get_order)));
             let stored: Secret = serde_json::from_str(&get).unwrap();
-            prop_assert_eq!(webhook_hash("Secret", &review), hash_secret(&stored));
+            prop_assert_eq!(webhook_hash(&Hasher::Plain, "Secret", &review), hash_secret(&stored));
+            let keyed = keyed();
+            prop_assert_eq!(webhook_hash(&keyed, "Secret", &review), keyed.secret(&stored));
         }
 
         /// The same for a ConfigMap's `data` and `binaryData`.
@@ -159,7 +172,9 @@ mod order {
                 object_in_order(&shuffled(&binary, order.rotate_left(7))),
             );
             let stored: ConfigMap = serde_json::from_str(&json(get_order)).unwrap();
-            prop_assert_eq!(webhook_hash("ConfigMap", &json(review_order)), hash_configmap(&stored));
+            prop_assert_eq!(webhook_hash(&Hasher::Plain, "ConfigMap", &json(review_order)), hash_configmap(&stored));
+            let keyed = keyed();
+            prop_assert_eq!(webhook_hash(&keyed, "ConfigMap", &json(review_order)), keyed.configmap(&stored));
         }
     }
 }

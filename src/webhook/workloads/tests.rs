@@ -31,6 +31,7 @@ fn wanted(strategy: ReloadStrategy) -> Wanted {
         },
         strategy,
         baseline_required: false,
+        same_data: Vec::new(),
     }
 }
 
