@@ -1,7 +1,8 @@
 //! With the engine working on the real control plane, at trace level for every crate:
 //! a Secret's value and an alert URL held in a Secret never reach reloader's log, its
 //! metrics, the Kubernetes Events, the ReloaderConfig's status or the alerts it sends —
-//! through a reload that succeeds, one that fails, and the alerts for both.
+//! through a reload that succeeds, one that fails, and the alerts for both. The hash key
+//! reloader creates is held to the same rule.
 //! (`tests/no_secrets_in_logs.rs` does the same for malformed reviews, webhook alone.)
 
 use crate::cluster_harness::alert_receiver::Receiver;
@@ -73,6 +74,10 @@ async fn secret_values_never_leave_the_engine_on_the_real_control_plane() {
         "--log-format",
         "json",
         "--allow-insecure-alert-urls",
+        "--hash-key-secret",
+        "hash-key",
+        "--hash-key-namespace",
+        "vault",
     ]);
     cluster.register_webhook();
     // The API server applies a new policy a moment after it is created.
@@ -150,17 +155,32 @@ async fn secret_values_never_leave_the_engine_on_the_real_control_plane() {
         .map(|(path, body)| format!("{path} {body}\n"))
         .collect();
     let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, CANARY);
+    // The hash key reloader made at start is as secret as the data.
+    let key_json = cluster.kubectl(&[
+        "get",
+        "secret",
+        "hash-key",
+        "-n",
+        "vault",
+        "-o",
+        "jsonpath={.data.key}",
+    ]);
+    let key_b64 = key_json.trim().to_owned();
+    assert!(key_b64.len() >= 40, "a generated key: {key_b64:?}");
+    let key_bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &key_b64)
+        .expect("base64 key");
+    let key_hex: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
     for (place, text) in [
         ("the log", &log),
         ("the metrics", &metrics),
         ("the Events", &events),
         ("the ReloaderConfig status", &status),
     ] {
-        for needle in [CANARY, encoded.as_str(), URL_TOKEN] {
+        for needle in [CANARY, encoded.as_str(), URL_TOKEN, &key_b64, &key_hex] {
             assert!(!text.contains(needle), "{needle:?} in {place}");
         }
     }
-    for needle in [CANARY, encoded.as_str()] {
+    for needle in [CANARY, encoded.as_str(), &key_b64, &key_hex] {
         assert!(!alerts.contains(needle), "{needle:?} in an alert");
     }
     assert!(
