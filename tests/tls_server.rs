@@ -84,11 +84,15 @@ async fn a_1_mib_secret_review_travels_both_ways_over_keep_alive() {
 }
 
 #[tokio::test]
-async fn http2_is_offered_and_served() {
+async fn http2_is_offered_and_served_when_enabled() {
     let (_keep, dir) = temp_dir();
     let ca = Ca::generate("test CA", 1).unwrap();
     let paths = write_pair(&ca, &dir);
-    let mut h = harness();
+    let limits = reloader::webhook::Limits {
+        http2: true,
+        ..Default::default()
+    };
+    let mut h = harness_with(Default::default(), limits, 64);
     let server = TlsServer::start(&h, &paths).await;
     let tls = tls_connect(server.addr, client_config(&ca.cert_pem, false, &[b"h2"]))
         .await

@@ -114,6 +114,22 @@ pub struct ServeArgs {
     #[arg(long, env = "RELOADER_WEBHOOK_ADDR", default_value = "0.0.0.0:9443")]
     pub webhook_addr: SocketAddr,
 
+    /// Also serve HTTP/2 on the webhook port, to clients that ask for it by ALPN. Off by
+    /// default: the API server calls webhooks over HTTP/1.1, and HTTP/2 only adds attack
+    /// surface (rapid reset).
+    #[arg(long, env = "RELOADER_WEBHOOK_HTTP2")]
+    pub webhook_http2: bool,
+
+    /// Most connections the webhook port holds open at once, TLS handshakes included; one
+    /// more is closed as soon as it is accepted.
+    #[arg(
+        long,
+        env = "RELOADER_WEBHOOK_MAX_CONNECTIONS",
+        default_value_t = crate::webhook::body::MAX_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub webhook_max_connections: usize,
+
     /// Address of the plain-HTTP server for /healthz, /readyz and /metrics.
     #[arg(long, env = "RELOADER_METRICS_ADDR", default_value = "0.0.0.0:9090")]
     pub metrics_addr: SocketAddr,

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -16,6 +16,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::{ApiError, AppState, Limits, reloaderconfig, sources, workloads};
@@ -122,23 +123,43 @@ pub fn ops_router(
 /// typical review in one.
 const SOCKET_READ_BUFFER: usize = 34 * 1024;
 
-fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+/// The server side of one connection, for the protocol its handshake agreed on: HTTP/2
+/// only when ALPN chose `h2` (offered only with `limits.http2`), else HTTP/1.1 only. An
+/// HTTP/2 preface without ALPN (prior knowledge) is then an HTTP/1.1 parse error and the
+/// connection is closed: over TLS, HTTP/2 is chosen by ALPN alone (RFC 9113, 3.2).
+fn connection_builder(limits: &Limits, h2: bool) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Duration::from_secs(30))
-        .max_concurrent_streams(250);
-    builder
+    if h2 {
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Duration::from_secs(30))
+            .max_concurrent_streams(250);
+        builder.http2_only()
+    } else {
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .keep_alive(true);
+        builder.http1_only()
+    }
 }
 
+/// `acceptor` with the ALPN offer `limits` allow, so that what the handshake offers is
+/// always what `connection_builder` serves.
+fn offering(acceptor: &TlsAcceptor, limits: &Limits) -> TlsAcceptor {
+    let mut config = (**acceptor.config()).clone();
+    config.alpn_protocols = super::tls::alpn_protocols(limits.http2);
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// How often, at most, refused connections are logged at warn level during a flood.
+const REFUSED_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Serves `app` over TLS on `listener` until `shutdown` resolves, then lets open
-/// connections finish (up to `drain`).
+/// connections finish (up to `drain`). At most `limits.max_connections` are open at once:
+/// one more is closed as soon as it is accepted, before any TLS work is spent on it.
 pub async fn serve_tls(
     listener: TcpListener,
     acceptor: TlsAcceptor,
@@ -147,6 +168,10 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
+    let acceptor = offering(&acceptor, &limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut refused = 0u64;
+    let mut refused_logged: Option<Instant> = None;
     let graceful = GracefulShutdown::new();
     // Tells connections still in their TLS handshake to give up at shutdown.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
@@ -164,11 +189,27 @@ pub async fn serve_tls(
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(tcp);
+            refused += 1;
+            tracing::debug!(%peer, "connection refused: too many open connections");
+            if refused_logged.is_none_or(|at| at.elapsed() >= REFUSED_LOG_INTERVAL) {
+                tracing::warn!(
+                    max = limits.max_connections,
+                    refused,
+                    "webhook connections refused: too many open connections"
+                );
+                refused_logged = Some(Instant::now());
+                refused = 0;
+            }
+            continue;
+        };
         let acceptor = acceptor.clone();
         let app = app.clone();
         let watcher = graceful.watcher();
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let handshake = tokio::time::timeout(
                 limits.handshake_timeout,
                 acceptor.accept(tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, tcp)),
@@ -187,7 +228,8 @@ pub async fn serve_tls(
                 },
                 _ = stopping.wait_for(|s| *s) => return,
             };
-            let builder = connection_builder(&limits);
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            let builder = connection_builder(&limits, h2);
             let conn = builder.serve_connection(TokioIo::new(tls), TowerToHyperService::new(app));
             if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -145,15 +145,26 @@ impl ResolvesServerCert for ReloadingCert {
 }
 
 /// A TLS 1.2/1.3 server configuration that asks `resolver` for the certificate and offers
-/// HTTP/2 and HTTP/1.1.
+/// HTTP/1.1 only (`server::serve_tls` sets the offer from its limits).
 pub fn server_config(resolver: Arc<ReloadingCert>) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(TlsError::Config)?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn_protocols(false);
     Ok(Arc::new(config))
+}
+
+/// The ALPN offer: `http/1.1`, and `h2` first when HTTP/2 is served. A client that offers
+/// ALPN but neither of these is refused in the handshake.
+pub fn alpn_protocols(http2: bool) -> Vec<Vec<u8>> {
+    let mut protocols = Vec::new();
+    if http2 {
+        protocols.push(b"h2".to_vec());
+    }
+    protocols.push(b"http/1.1".to_vec());
+    protocols
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
