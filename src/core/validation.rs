@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::crd::{AlertSink, ReloaderConfigSpec};
+use crate::crd::{AlertSink, ReloaderConfigSpec, Target};
 use crate::duration::parse_duration;
 use crate::existence::{Presence, Subject};
 use crate::source::{SourceKind, SourceRef};
@@ -192,9 +192,7 @@ pub fn validate(
             c.fail(format!("{field}.kind"), e.to_string());
         }
         c.name(format!("{field}.name"), &t.name);
-        if let Some(ns) = &t.namespace
-            && ns != c.namespace
-        {
+        if let Some(ns) = foreign_namespace(c.namespace, t) {
             c.fail(
                 format!("{field}.namespace"),
                 format!(
@@ -236,6 +234,66 @@ pub fn validate(
         }
     }
     c.out
+}
+
+/// The namespace `target` names when it is not `namespace`, that of its ReloaderConfig.
+fn foreign_namespace<'t>(namespace: &str, target: &'t Target) -> Option<&'t str> {
+    target.namespace.as_deref().filter(|ns| *ns != namespace)
+}
+
+/// A target the engine refuses to roll whatever admission said: it names another
+/// namespace than its ReloaderConfig's. `/validate/reloaderconfigs` refuses such a spec,
+/// but a ReloaderConfig can be stored without that webhook (before it is registered, with
+/// it deleted or failing open, or by whoever may edit webhook configurations), so the
+/// engine checks again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedTarget {
+    /// JSON path of the target, e.g. `spec.targets[1]`.
+    pub field: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}/{}",
+            self.field, self.kind, self.namespace, self.name
+        )
+    }
+}
+
+/// Whether a ReloaderConfig in `namespace` may roll `target`: only in its own namespace.
+pub fn target_allowed(namespace: &str, target: &Target) -> bool {
+    foreign_namespace(namespace, target).is_none()
+}
+
+/// The targets of `spec` (a ReloaderConfig in `namespace`) that must not be rolled.
+pub fn refused_targets(namespace: &str, spec: &ReloaderConfigSpec) -> Vec<RefusedTarget> {
+    spec.targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let ns = foreign_namespace(namespace, t)?;
+            Some(RefusedTarget {
+                field: format!("spec.targets[{i}]"),
+                kind: t.kind.clone(),
+                name: t.name.clone(),
+                namespace: ns.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Why `refused` are not rolled, for a condition or an Event (names only).
+pub fn refusal_message(namespace: &str, refused: &[RefusedTarget]) -> String {
+    let listed: Vec<String> = refused.iter().map(ToString::to_string).collect();
+    format!(
+        "refused, not rolled: {}; a ReloaderConfig only rolls workloads in its own namespace {namespace:?}",
+        listed.join(", ")
+    )
 }
 
 /// What a valid spec names, whose existence is worth a warning: each target of a kind we

@@ -5,7 +5,8 @@
 //! with the default backoff, where `.modify()` prunes what reloader never reads before an
 //! object is stored (see `pod_template::prune`). Kinds whose API is optional are watched
 //! only once discovery finds them served. Secrets and ConfigMaps are never listed or
-//! watched.
+//! watched. With `--namespaces`, each of those namespaces is watched by itself
+//! (`namespaced`), so Roles in them suffice; otherwise one watch covers the cluster.
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -27,6 +28,7 @@ use reloader_core::pod_template::{self, prune_meta};
 use reloader_core::policy::ConfigRule;
 use reloader_core::refs::SourceKey;
 use reloader_core::source::SourceKind;
+use reloader_core::validation;
 use reloader_core::workload::{WorkloadKind, WorkloadRef};
 
 /// The index shared by the caches (writers) and the engine (readers).
@@ -51,7 +53,9 @@ pub fn prune(kind: WorkloadKind, obj: &mut DynamicObject) {
 }
 
 /// What a ReloaderConfig contributes to the index: its targets (in its own namespace) and
-/// the sources it watches.
+/// the sources it watches. A target in another namespace is left out whatever admission
+/// said (`validation::target_allowed`); its status and a Warning Event say why
+/// (`first_status`).
 pub fn config_input(rc: &ReloaderConfig) -> Option<(ConfigId, ConfigInput)> {
     let namespace = rc.namespace()?;
     let id = ConfigId::new(&namespace, rc.name_any());
@@ -59,7 +63,7 @@ pub fn config_input(rc: &ReloaderConfig) -> Option<(ConfigId, ConfigInput)> {
         .spec
         .targets
         .iter()
-        .filter(|t| t.namespace.as_deref().is_none_or(|n| n == namespace))
+        .filter(|t| validation::target_allowed(&namespace, t))
         .filter_map(|t| {
             let kind = t.kind.parse::<WorkloadKind>().ok()?;
             Some(WorkloadRef::new(&namespace, kind, &t.name))
@@ -231,13 +235,27 @@ pub fn workload_cache(
         {
             return;
         }
-        let api: Api<DynamicObject> = Api::all_with(client, &resource);
-        let stream = reflector::reflector(
-            writer,
+        let watch = |api: Api<DynamicObject>| {
             watcher::watcher(api, watcher::Config::default())
                 .default_backoff()
-                .modify(move |o| prune(kind, o)),
-        );
+                .modify(move |o| prune(kind, o))
+                .boxed()
+        };
+        let events = match scope.watched_namespaces() {
+            None => watch(Api::all_with(client, &resource)),
+            Some(namespaces) => namespaced::merge(
+                namespaces
+                    .into_iter()
+                    .map(|ns| {
+                        let api = Api::namespaced_with(client.clone(), &ns, &resource);
+                        (ns, watch(api))
+                    })
+                    .collect(),
+                writer.as_reader(),
+            )
+            .boxed(),
+        };
+        let stream = reflector::reflector(writer, events);
         let (mut seen, mut known) = (None, HashSet::new());
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
@@ -263,15 +281,29 @@ pub fn config_cache(
     scope: Scope,
 ) -> (Store<ReloaderConfig>, impl Future<Output = ()> + Send) {
     let (reader, writer) = reflector::store::<ReloaderConfig>();
-    let api: Api<ReloaderConfig> = Api::all(client);
-    let stream = reflector::reflector(
-        writer,
+    let watch = |api: Api<ReloaderConfig>| {
         watcher::watcher(api, watcher::Config::default())
             .default_backoff()
             .modify(|rc: &mut ReloaderConfig| {
                 prune_meta(&mut rc.metadata);
-            }),
-    );
+            })
+            .boxed()
+    };
+    let events = match scope.watched_namespaces() {
+        None => watch(Api::all(client)),
+        Some(namespaces) => namespaced::merge(
+            namespaces
+                .into_iter()
+                .map(|ns| {
+                    let api = Api::namespaced(client.clone(), &ns);
+                    (ns, watch(api))
+                })
+                .collect(),
+            reader.clone(),
+        )
+        .boxed(),
+    };
+    let stream = reflector::reflector(writer, events);
     let task = async move {
         let mut seen: Option<HashSet<ConfigId>> = None;
         let mut known: HashSet<ConfigId> = HashSet::new();
@@ -318,6 +350,8 @@ pub fn config_cache(
     };
     (reader, task)
 }
+
+mod namespaced;
 
 #[cfg(test)]
 mod tests;

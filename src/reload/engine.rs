@@ -297,7 +297,11 @@ impl Engine {
         let (tx, rx) = mpsc::channel(1024);
         let options = Arc::new(options);
         let (status_tx, status_rx) = mpsc::channel(status::QUEUE);
-        tokio::spawn(status::writer(client.clone(), status_rx));
+        tokio::spawn(status::writer(
+            client.clone(),
+            Events::new(client.clone(), options.instance.clone()),
+            status_rx,
+        ));
         let handle = EngineHandle {
             status: status_tx.clone(),
             client: client.clone(),

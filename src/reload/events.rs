@@ -1,6 +1,7 @@
 //! Kubernetes Events on the workloads we roll, through kube-runtime's recorder:
 //! `Normal Reloaded` naming the changed sources with short hashes, `Warning ReloadFailed`
-//! with the error. Hashes and names only; never data.
+//! with the error; and on a ReloaderConfig, `Warning TargetRefused` naming its targets in
+//! another namespace. Hashes and names only; never data.
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
@@ -81,6 +82,23 @@ impl Events {
         truncate(&mut note);
         self.publish(workload, EventType::Warning, "ReloadFailed", note)
             .await;
+    }
+
+    /// `Warning TargetRefused` on a ReloaderConfig naming a target in another namespace
+    /// (`why` names the targets, never data).
+    pub async fn refused(&self, config: &ObjectReference, why: &str) {
+        let mut note = why.to_owned();
+        truncate(&mut note);
+        let event = Event {
+            type_: EventType::Warning,
+            reason: "TargetRefused".into(),
+            note: Some(note),
+            action: "Reload".into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, config).await {
+            tracing::warn!(config = ?config.name, error = %e, "cannot publish event");
+        }
     }
 
     async fn publish(&self, workload: &WorkloadRef, type_: EventType, reason: &str, note: String) {

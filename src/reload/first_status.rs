@@ -1,5 +1,6 @@
 //! A ReloaderConfig's status as soon as it is seen, not only at its first reload: the
-//! generation observed, how many targets it names and whether they all exist. Whether to
+//! generation observed, how many targets it names, whether they all exist, and which it
+//! refuses (another namespace: never rolled, even when admission was bypassed). Whether to
 //! write, and what, are plain functions of the stored object and the missing targets.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use crate::reload::conditions::{NOT_FOUND, READY, condition, set_condition};
 use reloader_core::crd::ReloaderConfig;
 use reloader_core::index::ConfigId;
+use reloader_core::validation::{RefusedTarget, refusal_message, refused_targets};
 use reloader_core::workload::WorkloadRef;
 
 /// What the observer saw of one ReloaderConfig.
@@ -21,6 +23,17 @@ pub struct Observed {
 
 pub const WATCHING: &str = "Watching";
 pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
+/// `Ready` is False for this reason while a target names another namespace: the engine
+/// never rolls it, whether or not admission let the ReloaderConfig in.
+pub const TARGET_REFUSED: &str = "TargetRefused";
+
+/// The targets of `rc` the engine refuses (another namespace than the ReloaderConfig's).
+pub fn refused(rc: &ReloaderConfig) -> Vec<RefusedTarget> {
+    refused_targets(
+        rc.metadata.namespace.as_deref().unwrap_or_default(),
+        &rc.spec,
+    )
+}
 
 fn ready(rc: &ReloaderConfig) -> Option<&Condition> {
     rc.status
@@ -30,15 +43,26 @@ fn ready(rc: &ReloaderConfig) -> Option<&Condition> {
         .find(|c| c.type_ == READY)
 }
 
-/// Whether the stored status is behind: a generation not yet observed, a missing target
-/// not reported as such, or a `TargetNotFound` whose targets all exist now. A `Ready`
-/// set by a reload for the current generation is otherwise left as it is.
+/// Whether the stored status is behind: a generation not yet observed, a refused target
+/// not reported as such, a missing target not reported as such, or a `TargetNotFound`
+/// whose targets all exist now. A `Ready` set by a reload for the current generation is
+/// otherwise left as it is; a refused target always wins, since it stays refused until
+/// the spec changes.
 pub fn needs_write(rc: &ReloaderConfig, missing: &[WorkloadRef]) -> bool {
     let observed = rc.status.as_ref().and_then(|s| s.observed_generation);
     if observed != rc.metadata.generation {
         return true;
     }
-    let not_found = ready(rc).is_some_and(|c| c.status == "False" && c.reason == TARGET_NOT_FOUND);
+    let reason = ready(rc)
+        .filter(|c| c.status == "False")
+        .map(|c| c.reason.as_str());
+    if !refused(rc).is_empty() {
+        return reason != Some(TARGET_REFUSED);
+    }
+    if reason == Some(TARGET_REFUSED) {
+        return true;
+    }
+    let not_found = reason == Some(TARGET_NOT_FOUND);
     not_found == missing.is_empty()
 }
 
@@ -56,7 +80,15 @@ fn missing_message(missing: &[WorkloadRef]) -> String {
 pub fn observed_patch(rc: &ReloaderConfig, missing: &[WorkloadRef], now: Timestamp) -> Value {
     let mut status = rc.status.clone().unwrap_or_default();
     let generation = rc.metadata.generation;
-    let (ok, reason, message) = if missing.is_empty() {
+    let refused = refused(rc);
+    let (ok, reason, message) = if !refused.is_empty() {
+        let namespace = rc.metadata.namespace.as_deref().unwrap_or_default();
+        let mut message = refusal_message(namespace, &refused);
+        if !missing.is_empty() {
+            message = format!("{message}; {}", missing_message(missing));
+        }
+        (false, TARGET_REFUSED, message)
+    } else if missing.is_empty() {
         (true, WATCHING, "every target exists".to_owned())
     } else {
         (false, TARGET_NOT_FOUND, missing_message(missing))

@@ -53,6 +53,18 @@ impl Scope {
         (self.only.is_empty() || self.only.contains(namespace)) && !self.ignore.contains(namespace)
     }
 
+    /// The namespaces to watch one by one (`--namespaces` without those also in
+    /// `--namespaces-to-ignore`), sorted; `None` when reloader acts in every namespace and
+    /// one cluster-wide watch per kind serves.
+    pub fn watched_namespaces(&self) -> Option<Vec<String>> {
+        if self.only.is_empty() {
+            return None;
+        }
+        let mut namespaces: Vec<String> = self.only.difference(&self.ignore).cloned().collect();
+        namespaces.sort();
+        Some(namespaces)
+    }
+
     /// Everything, including namespace labels as they are now (checked when acting, since
     /// labels can change after a workload was indexed).
     pub fn includes(&self, namespace: &str) -> bool {
@@ -127,6 +139,25 @@ mod tests {
         for (flag, want) in cases {
             assert_eq!(namespace_selector(flag), want, "{flag}");
         }
+    }
+
+    #[test]
+    fn only_listed_namespaces_not_ignored_are_watched_one_by_one() {
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        let all = Scope {
+            ignore: set(&["kube-system"]),
+            ..Scope::default()
+        };
+        assert_eq!(all.watched_namespaces(), None, "one cluster-wide watch");
+        let some = Scope {
+            only: set(&["b", "a", "c"]),
+            ignore: set(&["c"]),
+            ..Scope::default()
+        };
+        assert_eq!(
+            some.watched_namespaces(),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
     }
 
     #[test]

@@ -2,18 +2,21 @@
 //! function of the old one and an outcome; writing it is one merge patch of the status
 //! subresource.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
 pub use crate::reload::conditions::{NOT_FOUND, READY};
 use crate::reload::conditions::{condition, set_condition};
+use crate::reload::events::Events;
 use crate::reload::first_status;
 use reloader_core::crd::{ReloaderConfig, ReloaderConfigStatus, TargetStatus};
 use reloader_core::index::ConfigId;
 use reloader_core::reconcile::Change;
+use reloader_core::validation::refusal_message;
 use reloader_core::workload::WorkloadRef;
 
 /// What happened to one target.
@@ -143,17 +146,19 @@ pub enum Update {
 }
 
 /// Reads the ReloaderConfig and, unless its generation moved on meanwhile or its status
-/// already says so (another replica wrote it), merge-patches what was observed.
+/// already says so (another replica wrote it), merge-patches what was observed. When the
+/// status written refuses targets (another namespace), the ReloaderConfig and why, for a
+/// Warning Event.
 pub async fn record_observed(
     client: &Client,
     config: &ConfigId,
     generation: Option<i64>,
     missing: &[WorkloadRef],
-) -> Result<(), kube::Error> {
+) -> Result<Option<(ObjectReference, String)>, kube::Error> {
     let api: Api<ReloaderConfig> = Api::namespaced(client.clone(), &config.namespace);
     let rc = api.get_status(&config.name).await?;
     if rc.metadata.generation != generation || !first_status::needs_write(&rc, missing) {
-        return Ok(());
+        return Ok(None);
     }
     let patch = first_status::observed_patch(&rc, missing, Timestamp::now());
     api.patch_status(
@@ -162,7 +167,13 @@ pub async fn record_observed(
         &Patch::Merge(&patch),
     )
     .await?;
-    Ok(())
+    let refused = first_status::refused(&rc);
+    Ok((!refused.is_empty()).then(|| {
+        (
+            rc.object_ref(&()),
+            refusal_message(&config.namespace, &refused),
+        )
+    }))
 }
 
 /// Status writes per second, and how many may go at once after a quiet period.
@@ -174,7 +185,11 @@ pub const QUEUE: usize = 1024;
 
 /// Writes status updates one at a time, rate-limited. One writer means two targets of the
 /// same ReloaderConfig reloaded together never lose a count to a read-modify-write race.
-pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Update>) {
+pub async fn writer(
+    client: Client,
+    events: Events,
+    mut updates: tokio::sync::mpsc::Receiver<Update>,
+) {
     let mut bucket = crate::reload::token_bucket::TokenBucket::new(
         WRITES_PER_SECOND,
         WRITE_BURST,
@@ -189,10 +204,20 @@ pub async fn writer(client: Client, mut updates: tokio::sync::mpsc::Receiver<Upd
             Update::Target(config, target, outcome) => {
                 (config, record(&client, config, target, outcome).await)
             }
-            Update::Observed(seen) => (
-                &seen.config,
-                record_observed(&client, &seen.config, seen.generation, &seen.missing).await,
-            ),
+            Update::Observed(seen) => {
+                let written =
+                    record_observed(&client, &seen.config, seen.generation, &seen.missing).await;
+                let result = match written {
+                    Ok(Some((reference, why))) => {
+                        tracing::warn!(config = ?seen.config, %why, "ReloaderConfig target refused");
+                        events.refused(&reference, &why).await;
+                        Ok(())
+                    }
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (&seen.config, result)
+            }
         };
         if let Err(e) = result {
             tracing::debug!(?config, error = %e, "cannot update ReloaderConfig status");

@@ -11,6 +11,7 @@ mod chart;
 mod crd;
 mod make_targets;
 mod manifests;
+mod rbac;
 mod readme_install;
 mod release;
 

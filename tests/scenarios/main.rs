@@ -19,6 +19,7 @@ mod matrix;
 mod no_secrets_in_logs;
 mod optional_kinds;
 mod original;
+mod refused_targets;
 mod scope;
 mod status;
 mod warnings;

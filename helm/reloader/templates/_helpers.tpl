@@ -54,3 +54,64 @@ annotations:
   cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "reloader.fullname" . }}-tls
 {{- end }}
 {{- end -}}
+
+{{/* Namespaced mode (reloader.watchGlobally: false): the namespaces reloader acts in,
+reloader.namespaces or else the release namespace, without reloader.ignoreNamespaces; one
+per line. Empty in the cluster-wide mode. The Deployment passes the same list as
+--namespaces (less the ignored ones, which the engine drops itself). */}}
+{{- define "reloader.scopedNamespaces" -}}
+{{- $r := .Values.reloader -}}
+{{- if not $r.watchGlobally -}}
+{{- if $r.namespaceSelector -}}
+{{- fail "reloader.namespaceSelector needs to list and watch namespaces cluster-wide, which reloader.watchGlobally: false does not grant; list the namespaces in reloader.namespaces instead" -}}
+{{- end -}}
+{{- $namespaces := $r.namespaces | default (list .Release.Namespace) -}}
+{{- range $ns := $namespaces | uniq }}
+{{- if not (has $ns $r.ignoreNamespaces) }}
+{{ $ns }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* What reloader does in a namespace it acts in (cluster-wide: the ClusterRole; namespaced
+mode: a Role in each namespace). Each rule is called by src/reload/ (see
+tests/control_plane/rbac.rs for the calls). */}}
+{{- define "reloader.actRules" -}}
+- apiGroups: [""]
+  resources: [secrets, configmaps]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, list, watch, patch]
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [get, list, watch, patch]
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [get, list, watch, patch]
+- apiGroups: [apps.openshift.io]
+  resources: [deploymentconfigs]
+  verbs: [get, list, watch, patch]
+- apiGroups: [reloader.stakater.com]
+  resources: [reloaderconfigs]
+  verbs: [get, list, watch]
+- apiGroups: [reloader.stakater.com]
+  resources: [reloaderconfigs/status]
+  verbs: [get, patch, update]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
+
+{{/* Namespaced mode: a webhook namespaceSelector expression matching only the namespaces
+reloader acts in (given as a list), so no other namespace's Secrets reach it; nothing in
+the cluster-wide mode (an empty list). */}}
+{{- define "reloader.scopedSelector" -}}
+{{- with . -}}
+- key: kubernetes.io/metadata.name
+  operator: In
+  values:
+    {{- toYaml . | nindent 4 }}
+{{- end -}}
+{{- end -}}

@@ -332,3 +332,47 @@ fn dns1123_accepts_dotted_names_and_refuses_bad_labels() {
         assert!(dns1123_problem(bad).is_some(), "{bad:?}");
     }
 }
+
+#[test]
+fn the_engine_refuses_exactly_the_targets_the_webhook_refuses_for_their_namespace() {
+    let mut spec = valid();
+    // The own namespace spelled out, or left out: allowed.
+    assert_eq!(refused_targets("team-a", &spec), []);
+    assert!(spec.targets.iter().all(|t| target_allowed("team-a", t)));
+    spec.targets.push(Target {
+        kind: "Deployment".into(),
+        name: "web".into(),
+        namespace: Some("team-b".into()),
+        ..Target::default()
+    });
+    let refused = refused_targets("team-a", &spec);
+    assert_eq!(
+        refused,
+        [RefusedTarget {
+            field: "spec.targets[2]".into(),
+            kind: "Deployment".into(),
+            name: "web".into(),
+            namespace: "team-b".into(),
+        }]
+    );
+    assert!(!target_allowed("team-a", &spec.targets[2]));
+    // The webhook refuses the same target, for the same reason.
+    let violations = check(&spec, ValidationOptions::default());
+    assert_eq!(
+        violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect::<Vec<_>>(),
+        ["spec.targets[2].namespace"]
+    );
+    assert_eq!(
+        refusal_message("team-a", &refused),
+        "refused, not rolled: spec.targets[2] Deployment team-b/web; a ReloaderConfig only rolls workloads in its own namespace \"team-a\""
+    );
+    // Seen from team-b, the targets that name team-a are the foreign ones.
+    let from_b: Vec<String> = refused_targets("team-b", &spec)
+        .iter()
+        .map(|r| r.field.clone())
+        .collect();
+    assert_eq!(from_b, ["spec.targets[1]"]);
+}

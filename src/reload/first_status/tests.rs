@@ -149,3 +149,60 @@ fn a_stale_not_found_is_cleared_from_a_target_that_exists_now() {
     assert!(targets[0].get("lastError").is_none(), "{targets}");
     assert_eq!(targets[1]["lastError"], "not found");
 }
+
+/// `rc` with a third target, in namespace `other`: admission was bypassed.
+fn with_foreign_target(generation: i64, status: Value) -> ReloaderConfig {
+    let mut stored = rc(generation, status);
+    stored.spec.targets.push(reloader_core::crd::Target {
+        kind: "Deployment".into(),
+        name: "web".into(),
+        namespace: Some("other".into()),
+        ..Default::default()
+    });
+    stored
+}
+
+#[test]
+fn a_target_in_another_namespace_is_refused_in_a_false_ready() {
+    let stored = with_foreign_target(1, json!(null));
+    assert_eq!(refused(&stored).len(), 1);
+    assert!(refused(&rc(1, json!(null))).is_empty());
+    let patch = observed_patch(&stored, &[db()], now());
+    let ready = &patch["status"]["conditions"][0];
+    assert_eq!(
+        (&ready["status"], &ready["reason"]),
+        (&json!("False"), &json!("TargetRefused"))
+    );
+    assert_eq!(
+        ready["message"],
+        "refused, not rolled: spec.targets[2] Deployment other/web; a ReloaderConfig only rolls workloads in its own namespace \"ns\"; not found: StatefulSet db"
+    );
+    assert_eq!(patch["status"]["targetCount"], 3);
+}
+
+#[test]
+fn a_refusal_is_written_until_ready_says_so_and_then_left_alone() {
+    for reason in ["Reloaded", "Watching"] {
+        let stored = with_foreign_target(
+            2,
+            json!({"observedGeneration": 2, "conditions": [ready("True", reason)]}),
+        );
+        assert!(needs_write(&stored, &[]), "over Ready True {reason}");
+    }
+    let not_found = with_foreign_target(
+        2,
+        json!({"observedGeneration": 2, "conditions": [ready("False", "TargetNotFound")]}),
+    );
+    assert!(needs_write(&not_found, &[db()]), "the refusal comes first");
+    let refused = with_foreign_target(
+        2,
+        json!({"observedGeneration": 2, "conditions": [ready("False", "TargetRefused")]}),
+    );
+    assert!(!needs_write(&refused, &[]));
+    assert!(!needs_write(&refused, &[db()]));
+    let fixed = rc(
+        2,
+        json!({"observedGeneration": 2, "conditions": [ready("False", "TargetRefused")]}),
+    );
+    assert!(needs_write(&fixed, &[]), "no refused target any more");
+}
