@@ -49,8 +49,9 @@ e2e-smoke-real: bins $(KUBECTL) $(CONTROL_PLANE)
 	bash e2e/control-plane/with-control-plane.sh bash e2e/sim-kubectl-smoke.sh
 
 ## test: every test — formatting, lints, unit and router tests, manifests, the scenarios on
-## the real control plane (fault scenarios on the simulator), kubectl smoke on both backends.
-test: lint unit validate-manifests helm-lint e2e-sim e2e-smoke-real image-lint image-check-quick
+## the real control plane (fault scenarios on the simulator), kubectl smoke on both backends,
+## and a type check of the fuzz targets.
+test: lint unit fuzz-check validate-manifests helm-lint e2e-sim e2e-smoke-real image-lint image-check-quick
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -223,3 +224,34 @@ image-check:
 ## image-check-quick: the same with the release optimiser turned down (what `make test` runs).
 image-check-quick:
 	IMAGE_CHECK_QUICK=1 bash e2e/image/check.sh
+
+# Fuzzing (cargo-fuzz, libFuzzer; docs/fuzzing.md). Needs a nightly toolchain; cargo-fuzz,
+# pinned, is installed into .tools/. Each target runs FUZZ_SECONDS from its seeds
+# (fuzz/seeds/<target>, checked in) and its corpus (fuzz/corpus/<target>, git-ignored);
+# crashes land in fuzz/artifacts/<target>/ and stop the run.
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ := $(TOOLS)/cargo-fuzz/$(CARGO_FUZZ_VERSION)/bin/cargo-fuzz
+FUZZ_TARGETS ?= $(sort $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs))))
+FUZZ_NEED_NIGHTLY = $(CARGO) +nightly --version >/dev/null 2>&1 || { echo "make $@: cargo-fuzz needs a nightly toolchain, and 'cargo +nightly' finds none; install it with 'rustup toolchain install nightly' (make fuzz-check type-checks the targets on stable)." >&2; exit 1; }
+
+.PHONY: fuzz fuzz-check
+
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS)/cargo-fuzz/$(CARGO_FUZZ_VERSION)
+
+## fuzz: every fuzz target (or FUZZ_TARGETS="a b") for FUZZ_SECONDS each (nightly): make fuzz FUZZ_SECONDS=600
+fuzz: $(CARGO_FUZZ)
+	@$(FUZZ_NEED_NIGHTLY)
+	@for t in $(FUZZ_TARGETS); do \
+	  case $$t in duration) dict=duration;; policy_annotations) dict=policy;; *) dict=json;; esac; \
+	  mkdir -p fuzz/corpus/$$t && cp fuzz/seeds/$$t/* fuzz/corpus/$$t/; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  PATH="$(dir $(CARGO_FUZZ)):$$PATH" $(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/dict/$$dict.dict -print_final_stats=1 $(FUZZ_ARGS) || exit 1; \
+	done
+
+## fuzz-check: the fuzz targets type-check on stable (no cargo-fuzz, no nightly needed).
+fuzz-check:
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins

@@ -92,7 +92,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         let mut scale = per;
         for digit in frac_part.bytes().take(30) {
             scale /= 10;
-            nanos += u128::from(digit - b'0') * scale;
+            // Checked: with the largest whole part a unit allows, the fraction can still
+            // carry it past u128 (found by fuzzing, see docs/fuzzing.md).
+            nanos = nanos
+                .checked_add(u128::from(digit - b'0') * scale)
+                .ok_or_else(overflow)?;
         }
         total = total.checked_add(nanos).ok_or_else(overflow)?;
         rest = after;

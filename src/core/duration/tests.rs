@@ -71,6 +71,30 @@ fn bad_durations_are_typed_errors() {
     }
 }
 
+/// Inputs the fuzzer (`fuzz/fuzz_targets/duration.rs`) found, each once a panic in debug
+/// builds and a wrong, tiny duration in release builds (the sum wrapped around).
+#[test]
+fn fuzzer_findings_are_overflow_errors() {
+    let cases = [
+        (
+            "a fraction carries the largest whole seconds past u128",
+            "340282366920938463463374607431.8s",
+        ),
+        ("the same for hours", "94522879700260684295381835.9999h"),
+        (
+            "the same for microseconds",
+            "340282366920938463463374607431768211.5us",
+        ),
+    ];
+    for (name, text) in cases {
+        assert!(
+            matches!(parse_duration(text), Err(DurationError::Overflow(_))),
+            "case {name}: {text} gave {:?}",
+            parse_duration(text)
+        );
+    }
+}
+
 #[test]
 fn formatting_matches_go() {
     let cases = [
