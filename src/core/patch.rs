@@ -11,6 +11,7 @@ use std::str::FromStr;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation, ReplaceOperation, TestOperation};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::hash::SourceHash;
@@ -144,9 +145,7 @@ pub fn recorded_hash(
                 .and_then(|e| e.get("value").and_then(Value::as_str))
                 .map(str::to_owned)
         }
-        ReloadStrategy::Annotations => source_hashes(template)
-            .remove(&hash_key(source))
-            .and_then(|v| v.as_str().map(str::to_owned)),
+        ReloadStrategy::Annotations => recorded_entry(source_hashes(template), source),
     }
 }
 
@@ -170,10 +169,33 @@ fn annotation<'a>(template: &'a Value, key: &str) -> Option<&'a str> {
         .as_str()
 }
 
-fn source_hashes(template: &Value) -> BTreeMap<String, Value> {
+/// The entries of the hashes annotation, each kept as the text it was written in: an entry
+/// reloader does not rewrite goes back byte for byte (parsing a number and writing it again
+/// can change it).
+fn source_hashes(template: &Value) -> BTreeMap<String, String> {
     annotation(template, SOURCE_HASHES)
-        .and_then(|text| serde_json::from_str(text).ok())
+        .and_then(|text| serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(text).ok())
+        .map(|entries| {
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, v.get().to_owned()))
+                .collect()
+        })
         .unwrap_or_default()
+}
+
+/// The hash recorded for `source` among `hashes` entries; `None` unless a JSON string.
+fn recorded_entry(mut hashes: BTreeMap<String, String>, source: &SourceRef) -> Option<String> {
+    serde_json::from_str(&hashes.remove(&hash_key(source))?).ok()
+}
+
+/// The hashes annotation's text: a JSON object of the entries, each as written.
+fn hashes_text(hashes: &BTreeMap<String, String>) -> String {
+    let entries: Vec<String> = hashes
+        .iter()
+        .map(|(key, entry)| format!("{}:{entry}", Value::String(key.clone())))
+        .collect();
+    format!("{{{}}}", entries.join(","))
 }
 
 /// The JSON Patch that records every `records` hash not yet recorded. Empty when all are.
@@ -265,7 +287,8 @@ fn env_var_ops(
 fn annotation_ops(base: &str, template: &Value, pending: &[&Record]) -> Vec<PatchOperation> {
     let mut hashes = source_hashes(template);
     for record in pending {
-        hashes.insert(hash_key(&record.source), json!(record.hash.to_string()));
+        let entry = Value::String(record.hash.to_string()).to_string();
+        hashes.insert(hash_key(&record.source), entry);
     }
     // The stakater-shaped annotation names the last source; with several, the last given.
     let last = pending[pending.len() - 1];
@@ -277,10 +300,7 @@ fn annotation_ops(base: &str, template: &Value, pending: &[&Record]) -> Vec<Patc
         "containerRefs": [],
     });
     let values = [
-        (
-            SOURCE_HASHES,
-            Value::String(Value::Object(hashes.into_iter().collect()).to_string()),
-        ),
+        (SOURCE_HASHES, Value::String(hashes_text(&hashes))),
         (LAST_RELOADED_FROM, Value::String(last_from.to_string())),
     ];
     let mut ops = Vec::new();

@@ -12,7 +12,7 @@ use json_patch::{Patch, PatchOperation};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
-use super::{Record, add, annotation_ops, hash_key, pointer, source_hashes, test};
+use super::{Record, add, annotation_ops, pointer, recorded_entry, source_hashes, test};
 use crate::keys::ROLLOUT_STRATEGY;
 use crate::planner::format_last_reload;
 use crate::source::SourceRef;
@@ -54,9 +54,7 @@ impl RolloutStrategy {
 
 /// The hash recorded for `source` in the Rollout's metadata, if any.
 pub fn recorded_hash(object: &Value, source: &SourceRef) -> Option<String> {
-    source_hashes(object)
-        .remove(&hash_key(source))
-        .and_then(|v| v.as_str().map(str::to_owned))
+    recorded_entry(source_hashes(object), source)
 }
 
 /// The operations recording `records` in the Rollout's metadata annotations, without

@@ -366,3 +366,41 @@ fn a_garbled_hash_annotation_is_treated_as_nothing_recorded() {
         Some(h("1").to_string())
     );
 }
+
+#[test]
+fn entries_of_other_sources_are_kept_byte_for_byte() {
+    // Found by the patch_roundtrip fuzz target: a number parsed and written again changed.
+    let cases = [
+        ("a hash", r#""abc""#),
+        ("a huge number", "1111111111111111111111"),
+        ("a float", "0.30000000000000004"),
+        ("an object", r#"{"b":[1,null,"x"]}"#),
+        ("an escaped string", r#""\u00e9\n""#),
+    ];
+    for (name, entry) in cases {
+        let mut doc = deployment(json!([{"name": "app"}]));
+        let text = format!(r#"{{"ConfigMap/other":{entry},"Secret/db":"old"}}"#);
+        doc["spec"]["template"]["metadata"]["annotations"] = json!({SOURCE_HASHES: text});
+        let records = [record(SourceKind::Secret, "db", h("1"), None)];
+        let after = apply(&doc, &annotations_patch(&doc, &records)).unwrap();
+        let written = after["spec"]["template"]["metadata"]["annotations"][SOURCE_HASHES]
+            .as_str()
+            .unwrap();
+        assert!(
+            written.starts_with(&format!(r#"{{"ConfigMap/other":{entry},"#)),
+            "{name}: {written}"
+        );
+        let other = SourceRef::new("team-a", SourceKind::ConfigMap, "other");
+        let kept = recorded_hash(
+            WorkloadKind::Deployment,
+            &after,
+            ReloadStrategy::Annotations,
+            &other,
+        );
+        assert_eq!(
+            kept.is_some(),
+            entry.starts_with('"'),
+            "{name}: only a string is a hash"
+        );
+    }
+}
