@@ -230,6 +230,15 @@ image-check:
 image-check-quick:
 	IMAGE_CHECK_QUICK=1 bash e2e/image/check.sh
 
+## soak: the two soak scenarios (simulator with faults, then the real control plane), each
+## changing sources for SOAK_MINUTES; seeded, SOAK_SEED=N replays a run (tests/scenarios/soak.rs).
+SOAK_MINUTES ?= 10
+SOAK_SEED ?=
+.PHONY: soak
+soak: bins $(KUBECTL) $(CONTROL_PLANE)
+	SOAK_SECONDS=$$(( $(SOAK_MINUTES) * 60 )) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED)) \
+	  $(CARGO) nextest run --test scenarios --no-capture -E 'test(/soak/)'
+
 # Fuzzing (cargo-fuzz, libFuzzer; docs/fuzzing.md). Needs a nightly toolchain; cargo-fuzz,
 # pinned, is installed into .tools/. Each target runs FUZZ_SECONDS from its seeds
 # (fuzz/seeds/<target>, checked in) and its corpus (fuzz/corpus/<target>, git-ignored);

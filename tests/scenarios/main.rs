@@ -21,5 +21,6 @@ mod optional_kinds;
 mod original;
 mod refused_targets;
 mod scope;
+mod soak;
 mod status;
 mod warnings;

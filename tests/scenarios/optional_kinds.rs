@@ -15,7 +15,7 @@ use crate::cluster_harness::fixtures::{
 };
 use crate::cluster_harness::{Cluster, eventually, http_status};
 
-const CRDS: &str = r#"
+pub(crate) const CRDS: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: rollouts.argoproj.io}
