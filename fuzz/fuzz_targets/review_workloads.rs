@@ -48,6 +48,7 @@ fn wanted(kind: WorkloadKind, namespace: &str, object: &Value) -> Vec<Wanted> {
             strategy: if i % 2 == 0 { ReloadStrategy::EnvVars } else { ReloadStrategy::Annotations },
             baseline_required: false,
             same_data: Vec::new(),
+            stakater: None,
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
-use crate::hash::SourceHash;
+use crate::hash::{SourceHash, StakaterHash};
 use crate::patch::{Record, ReloadStrategy};
 use crate::workload::WorkloadKind;
 
@@ -24,6 +24,9 @@ pub struct Wanted {
     /// The same data hashed under the other schemes the engine knows (a previous hash key,
     /// plain SHA-256): a record equal to one of these is up to date, not a change.
     pub same_data: Vec<SourceHash>,
+    /// stakater/Reloader's hash of the same data: a record stakater left that equals it is
+    /// up to date (adopted, nothing written), any other stakater record is a change.
+    pub stakater: Option<StakaterHash>,
 }
 
 impl Wanted {
@@ -34,6 +37,13 @@ impl Wanted {
         };
         if text == self.record.hash.to_string() {
             return Verdict::UpToDate;
+        }
+        if let Ok(old) = text.parse::<StakaterHash>() {
+            return if Some(old) == self.stakater {
+                Verdict::UpToDate
+            } else {
+                Verdict::Changed
+            };
         }
         match text.parse::<SourceHash>() {
             Ok(old) if self.same_data.contains(&old) => Verdict::UpToDate,
@@ -54,7 +64,8 @@ impl Wanted {
 pub enum Verdict {
     /// Nothing recorded for this source.
     NoRecord,
-    /// The recorded hash is of the current data (under this key or one the ring knows).
+    /// The recorded hash is of the current data (under this key, one the ring knows, or
+    /// stakater's).
     UpToDate,
     /// The recorded hash is of other data: the source changed.
     Changed,

@@ -11,6 +11,7 @@
 //! record made under another key is recognised as such rather than taken for a change.
 
 pub mod key;
+pub mod stakater;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use key::{HashKey, Hasher, KeyError, KeyId, KeyRing};
+pub use stakater::StakaterHash;
 
 /// A hash over a source's data: the digest and, when keyed, the id of the key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

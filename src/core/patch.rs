@@ -145,7 +145,14 @@ pub fn recorded_hash(
                 .and_then(|e| e.get("value").and_then(Value::as_str))
                 .map(str::to_owned)
         }
-        ReloadStrategy::Annotations => recorded_entry(source_hashes(template), source),
+        ReloadStrategy::Annotations => {
+            let hashes = source_hashes(template);
+            if hashes.contains_key(&hash_key(source)) {
+                recorded_entry(hashes, source)
+            } else {
+                last_reloaded_from(template, source)
+            }
+        }
     }
 }
 
@@ -187,6 +194,19 @@ fn source_hashes(template: &Value) -> BTreeMap<String, String> {
 /// The hash recorded for `source` among `hashes` entries; `None` unless a JSON string.
 fn recorded_entry(mut hashes: BTreeMap<String, String>, source: &SourceRef) -> Option<String> {
     serde_json::from_str(&hashes.remove(&hash_key(source))?).ok()
+}
+
+/// The hash in `last-reloaded-from` when it names `source`: all stakater's annotations
+/// strategy records (of the last source it reloaded for), read when the hashes annotation
+/// has no entry for the source.
+fn last_reloaded_from(template: &Value, source: &SourceRef) -> Option<String> {
+    let last: Value = serde_json::from_str(annotation(template, LAST_RELOADED_FROM)?).ok()?;
+    let names = |field: &str, want: &str| last.get(field).and_then(Value::as_str) == Some(want);
+    (names("type", source.kind.upper())
+        && names("name", &source.name)
+        && names("namespace", &source.namespace))
+    .then(|| last.get("hash").and_then(Value::as_str).map(str::to_owned))
+    .flatten()
 }
 
 /// The hashes annotation's text: a JSON object of the entries, each as written.

@@ -85,6 +85,7 @@ mod tests {
                         strategy: *strategy,
                         baseline_required: false,
                         same_data: Vec::new(),
+                        stakater: None,
                     },
                     seq: i as u64,
                     config: None,

@@ -51,6 +51,7 @@ pub fn entries_for(
         .stored
         .map(|s| s.same_data.clone())
         .unwrap_or_default();
+    let stakater = reading.stored.map(|s| s.stakater);
     index
         .lookup(reading.source, annotations)
         .into_iter()
@@ -98,6 +99,7 @@ pub fn entries_for(
                     strategy,
                     baseline_required: reading.baseline_required,
                     same_data: same_data.clone(),
+                    stakater,
                 },
                 seq: reading.seq,
                 config,

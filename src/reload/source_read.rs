@@ -15,7 +15,7 @@ pub const WEBHOOK_READ_BUDGET: Duration = Duration::from_secs(2);
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
-use reloader_core::hash::{Hasher, KeyRing, SourceHash};
+use reloader_core::hash::{Hasher, KeyRing, SourceHash, StakaterHash};
 use reloader_core::policy::Annotations;
 use reloader_core::source::{SourceKind, SourceRef};
 
@@ -26,6 +26,8 @@ pub struct StoredSource {
     pub hash: SourceHash,
     /// Under the other schemes the key ring knows (see `KeyRing::same_data`).
     pub same_data: Vec<SourceHash>,
+    /// stakater/Reloader's hash of the same data, to recognise what it recorded.
+    pub stakater: StakaterHash,
     pub labels: Annotations,
     pub annotations: Annotations,
 }
@@ -116,10 +118,12 @@ pub async fn read(
             Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|s| {
                 let hash = ring.current().secret(&s);
                 let same_data = ring.same_data(|h| h.secret(&s));
+                let stakater = StakaterHash::secret(&s);
                 let (labels, annotations) = meta_of(s.metadata);
                 StoredSource {
                     hash,
                     same_data,
+                    stakater,
                     labels,
                     annotations,
                 }
@@ -130,10 +134,12 @@ pub async fn read(
             Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|c| {
                 let hash = ring.current().configmap(&c);
                 let same_data = ring.same_data(|h| h.configmap(&c));
+                let stakater = StakaterHash::configmap(&c);
                 let (labels, annotations) = meta_of(c.metadata);
                 StoredSource {
                     hash,
                     same_data,
+                    stakater,
                     labels,
                     annotations,
                 }

@@ -206,6 +206,23 @@ impl Deployment {
         self
     }
 
+    /// The plain variable `var=value` on the container (what stakater records).
+    pub fn env(mut self, var: &str, value: &str) -> Deployment {
+        push(
+            &mut self.container()["env"],
+            json!({"name": var, "value": value}),
+        );
+        self
+    }
+
+    /// The same workload as a StatefulSet (`serviceName` the workload's name).
+    pub fn statefulset_yaml(&self) -> String {
+        let mut sts = self.0.clone();
+        sts["kind"] = json!("StatefulSet");
+        sts["spec"]["serviceName"] = sts["metadata"]["name"].clone();
+        yaml(&sts)
+    }
+
     /// The variable `var` set from one key of a Secret.
     pub fn env_secret_key(mut self, var: &str, secret: &str, key: &str) -> Deployment {
         push(

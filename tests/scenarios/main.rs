@@ -11,6 +11,7 @@ mod coalescing;
 mod dashboard;
 mod exactly_once;
 mod faults;
+mod from_stakater;
 mod hash_key;
 mod kinds;
 mod latency;

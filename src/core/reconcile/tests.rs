@@ -35,6 +35,7 @@ fn wanted(name: &str, h: SourceHash, strategy: ReloadStrategy, baseline: bool) -
         strategy,
         baseline_required: baseline,
         same_data: Vec::new(),
+        stakater: None,
     }
 }
 
@@ -471,5 +472,147 @@ mod keyed_records {
             text,
             format!("Secret creds: {old_digest}→{}", keyed(NEW, "1").short())
         );
+    }
+}
+
+/// A workload stakater/Reloader reloaded carries stakater's SHA-1; reloader compares like
+/// with like, so taking over rolls nothing until the data really changes, then once.
+mod stakater_records {
+    use super::*;
+    use crate::hash::StakaterHash;
+    use crate::keys::LAST_RELOADED_FROM;
+
+    fn stakater(v: &str) -> String {
+        StakaterHash::configmap(&ConfigMap {
+            data: Some([("k".to_string(), v.to_string())].into()),
+            ..Default::default()
+        })
+        .to_string()
+    }
+
+    fn wanted_now(v: &str, strategy: ReloadStrategy, resync: bool) -> Wanted {
+        let mut w = wanted("cfg", hash(v), strategy, resync);
+        w.stakater = stakater(v).parse().ok();
+        w
+    }
+
+    fn env_record(text: &str) -> Value {
+        deployment(
+            json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": text}]),
+            json!({}),
+        )
+    }
+
+    fn annotation_record(kind: &str, name: &str, namespace: &str, text: &str) -> Value {
+        let last = json!({"type": kind, "name": name, "namespace": namespace,
+            "hash": text, "containerRefs": ["app"], "observedAt": 1_700_000_000});
+        let mut object = deployment(json!([]), json!({}));
+        object["spec"]["template"]["metadata"] =
+            json!({"annotations": {LAST_RELOADED_FROM: last.to_string()}});
+        object
+    }
+
+    #[test]
+    fn a_stakater_record_rolls_only_for_a_real_change_and_then_once() {
+        use ReloadStrategy::{Annotations, EnvVars};
+        let cases = [
+            (
+                "env var, same data, resync",
+                env_record(&stakater("1")),
+                EnvVars,
+                true,
+                false,
+            ),
+            (
+                "env var, same data, trigger",
+                env_record(&stakater("1")),
+                EnvVars,
+                false,
+                false,
+            ),
+            (
+                "env var, changed data, resync",
+                env_record(&stakater("0")),
+                EnvVars,
+                true,
+                true,
+            ),
+            (
+                "env var, changed data, trigger",
+                env_record(&stakater("0")),
+                EnvVars,
+                false,
+                true,
+            ),
+            (
+                "last-reloaded-from, same data, resync",
+                annotation_record("CONFIGMAP", "cfg", "ns", &stakater("1")),
+                Annotations,
+                true,
+                false,
+            ),
+            (
+                "last-reloaded-from, changed data, trigger",
+                annotation_record("CONFIGMAP", "cfg", "ns", &stakater("0")),
+                Annotations,
+                false,
+                true,
+            ),
+            (
+                "last-reloaded-from of another source: no baseline for resync",
+                annotation_record("CONFIGMAP", "other", "ns", &stakater("0")),
+                Annotations,
+                true,
+                false,
+            ),
+            (
+                "last-reloaded-from of a Secret of that name: no baseline for resync",
+                annotation_record("SECRET", "cfg", "ns", &stakater("0")),
+                Annotations,
+                true,
+                false,
+            ),
+            (
+                "last-reloaded-from in another namespace: no baseline for resync",
+                annotation_record("CONFIGMAP", "cfg", "elsewhere", &stakater("0")),
+                Annotations,
+                true,
+                false,
+            ),
+        ];
+        for (name, object, strategy, resync, rolls) in cases {
+            let w = wanted_now("1", strategy, resync);
+            let step = deployment_step(&object, std::slice::from_ref(&w), 10);
+            assert_eq!(
+                matches!(step, Step::Patch { .. }),
+                rolls,
+                "{name}: {step:?}"
+            );
+            if rolls {
+                let after = applied(&object, &step);
+                let text =
+                    recorded_hash(WorkloadKind::Deployment, &after, strategy, &w.record.source);
+                assert_eq!(
+                    text,
+                    Some(hash("1").to_string()),
+                    "{name}: reloader's hash now"
+                );
+                assert_eq!(
+                    deployment_step(&after, std::slice::from_ref(&w), 20),
+                    Step::UpToDate,
+                    "{name}: once"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_stakater_record_without_stakaters_hash_of_the_data_is_a_change() {
+        // An engine that could not work out stakater's hash (no stored source) must not
+        // take the record for up to date.
+        let mut w = wanted_now("1", ReloadStrategy::EnvVars, false);
+        w.stakater = None;
+        let step = deployment_step(&env_record(&stakater("1")), &[w], 10);
+        assert!(matches!(step, Step::Patch { .. }), "{step:?}");
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::reload::cache::config_input;
-use reloader_core::hash::Hasher;
+use reloader_core::hash::{Hasher, StakaterHash};
 use reloader_core::index::{ConfigInput, WorkloadInput};
 use reloader_core::pod_template::input_from_json;
 use reloader_core::policy::{AnnotationKeys, GlobalOptions};
@@ -115,6 +115,7 @@ fn a_source_marked_ignore_has_no_followers() {
     let stored = StoredSource {
         hash: absent_hash(&Hasher::Plain, SourceKind::Secret),
         same_data: Vec::new(),
+        stakater: StakaterHash::configmap(&Default::default()),
         labels: Default::default(),
         annotations: [(
             "reloader.stakater.com/ignore".to_string(),

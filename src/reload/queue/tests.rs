@@ -27,6 +27,7 @@ fn entry(kind: SourceKind, name: &str, v: &str, seq: u64) -> Entry {
             strategy: ReloadStrategy::EnvVars,
             baseline_required: false,
             same_data: Vec::new(),
+            stakater: None,
         },
         seq,
         config: None,

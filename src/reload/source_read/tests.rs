@@ -13,6 +13,7 @@ fn stored(n: u8) -> Option<StoredSource> {
     Some(StoredSource {
         hash: h(n),
         same_data: Vec::new(),
+        stakater: StakaterHash::configmap(&Default::default()),
         labels: Default::default(),
         annotations: Default::default(),
     })

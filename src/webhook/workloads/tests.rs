@@ -32,6 +32,7 @@ fn wanted(strategy: ReloadStrategy) -> Wanted {
         strategy,
         baseline_required: false,
         same_data: Vec::new(),
+        stakater: None,
     }
 }
 

@@ -1,0 +1,159 @@
+//! Taking over from stakater/Reloader: workloads it reloaded carry its SHA-1 record (in
+//! `STAKATER_<NAME>_<KIND>`, or in `last-reloaded-from` with the annotations strategy).
+//! reloader starting beside them rolls none whose record is of the current data, across
+//! several resyncs, rolls once a workload whose record is of older data (the control that
+//! resync ran), and rolls each exactly once at the next real change.
+//!
+//! The expected records are SHA-1 of stakater's `key=value` text, worked out apart from
+//! reloader's code (`python3 -c 'import hashlib; print(hashlib.sha1(b"password=one").hexdigest())'`).
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::Api;
+use serde_json::json;
+
+use crate::cluster_harness::fixtures::{
+    AUTO, Deployment, configmap, deployment, documents, namespace, secret,
+};
+use crate::cluster_harness::{Cluster, env_value, eventually};
+use reloader_core::keys::LAST_RELOADED_FROM;
+
+/// stakater's record of `{password: one}`, of `{password: zero}` and of `{mode: a}`.
+const PASSWORD_ONE: &str = "0d1bde7b5b6c7333eb71e4b70d167540dbd2de8b";
+const PASSWORD_ZERO: &str = "1777634fa8a73ec0c3da6122dccd25485efd541f";
+const MODE_A: &str = "de2a4d67a41568fbbbad55d37702af99738703a4";
+/// Several resync periods of the reloaders started below (`--resync-period 500ms`).
+const HOLD: Duration = Duration::from_secs(3);
+const FLAGS: [&str; 2] = ["--resync-period", "500ms"];
+
+fn follows_creds(name: &str) -> Deployment {
+    deployment("shop", name)
+        .annotation(AUTO, "true")
+        .env_from_secret("creds")
+}
+
+async fn sts_generation(cluster: &Cluster, name: &str) -> i64 {
+    let api: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), "shop");
+    let sts = api.get(name).await.expect("statefulset");
+    sts.metadata.generation.unwrap_or_default()
+}
+
+async fn sts_stays(cluster: &Cluster, name: &str, want: i64) {
+    assert_eq!(
+        sts_generation(cluster, name).await,
+        want,
+        "{name}: generation"
+    );
+}
+
+async fn wait_sts(cluster: &Cluster, name: &str, want: i64) {
+    eventually(&format!("{name} at generation {want}"), || async {
+        let g = sts_generation(cluster, name).await;
+        assert!(g <= want, "{name}: generation {g} went past {want}");
+        g == want
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_var_records_of_the_current_data_are_adopted_without_a_rollout() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        configmap("shop", "settings", &[("mode", "a")]),
+        follows_creds("web")
+            .env("STAKATER_CREDS_SECRET", PASSWORD_ONE)
+            .yaml(),
+        deployment("shop", "cfg")
+            .annotation(AUTO, "true")
+            .env_from_configmap("settings")
+            .env("STAKATER_SETTINGS_CONFIGMAP", MODE_A)
+            .yaml(),
+        follows_creds("db")
+            .env("STAKATER_CREDS_SECRET", PASSWORD_ONE)
+            .statefulset_yaml(),
+        // The control: stakater recorded older data than the Secret holds now.
+        follows_creds("stale")
+            .env("STAKATER_CREDS_SECRET", PASSWORD_ZERO)
+            .yaml(),
+    ]));
+    for name in ["web", "cfg", "stale"] {
+        cluster.wait_rolled("shop", name, 1).await;
+    }
+
+    let _reloader = cluster.start_reloader(&FLAGS);
+    cluster.register_webhook();
+    cluster.wait_rolled("shop", "stale", 2).await;
+    cluster.stays_rolled("shop", "web", 1, HOLD).await;
+    cluster.stays_rolled("shop", "cfg", 1, Duration::ZERO).await;
+    sts_stays(&cluster, "db", 1).await;
+    let web = cluster.deployment("shop", "web").await;
+    assert_eq!(
+        env_value(&web, "STAKATER_CREDS_SECRET").as_deref(),
+        Some(PASSWORD_ONE),
+        "adopted: the pod template is untouched"
+    );
+    let stale = cluster.deployment("shop", "stale").await;
+    let now = env_value(&stale, "STAKATER_CREDS_SECRET").expect("a record");
+    assert_ne!(now, PASSWORD_ZERO, "the stale record was replaced");
+    assert!(
+        now.parse::<reloader_core::hash::SourceHash>().is_ok(),
+        "by reloader's own hash: {now}"
+    );
+
+    // The next real change rolls each follower exactly once.
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "stale", 3).await;
+    wait_sts(&cluster, "db", 2).await;
+    cluster.stays_rolled("shop", "web", 2, HOLD).await;
+    cluster
+        .stays_rolled("shop", "stale", 3, Duration::ZERO)
+        .await;
+    cluster.stays_rolled("shop", "cfg", 1, Duration::ZERO).await;
+    sts_stays(&cluster, "db", 2).await;
+
+    cluster.apply(&configmap("shop", "settings", &[("mode", "b")]));
+    cluster.wait_rolled("shop", "cfg", 2).await;
+    cluster.stays_rolled("shop", "cfg", 2, HOLD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_reloaded_from_records_of_the_current_data_are_adopted_without_a_rollout() {
+    let mut cluster = Cluster::start().await;
+    // What stakater's annotations strategy writes on the pod template.
+    let last = |hash: &str| {
+        json!({"type": "SECRET", "name": "creds", "namespace": "shop", "hash": hash,
+            "containerRefs": ["app"], "observedAt": 1_700_000_000})
+        .to_string()
+    };
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        follows_creds("web")
+            .template_annotation(LAST_RELOADED_FROM, &last(PASSWORD_ONE))
+            .yaml(),
+        follows_creds("stale")
+            .template_annotation(LAST_RELOADED_FROM, &last(PASSWORD_ZERO))
+            .yaml(),
+    ]));
+    for name in ["web", "stale"] {
+        cluster.wait_rolled("shop", name, 1).await;
+    }
+
+    let _reloader =
+        cluster.start_reloader(&[FLAGS[0], FLAGS[1], "--reload-strategy", "annotations"]);
+    cluster.register_webhook();
+    cluster.wait_rolled("shop", "stale", 2).await;
+    cluster.stays_rolled("shop", "web", 1, HOLD).await;
+
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "web", 2).await;
+    cluster.wait_rolled("shop", "stale", 3).await;
+    cluster.stays_rolled("shop", "web", 2, HOLD).await;
+    cluster
+        .stays_rolled("shop", "stale", 3, Duration::ZERO)
+        .await;
+}
