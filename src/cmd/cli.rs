@@ -1,9 +1,13 @@
 //! Command line: every flag has an environment fallback.
+//!
+//! Boolean flags take stakater/Reloader's (Go's) forms: bare (`--auto-reload-all`), or with
+//! a Go boolean (`--auto-reload-all=true`, `=false`, `=1`, `=f`, …), also as the next word.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+use reloader_core::policy::parse_go_bool;
 
 use crate::cmd::telemetry::LogFormat;
 
@@ -20,11 +24,12 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Log format.
-    #[arg(long, global = true, env = "RELOADER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    /// Log format: `text` (also stakater's empty value) or `json`.
+    #[arg(long, global = true, env = "RELOADER_LOG_FORMAT", default_value = "text", value_parser = LogFormat::parse_flag)]
     pub log_format: LogFormat,
 
-    /// Log filter: a level (`info`, `trace`) or directives (`reloader=debug,hyper=info`).
+    /// Log filter: a level (`info`, `trace`; stakater's `warning`, `fatal`, `panic` too) or
+    /// directives (`reloader=debug,hyper=info`).
     #[arg(
         long,
         global = true,
@@ -117,7 +122,7 @@ pub struct ServeArgs {
     /// Also serve HTTP/2 on the webhook port, to clients that ask for it by ALPN. Off by
     /// default: the API server calls webhooks over HTTP/1.1, and HTTP/2 only adds attack
     /// surface (rapid reset).
-    #[arg(long, env = "RELOADER_WEBHOOK_HTTP2")]
+    #[arg(long, env = "RELOADER_WEBHOOK_HTTP2", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub webhook_http2: bool,
 
     /// Most connections the webhook port holds open at once, TLS handshakes included; one
@@ -142,31 +147,31 @@ pub struct ServeArgs {
     /// Serve the webhooks without the reload engine and without API access: admitted
     /// changes are logged and nothing is reloaded (for trying the webhook out). Without
     /// this flag, a missing or unusable Kubernetes configuration fails the start.
-    #[arg(long, env = "RELOADER_LOG_ONLY")]
+    #[arg(long, env = "RELOADER_LOG_ONLY", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub log_only: bool,
 
     /// Serve `GET`/`PUT /log-level` on the metrics address: read or replace the log filter
     /// (`--log-level` syntax) without a restart. Off by default: anyone who can reach the
     /// metrics port could then raise the level.
-    #[arg(long, env = "RELOADER_LOG_LEVEL_ENDPOINT")]
+    #[arg(long, env = "RELOADER_LOG_LEVEL_ENDPOINT", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub log_level_endpoint: bool,
 
     /// Also count reconciles per workload namespace
     /// (`reloader_reconciles_by_namespace_total`); its size grows with the namespaces.
-    #[arg(long, env = "RELOADER_METRICS_BY_NAMESPACE")]
+    #[arg(long, env = "RELOADER_METRICS_BY_NAMESPACE", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub metrics_by_namespace: bool,
 
     /// Also reload when a followed Secret or ConfigMap is created.
-    #[arg(long, env = "RELOADER_RELOAD_ON_CREATE")]
+    #[arg(long, env = "RELOADER_RELOAD_ON_CREATE", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub reload_on_create: bool,
 
     /// Also reload when a followed Secret or ConfigMap is deleted.
-    #[arg(long, env = "RELOADER_RELOAD_ON_DELETE")]
+    #[arg(long, env = "RELOADER_RELOAD_ON_DELETE", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub reload_on_delete: bool,
 
     /// Accept `http://` alert URLs in ReloaderConfigs (alert URLs are credentials; only for
     /// clusters whose alert receivers sit inside the cluster network).
-    #[arg(long, env = "RELOADER_ALLOW_INSECURE_ALERT_URLS")]
+    #[arg(long, env = "RELOADER_ALLOW_INSECURE_ALERT_URLS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub allow_insecure_alert_urls: bool,
 
     /// How often the certificate files are checked for a rotation, in milliseconds.
@@ -185,7 +190,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AlertArgs {
     /// Send an alert for every reload (success or failure) to `--alert-webhook-url`.
-    #[arg(long, env = "ALERT_ON_RELOAD", hide_env_values = true)]
+    #[arg(long, env = "ALERT_ON_RELOAD", hide_env_values = true, action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub alert_on_reload: bool,
 
     /// Format of the process-wide alerts: `slack`, `teams`, `gchat` or `webhook`.
@@ -232,21 +237,23 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_NAMESPACES_TO_IGNORE", value_delimiter = ',')]
     pub namespaces_to_ignore: Vec<String>,
 
-    /// Only act in namespaces whose labels match (`k=v,k2` or stakater's `k:v,k2:*`).
-    #[arg(long, env = "RELOADER_NAMESPACE_SELECTOR", default_value = "")]
-    pub namespace_selector: String,
+    /// Only act in namespaces whose labels match (`k=v,k2`, `k in (a,b)`, or stakater's
+    /// `k:v,k2:*`); repeatable, the terms ANDed.
+    #[arg(long, env = "RELOADER_NAMESPACE_SELECTOR", action = ArgAction::Append)]
+    pub namespace_selector: Vec<String>,
 
     /// Only Secrets and ConfigMaps whose labels match this selector trigger reloads
-    /// (`k=v`, `k!=v`, `k`, `!k`, comma-separated).
-    #[arg(long, env = "RELOADER_RESOURCE_LABEL_SELECTOR", default_value = "")]
-    pub resource_label_selector: String,
+    /// (`k=v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, or stakater's `k:v`, `k:*`;
+    /// comma-separated); repeatable, the terms ANDed.
+    #[arg(long, env = "RELOADER_RESOURCE_LABEL_SELECTOR", action = ArgAction::Append)]
+    pub resource_label_selector: Vec<String>,
 
     /// Never reload for Secrets.
-    #[arg(long, env = "RELOADER_IGNORE_SECRETS")]
+    #[arg(long, env = "RELOADER_IGNORE_SECRETS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub ignore_secrets: bool,
 
     /// Never reload for ConfigMaps.
-    #[arg(long, env = "RELOADER_IGNORE_CONFIGMAPS")]
+    #[arg(long, env = "RELOADER_IGNORE_CONFIGMAPS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub ignore_configmaps: bool,
 
     /// Workload types never rolled, e.g. `cronjobs,daemonsets` (comma-separated).
@@ -269,7 +276,7 @@ pub struct EngineArgs {
 
     /// Reload every workload for every Secret and ConfigMap it references, unless its
     /// annotations say otherwise.
-    #[arg(long, env = "RELOADER_AUTO_RELOAD_ALL")]
+    #[arg(long, env = "RELOADER_AUTO_RELOAD_ALL", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub auto_reload_all: bool,
 
     /// How a reload is recorded on the pod template: `env-vars` or `annotations`.
@@ -299,7 +306,7 @@ pub struct EngineArgs {
     pub kube_api_burst: u32,
 
     /// Run resync only while holding a Lease (several replicas).
-    #[arg(long, env = "RELOADER_LEADER_ELECT")]
+    #[arg(long, env = "RELOADER_LEADER_ELECT", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub leader_elect: bool,
 
     /// Namespace of the leader Lease (default: `POD_NAMESPACE`, else `reloader`).
@@ -325,3 +332,6 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_HASH_KEY_NAMESPACE")]
     pub hash_key_namespace: Option<String>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,7 @@ use crate::reload::scope::{NamespaceSet, Scope};
 use crate::reload::start::{HashKeySecret, Settings};
 use reloader_core::duration::parse_duration;
 use reloader_core::hash::KeyRing;
+use reloader_core::patch::ReloadStrategy;
 use reloader_core::policy::GlobalOptions;
 use reloader_core::workload::WorkloadKind;
 
@@ -29,6 +30,17 @@ pub fn workload_type(name: &str) -> Option<WorkloadKind> {
 /// A Go-style duration flag, the flag named in the error.
 pub fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
     parse_duration(value).with_context(|| format!("--{flag} {value:?}"))
+}
+
+/// `--reload-strategy`: `env-vars` or `annotations`; stakater's chart value `default` is
+/// env-vars, its default.
+fn reload_strategy(value: &str) -> anyhow::Result<ReloadStrategy> {
+    match value.trim() {
+        "default" => Ok(ReloadStrategy::EnvVars),
+        other => other
+            .parse()
+            .with_context(|| format!("--reload-strategy {value:?}")),
+    }
 }
 
 /// The engine's settings from `reloader serve`'s flags, checked once. `instance` is this
@@ -48,12 +60,14 @@ pub fn settings(
         ignore_configmaps: args.ignore_configmaps,
         auto_reload_all: args.auto_reload_all,
     };
+    let namespace_selector = args.namespace_selector.join(",");
     let engine = EngineOptions {
-        strategy: args.reload_strategy.parse().context("--reload-strategy")?,
+        strategy: reload_strategy(&args.reload_strategy)?,
         coalesce: duration("coalesce-window", &args.coalesce_window)?,
         source_wait: duration("source-wait", &args.source_wait)?,
         resource_selector: args
             .resource_label_selector
+            .join(",")
             .parse()
             .context("--resource-label-selector")?,
         scope: Scope {
@@ -69,7 +83,7 @@ pub fn settings(
                 .filter(|n| !n.is_empty())
                 .cloned()
                 .collect(),
-            selected: (!args.namespace_selector.trim().is_empty()).then(NamespaceSet::default),
+            selected: (!namespace_selector.trim().is_empty()).then(NamespaceSet::default),
         },
         instance: instance.clone(),
         drain,
@@ -92,7 +106,7 @@ pub fn settings(
         engine,
         global,
         resync,
-        namespace_selector: args.namespace_selector.clone(),
+        namespace_selector,
         hash_key: (!args.hash_key_secret.trim().is_empty()).then(|| HashKeySecret {
             namespace: args
                 .hash_key_namespace
@@ -147,5 +161,54 @@ mod tests {
         }
         let err = argo(&["--is-argo-rollouts=maybe"]).unwrap_err();
         assert!(format!("{err:#}").contains("--is-argo-rollouts"), "{err:#}");
+    }
+
+    fn engine(flags: &[&str]) -> anyhow::Result<Settings> {
+        let args = ["reloader", "serve"].iter().chain(flags);
+        let Command::Serve(serve) = Cli::try_parse_from(args)?.command else {
+            anyhow::bail!("not serve");
+        };
+        settings(&serve.engine, None, Duration::from_secs(10))
+    }
+
+    #[test]
+    fn stakaters_strategy_and_selector_spellings_are_accepted() {
+        let cases = [
+            (&["--reload-strategy=default"][..], ReloadStrategy::EnvVars),
+            (&["--reload-strategy=env-vars"][..], ReloadStrategy::EnvVars),
+            (
+                &["--reload-strategy", "annotations"][..],
+                ReloadStrategy::Annotations,
+            ),
+        ];
+        for (flags, want) in cases {
+            assert_eq!(engine(flags).unwrap().engine.strategy, want, "{flags:?}");
+        }
+        let Err(err) = engine(&["--reload-strategy=restart"]) else {
+            panic!("restart is not a reload strategy");
+        };
+        assert!(format!("{err:#}").contains("--reload-strategy"), "{err:#}");
+
+        let s = engine(&[
+            "--resource-label-selector=team:a,tier:*",
+            "--resource-label-selector=env in (prod,staging)",
+        ])
+        .unwrap();
+        let labels = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let selector = &s.engine.resource_selector;
+        assert!(selector.matches(&labels(&[("team", "a"), ("tier", "x"), ("env", "prod")])));
+        assert!(!selector.matches(&labels(&[("team", "a"), ("tier", "x"), ("env", "dev")])));
+        assert!(!selector.matches(&labels(&[("team", "a"), ("env", "prod")])));
+        assert_eq!(
+            engine(&["--namespace-selector=a:b", "--namespace-selector=c:*"])
+                .unwrap()
+                .namespace_selector,
+            "a:b,c:*"
+        );
     }
 }

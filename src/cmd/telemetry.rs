@@ -20,6 +20,28 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// `--log-format`: `text` or `json` (any case), and stakater's empty value for text.
+    pub fn parse_flag(text: &str) -> Result<LogFormat, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("{other:?}: expected text, json or empty (text)")),
+        }
+    }
+}
+
+/// stakater's (Logrus) level names that `EnvFilter` does not know, as the nearest level:
+/// `warning` is `warn`; `fatal` and `panic` (messages that end the process) are `error`.
+/// Anything else, directives included, is left as it is.
+fn from_logrus(level: &str) -> &str {
+    match level.to_ascii_lowercase().as_str() {
+        "warning" => "warn",
+        "fatal" | "panic" => "error",
+        _ => level,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
     #[error("invalid --log-level {level:?}: {reason}")]
@@ -30,7 +52,7 @@ pub enum TelemetryError {
 
 fn filter(level: &str) -> Result<EnvFilter, TelemetryError> {
     EnvFilter::builder()
-        .parse(level)
+        .parse(from_logrus(level))
         .map_err(|e| TelemetryError::BadLevel {
             level: level.to_owned(),
             reason: e.to_string(),
@@ -149,5 +171,54 @@ mod tests {
         );
         assert!(text.contains("after"), "{text}");
         assert!(text.contains("log level changed at runtime"), "{text}");
+    }
+
+    #[test]
+    fn stakaters_level_names_filter_as_their_nearest_level() {
+        // (level given, shown at warn, shown at error)
+        let cases = [
+            ("warning", true, true),
+            ("WARNING", true, true),
+            ("fatal", false, true),
+            ("panic", false, true),
+            ("error", false, true),
+            ("info", true, true),
+            ("trace", true, true),
+        ];
+        for (given, warn_shown, error_shown) in cases {
+            let out = Captured::default();
+            let writer = out.clone();
+            let (subscriber, _level) = subscriber(LogFormat::Text, given, move || writer.clone())
+                .unwrap_or_else(|e| panic!("{given}: {e}"));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn!("a warning line");
+                tracing::error!("an error line");
+            });
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            assert_eq!(
+                text.contains("a warning line"),
+                warn_shown,
+                "{given}: {text}"
+            );
+            assert_eq!(
+                text.contains("an error line"),
+                error_shown,
+                "{given}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_format_takes_stakaters_empty_value_for_text() {
+        let cases = [
+            ("", Ok(LogFormat::Text)),
+            ("text", Ok(LogFormat::Text)),
+            ("json", Ok(LogFormat::Json)),
+            ("JSON", Ok(LogFormat::Json)),
+        ];
+        for (given, want) in cases {
+            assert_eq!(LogFormat::parse_flag(given), want, "{given:?}");
+        }
+        assert!(LogFormat::parse_flag("yaml").is_err());
     }
 }
