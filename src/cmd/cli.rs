@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use reloader_core::keys;
 use reloader_core::policy::parse_go_bool;
 
 use crate::cmd::telemetry::LogFormat;
@@ -331,6 +332,65 @@ pub struct EngineArgs {
     /// Namespace of the hash key Secret (default: `POD_NAMESPACE`, else `reloader`).
     #[arg(long, env = "RELOADER_HASH_KEY_NAMESPACE")]
     pub hash_key_namespace: Option<String>,
+
+    #[command(flatten)]
+    pub annotations: AnnotationArgs,
+}
+
+/// stakater/Reloader's ten annotation-key overrides (its chart's `custom_annotations`). A
+/// key given here replaces the default one: only it is read.
+#[derive(Debug, Clone, Args)]
+pub struct AnnotationArgs {
+    /// Workload key: follow every referenced Secret and ConfigMap.
+    #[arg(long, env = "RELOADER_AUTO_ANNOTATION", default_value = keys::AUTO)]
+    pub auto_annotation: String,
+
+    /// Workload key: follow every referenced Secret.
+    #[arg(long, env = "RELOADER_SECRET_AUTO_ANNOTATION", default_value = keys::SECRET_AUTO)]
+    pub secret_auto_annotation: String,
+
+    /// Workload key: follow every referenced ConfigMap.
+    #[arg(long, env = "RELOADER_CONFIGMAP_AUTO_ANNOTATION", default_value = keys::CONFIGMAP_AUTO)]
+    pub configmap_auto_annotation: String,
+
+    /// Workload key: the Secrets to follow, by name (comma-separated regexes).
+    #[arg(long, env = "RELOADER_SECRET_ANNOTATION", default_value = keys::SECRET_RELOAD)]
+    pub secret_annotation: String,
+
+    /// Workload key: the ConfigMaps to follow, by name (comma-separated regexes).
+    #[arg(long, env = "RELOADER_CONFIGMAP_ANNOTATION", default_value = keys::CONFIGMAP_RELOAD)]
+    pub configmap_annotation: String,
+
+    /// Workload key: follow referenced sources that carry the match key.
+    #[arg(long, env = "RELOADER_AUTO_SEARCH_ANNOTATION", default_value = keys::SEARCH)]
+    pub auto_search_annotation: String,
+
+    /// Secret/ConfigMap key: found by workloads with the search key.
+    #[arg(long, env = "RELOADER_SEARCH_MATCH_ANNOTATION", default_value = keys::MATCH)]
+    pub search_match_annotation: String,
+
+    /// Secret/ConfigMap key: its changes never roll anything.
+    #[arg(long, env = "RELOADER_IGNORE_ANNOTATION", default_value = keys::IGNORE)]
+    pub ignore_annotation: String,
+
+    /// Deployment key of the pause period; it must start with `deployment.`, and the same
+    /// key with the kind in front is read for the other kinds (`statefulset.…`).
+    #[arg(
+        long,
+        env = "RELOADER_PAUSE_DEPLOYMENT_ANNOTATION",
+        default_value = "deployment.reloader.stakater.com/pause-period"
+    )]
+    pub pause_deployment_annotation: String,
+
+    /// Accepted for stakater's command lines and not used: stakater records a pause by
+    /// pausing the Deployment and writing this key; reloader never pauses a Deployment
+    /// and records its last reload in `reloader.stakater.com/last-reload-at`.
+    #[arg(
+        long,
+        env = "RELOADER_PAUSE_DEPLOYMENT_TIME_ANNOTATION",
+        default_value = "deployment.reloader.stakater.com/paused-at"
+    )]
+    pub pause_deployment_time_annotation: String,
 }
 
 #[cfg(test)]

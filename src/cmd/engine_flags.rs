@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cmd::cli::EngineArgs;
+use crate::cmd::cli::{AnnotationArgs, EngineArgs};
 use crate::reload::EngineOptions;
 use crate::reload::leader::LeaseOptions;
 use crate::reload::resync::ResyncOptions;
@@ -15,7 +15,7 @@ use crate::reload::start::{HashKeySecret, Settings};
 use reloader_core::duration::parse_duration;
 use reloader_core::hash::KeyRing;
 use reloader_core::patch::ReloadStrategy;
-use reloader_core::policy::GlobalOptions;
+use reloader_core::policy::{AnnotationKeys, GlobalOptions};
 use reloader_core::workload::WorkloadKind;
 
 /// `cronjobs`, `CronJob`, `cronjob` → CronJob; kinds we never roll (`jobs`) → None.
@@ -30,6 +30,53 @@ pub fn workload_type(name: &str) -> Option<WorkloadKind> {
 /// A Go-style duration flag, the flag named in the error.
 pub fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
     parse_duration(value).with_context(|| format!("--{flag} {value:?}"))
+}
+
+/// The annotation keys, stakater's overrides applied. Excludes have no override upstream
+/// and keep their keys.
+pub fn annotation_keys(args: &AnnotationArgs) -> anyhow::Result<AnnotationKeys> {
+    let key = |flag: &str, value: &str| -> anyhow::Result<String> {
+        let value = value.trim();
+        anyhow::ensure!(
+            !value.is_empty(),
+            "--{flag}: an annotation key cannot be empty"
+        );
+        anyhow::ensure!(
+            !value.contains(char::is_whitespace),
+            "--{flag} {value:?}: an annotation key has no spaces"
+        );
+        Ok(value.to_owned())
+    };
+    let pause = key(
+        "pause-deployment-annotation",
+        &args.pause_deployment_annotation,
+    )?;
+    let Some(pause_period) = pause.strip_prefix("deployment.") else {
+        anyhow::bail!(
+            "--pause-deployment-annotation {pause:?}: must start with `deployment.` (the same key \
+             is read with each kind in front, e.g. `statefulset.`)"
+        );
+    };
+    anyhow::ensure!(
+        !pause_period.is_empty(),
+        "--pause-deployment-annotation {pause:?}: nothing after `deployment.`"
+    );
+    key(
+        "pause-deployment-time-annotation",
+        &args.pause_deployment_time_annotation,
+    )?;
+    Ok(AnnotationKeys {
+        auto: key("auto-annotation", &args.auto_annotation)?,
+        secret_auto: key("secret-auto-annotation", &args.secret_auto_annotation)?,
+        configmap_auto: key("configmap-auto-annotation", &args.configmap_auto_annotation)?,
+        secret_reload: key("secret-annotation", &args.secret_annotation)?,
+        configmap_reload: key("configmap-annotation", &args.configmap_annotation)?,
+        search: key("auto-search-annotation", &args.auto_search_annotation)?,
+        search_match: key("search-match-annotation", &args.search_match_annotation)?,
+        ignore: key("ignore-annotation", &args.ignore_annotation)?,
+        pause_period: pause_period.to_owned(),
+        ..AnnotationKeys::default()
+    })
 }
 
 /// `--reload-strategy`: `env-vars` or `annotations`; stakater's chart value `default` is
@@ -107,6 +154,7 @@ pub fn settings(
         global,
         resync,
         namespace_selector,
+        keys: annotation_keys(&args.annotations)?,
         hash_key: (!args.hash_key_secret.trim().is_empty()).then(|| HashKeySecret {
             namespace: args
                 .hash_key_namespace
@@ -210,5 +258,60 @@ mod tests {
                 .namespace_selector,
             "a:b,c:*"
         );
+    }
+
+    #[test]
+    fn stakaters_annotation_key_overrides_replace_the_defaults() {
+        let keys = engine(&[]).unwrap().keys;
+        assert_eq!(keys, AnnotationKeys::default(), "no flag: the default keys");
+
+        let keys = engine(&[
+            "--auto-annotation=acme.io/auto",
+            "--secret-auto-annotation=acme.io/secret-auto",
+            "--configmap-auto-annotation=acme.io/configmap-auto",
+            "--secret-annotation=acme.io/secrets",
+            "--configmap-annotation=acme.io/configmaps",
+            "--auto-search-annotation=acme.io/search",
+            "--search-match-annotation=acme.io/match",
+            "--ignore-annotation=acme.io/ignore",
+            "--pause-deployment-annotation=deployment.acme.io/pause",
+            "--pause-deployment-time-annotation=deployment.acme.io/paused-at",
+        ])
+        .unwrap()
+        .keys;
+        let want = AnnotationKeys {
+            auto: "acme.io/auto".into(),
+            secret_auto: "acme.io/secret-auto".into(),
+            configmap_auto: "acme.io/configmap-auto".into(),
+            secret_reload: "acme.io/secrets".into(),
+            configmap_reload: "acme.io/configmaps".into(),
+            search: "acme.io/search".into(),
+            search_match: "acme.io/match".into(),
+            ignore: "acme.io/ignore".into(),
+            pause_period: "acme.io/pause".into(),
+            ..AnnotationKeys::default()
+        };
+        assert_eq!(keys, want);
+        assert_eq!(
+            keys.pause_period_key(WorkloadKind::StatefulSet),
+            "statefulset.acme.io/pause"
+        );
+
+        let refused = [
+            ("--pause-deployment-annotation=acme.io/pause", "deployment."),
+            ("--pause-deployment-annotation=deployment.", "nothing after"),
+            ("--auto-annotation=", "cannot be empty"),
+            ("--ignore-annotation=a b", "no spaces"),
+        ];
+        for (flag, says) in refused {
+            let Err(err) = engine(&[flag]) else {
+                panic!("{flag}: accepted");
+            };
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(says) && text.contains(&flag[..flag.find('=').unwrap()]),
+                "{flag}: {text}"
+            );
+        }
     }
 }

@@ -89,6 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Flags become settings once, here; a bad flag stops the start before anything runs.
     let pod_name = std::env::var("POD_NAME").ok();
     let engine_settings = crate::cmd::engine_flags::settings(&args.engine, pod_name, DRAIN)?;
+    let ignore_annotation = engine_settings.keys.ignore.clone();
     let alert_options =
         crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
     let mut baseline = None;
@@ -144,6 +145,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             reload_on_create: args.reload_on_create,
             reload_on_delete: args.reload_on_delete,
             hasher,
+            ignore_annotation: Some(ignore_annotation),
         },
         reloaderconfigs: ValidationOptions {
             allow_insecure_alert_urls: args.allow_insecure_alert_urls,

@@ -35,6 +35,8 @@ pub struct Settings {
     pub lease: Option<LeaseOptions>,
     /// `--hash-key-secret`: where the hash key lives; `None`: plain SHA-256.
     pub hash_key: Option<HashKeySecret>,
+    /// The annotation keys read (stakater's `--*-annotation` overrides applied).
+    pub keys: AnnotationKeys,
 }
 
 /// The Secret holding the hash key (see `reload::hash_key`).
@@ -78,7 +80,7 @@ pub fn start(
     alerts: AlertSender,
 ) -> Started {
     let index = Arc::new(RwLock::new(FollowerIndex::new(
-        AnnotationKeys::default(),
+        settings.keys.clone(),
         settings.global.clone(),
     )));
     let scope = settings.engine.scope.clone();
@@ -112,7 +114,7 @@ pub fn start(
 
     let baseline = Baseline {
         client: client.clone(),
-        keys: AnnotationKeys::default(),
+        keys: settings.keys.clone(),
         global: settings.global.clone(),
         configs: configs.clone(),
         strategy: settings.engine.strategy,

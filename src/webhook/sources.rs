@@ -32,6 +32,8 @@ pub struct SourcesOptions {
     pub reload_on_delete: bool,
     /// The hash key of new records (plain SHA-256 without one).
     pub hasher: Hasher,
+    /// The key that marks a source ignored (`--ignore-annotation`); `None`: the default.
+    pub ignore_annotation: Option<String>,
 }
 
 /// Why an admitted write triggers nothing.
@@ -108,11 +110,11 @@ impl SourceParts<'_> {
         }
     }
 
-    fn ignored(&self) -> bool {
+    fn ignored(&self, key: &str) -> bool {
         self.metadata
             .as_ref()
             .and_then(|m| m.annotations.as_ref())
-            .and_then(|a| a.get(IGNORE))
+            .and_then(|a| a.get(key))
             .is_some_and(|v| v == "true")
     }
 
@@ -264,7 +266,8 @@ pub fn decide(
         n.check_kind(OBJECT, kind)?;
     }
     // The object as it will be (or was, on DELETE) decides whether it is ignored.
-    if new.or(old).is_some_and(SourceParts::ignored) {
+    let ignore_key = opts.ignore_annotation.as_deref().unwrap_or(IGNORE);
+    if new.or(old).is_some_and(|o| o.ignored(ignore_key)) {
         return Ok(Verdict::Ignore(IgnoreReason::IgnoreAnnotation));
     }
     // Equal text settles "unchanged" without decoding or hashing anything.

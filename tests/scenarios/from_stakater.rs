@@ -4,6 +4,9 @@
 //! several resyncs, rolls once a workload whose record is of older data (the control that
 //! resync ran), and rolls each exactly once at the next real change.
 //!
+//! stakater's annotation-key overrides (`--auto-annotation`, …) are honoured the same way:
+//! the configured key is read, the default one no longer is.
+//!
 //! The expected records are SHA-1 of stakater's `key=value` text, worked out apart from
 //! reloader's code (`python3 -c 'import hashlib; print(hashlib.sha1(b"password=one").hexdigest())'`).
 
@@ -14,7 +17,7 @@ use kube::Api;
 use serde_json::json;
 
 use crate::cluster_harness::fixtures::{
-    AUTO, Deployment, configmap, deployment, documents, namespace, secret,
+    AUTO, Deployment, Source, configmap, deployment, documents, namespace, secret,
 };
 use crate::cluster_harness::{Cluster, env_value, eventually};
 use reloader_core::keys::LAST_RELOADED_FROM;
@@ -155,5 +158,50 @@ async fn last_reloaded_from_records_of_the_current_data_are_adopted_without_a_ro
     cluster.stays_rolled("shop", "web", 2, HOLD).await;
     cluster
         .stays_rolled("shop", "stale", 3, Duration::ZERO)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stakaters_annotation_key_overrides_are_the_only_keys_read() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        Source::secret("shop", "quiet", &[("v", "1")])
+            .annotation("acme.io/ignore", "true")
+            .yaml(),
+        deployment("shop", "custom")
+            .annotation("acme.io/auto", "true")
+            .env_from_secret("creds")
+            .yaml(),
+        follows_creds("default").yaml(),
+        deployment("shop", "quiet-follower")
+            .annotation("acme.io/auto", "true")
+            .env_from_secret("quiet")
+            .yaml(),
+    ]));
+    for name in ["custom", "default", "quiet-follower"] {
+        cluster.wait_rolled("shop", name, 1).await;
+    }
+    let _reloader = cluster.start_reloader(&[
+        "--auto-annotation=acme.io/auto",
+        "--ignore-annotation",
+        "acme.io/ignore",
+    ]);
+    cluster.register_webhook();
+
+    cluster.apply(
+        &Source::secret("shop", "quiet", &[("v", "2")])
+            .annotation("acme.io/ignore", "true")
+            .yaml(),
+    );
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "custom", 2).await;
+    cluster.stays_rolled("shop", "default", 1, HOLD).await;
+    cluster
+        .stays_rolled("shop", "quiet-follower", 1, Duration::ZERO)
+        .await;
+    cluster
+        .stays_rolled("shop", "custom", 2, Duration::ZERO)
         .await;
 }

@@ -51,6 +51,53 @@ fn cheap_answers_decode_nothing() {
 }
 
 #[test]
+fn the_ignore_key_is_the_configured_one_only() {
+    let annotated = |key: &str, data: &str| {
+        format!(r#"{{"metadata":{{"annotations":{{"{key}":"true"}}}},"data":{{"k":"{data}"}}}}"#)
+    };
+    let custom = || SourcesOptions {
+        ignore_annotation: Some("acme.io/ignore".into()),
+        ..SourcesOptions::default()
+    };
+    // (name, the key on the source, options, ignored)
+    let cases = [
+        (
+            "default key, default options",
+            IGNORE,
+            SourcesOptions::default(),
+            true,
+        ),
+        (
+            "custom key, default options",
+            "acme.io/ignore",
+            SourcesOptions::default(),
+            false,
+        ),
+        (
+            "custom key, custom options",
+            "acme.io/ignore",
+            custom(),
+            true,
+        ),
+        ("default key, custom options", IGNORE, custom(), false),
+    ];
+    for (name, key, opts, ignored) in cases {
+        let b = body(
+            "UPDATE",
+            false,
+            &annotated(key, "Mg=="),
+            &annotated(key, "MQ=="),
+        );
+        let verdict = decide_on(&b, opts);
+        assert_eq!(
+            verdict == Ok(Verdict::Ignore(IgnoreReason::IgnoreAnnotation)),
+            ignored,
+            "{name}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
 fn string_data_counts_as_data() {
     let old = r#"{"kind":"Secret","data":{"k":"MQ=="}}"#;
     let same_via_string_data = r#"{"kind":"Secret","stringData":{"k":"1"}}"#;
