@@ -70,7 +70,17 @@ fuzz_target!(|data: &[u8]| {
             assert!(is_object_error(e), "the envelope decoded, yet {e:?}");
             messages.push(e.to_string());
         }
-        (Err(e), Ok(_)) => panic!("only the typed decoder accepts the body: {e:?}"),
+        // The typed decoder reads data values as bytes and skips the UTF-8 check (a wasted
+        // pass over most of the review; see `sources::Text`): it may accept a body whose only
+        // fault is invalid UTF-8, which the plain one rejects.
+        (Err(e), Ok(_)) => {
+            assert!(std::str::from_utf8(data).is_err(), "only the typed decoder accepts the body: {e:?}");
+            let repaired = String::from_utf8_lossy(data);
+            assert!(
+                review::parse(repaired.as_bytes()).is_ok(),
+                "only the typed decoder accepts the body, and not for its encoding: {e:?}"
+            );
+        }
         (Err(a), Err(b)) => {
             assert!(!a.reason().is_empty());
             messages.extend([a.to_string(), b.to_string()]);

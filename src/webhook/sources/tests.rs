@@ -98,6 +98,48 @@ fn the_ignore_key_is_the_configured_one_only() {
 }
 
 #[test]
+fn data_values_are_read_as_bytes_even_when_not_utf8() {
+    // Found by the review_sources fuzz target: the plain decoder rejects such a body, this
+    // one reads the values as bytes (it never checks UTF-8). The API server never sends
+    // one; whatever comes, the answer is a decision or a typed error, never a panic.
+    let old = b"{\"kind\":\"Secret\",\"data\":{\"k\":\"\x9e\x96ne\"}}";
+    let new = r#"{"kind":"Secret","data":{"k":"MQ=="}}"#;
+    let mut b = body("UPDATE", false, new, "OLD").into_bytes();
+    let at = b.windows(3).position(|w| w == b"OLD").unwrap();
+    b.splice(at..at + 3, old.iter().copied());
+    assert!(std::str::from_utf8(&b).is_err());
+    assert!(
+        crate::webhook::review::parse(&b).is_err(),
+        "the plain decoder refuses it"
+    );
+    let review = parse(&b).expect("the typed decoder reads it");
+    let verdict = decide(&review, &SourcesOptions::default(), SystemTime::UNIX_EPOCH);
+    assert!(
+        matches!(verdict, Err(_) | Ok(Verdict::Trigger(_))),
+        "a typed error (not base64) or a change: {verdict:?}"
+    );
+
+    let cm = |v: &[u8]| {
+        let mut o = b"{\"kind\":\"ConfigMap\",\"data\":{\"k\":\"".to_vec();
+        o.extend_from_slice(v);
+        o.extend_from_slice(b"\"}}");
+        o
+    };
+    let mut b = body("UPDATE", false, "NEW", "OLD")
+        .replace(r#""kind":"Secret""#, r#""kind":"ConfigMap""#)
+        .into_bytes();
+    for (marker, value) in [(&b"NEW"[..], cm(b"\x9e\x96")), (&b"OLD"[..], cm(b"plain"))] {
+        let at = b.windows(3).position(|w| w == marker).unwrap();
+        b.splice(at..at + 3, value);
+    }
+    let review = parse(&b).expect("the typed decoder reads it");
+    assert!(matches!(
+        decide(&review, &SourcesOptions::default(), SystemTime::UNIX_EPOCH),
+        Ok(Verdict::Trigger(_))
+    ));
+}
+
+#[test]
 fn string_data_counts_as_data() {
     let old = r#"{"kind":"Secret","data":{"k":"MQ=="}}"#;
     let same_via_string_data = r#"{"kind":"Secret","stringData":{"k":"1"}}"#;
