@@ -266,6 +266,6 @@ fuzz: $(CARGO_FUZZ)
 	    -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/dict/$$dict.dict -print_final_stats=1 $(FUZZ_ARGS) || exit 1; \
 	done
 
-## fuzz-check: the fuzz targets type-check on stable (no cargo-fuzz, no nightly needed).
+## fuzz-check: the fuzz targets type-check on stable (no cargo-fuzz, nightly or C++ compiler needed).
 fuzz-check:
-	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins --no-default-features
