@@ -1,5 +1,5 @@
 //! Kubernetes Events on the workloads we roll, through kube-runtime's recorder:
-//! `Normal Reloaded` naming the changed sources with short hashes, `Warning ReloadFailed`
+//! `Normal Reloaded` naming the changed sources with short hashes, `Warning ReloadFail`
 //! with the error; and on a ReloaderConfig, `Warning TargetRefused` naming its targets in
 //! another namespace. Hashes and names only; never data.
 
@@ -80,7 +80,7 @@ impl Events {
     pub async fn failed(&self, workload: &WorkloadRef, error: &str) {
         let mut note = format!("Reload failed: {error}");
         truncate(&mut note);
-        self.publish(workload, EventType::Warning, "ReloadFailed", note)
+        self.publish(workload, EventType::Warning, "ReloadFail", note)
             .await;
     }
 

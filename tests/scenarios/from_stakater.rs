@@ -4,6 +4,8 @@
 //! several resyncs, rolls once a workload whose record is of older data (the control that
 //! resync ran), and rolls each exactly once at the next real change.
 //!
+//! Workload Events carry stakater's reasons, `Normal Reloaded` and `Warning ReloadFail`.
+//!
 //! stakater's annotation-key overrides (`--auto-annotation`, …) are honoured the same way:
 //! the configured key is read, the default one no longer is.
 //!
@@ -203,5 +205,98 @@ async fn stakaters_annotation_key_overrides_are_the_only_keys_read() {
         .await;
     cluster
         .stays_rolled("shop", "custom", 2, Duration::ZERO)
+        .await;
+}
+
+/// Denies every update of the Deployment `locked` (a ValidatingAdmissionPolicy, built in).
+const LOCK: &str = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: lock}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
+  validations:
+  - {expression: "object.metadata.name != 'locked'", message: "this Deployment is locked"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: lock}
+spec: {policyName: lock, validationActions: [Deny]}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_carry_stakaters_reasons_reloaded_and_reload_fail() {
+    use k8s_openapi::api::core::v1::Event;
+    use kube::api::ListParams;
+
+    let mut cluster = Cluster::start().await;
+    if !cluster.is_real() {
+        return; // the simulator has no admission policies
+    }
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        follows_creds("open").yaml(),
+        follows_creds("locked").yaml(),
+    ]));
+    for name in ["open", "locked"] {
+        cluster.wait_rolled("shop", name, 1).await;
+    }
+    cluster.apply(LOCK);
+    eventually("the policy to deny updates of locked", || async {
+        let out = cluster.kubectl_raw(
+            &[
+                "annotate",
+                "deployment",
+                "locked",
+                "-n",
+                "shop",
+                "probe=1",
+                "--overwrite",
+            ],
+            None,
+        );
+        !out.status.success()
+    })
+    .await;
+    let _reloader = cluster.start_reloader(&[]);
+    cluster.register_webhook();
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "open", 2).await;
+
+    let events: Api<Event> = Api::namespaced(cluster.client.clone(), "shop");
+    let reasons = |name: &'static str| {
+        let events = events.clone();
+        async move {
+            events
+                .list(&ListParams::default())
+                .await
+                .map(|l| {
+                    l.items
+                        .into_iter()
+                        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+                        .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    eventually(
+        "Normal Reloaded on open, Warning ReloadFail on locked",
+        || async {
+            reasons("open")
+                .await
+                .contains(&("Normal".into(), "Reloaded".into()))
+                && reasons("locked")
+                    .await
+                    .contains(&("Warning".into(), "ReloadFail".into()))
+        },
+    )
+    .await;
+    cluster
+        .stays_rolled("shop", "locked", 1, Duration::ZERO)
         .await;
 }
