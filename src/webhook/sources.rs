@@ -75,7 +75,8 @@ struct Meta {
 
 /// A JSON string's bytes, borrowed from the body when it has no escapes (always, for
 /// base64). Read as bytes, not `str`: only hashing and base64 look at them, so checking
-/// that they are UTF-8 would be a wasted pass over most of the review.
+/// that they are UTF-8 (or free of raw control characters, which JSON forbids) would be a
+/// wasted pass over most of the review.
 /// serde only borrows a `Cow` it meets directly, hence the wrapper inside maps.
 #[derive(Deserialize, PartialEq, Eq)]
 struct Text<'a>(#[serde(borrow)] Cow<'a, [u8]>);

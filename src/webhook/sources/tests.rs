@@ -98,9 +98,9 @@ fn the_ignore_key_is_the_configured_one_only() {
 }
 
 #[test]
-fn data_values_are_read_as_bytes_even_when_not_utf8() {
-    // Found by the review_sources fuzz target: the plain decoder rejects such a body, this
-    // one reads the values as bytes (it never checks UTF-8). The API server never sends
+fn data_values_are_read_as_raw_bytes_unchecked() {
+    // Found by the review_sources fuzz target (invalid UTF-8, raw control characters): the
+    // plain decoder rejects such a body, this one reads the values as bytes, unchecked. The API server never sends
     // one; whatever comes, the answer is a decision or a typed error, never a panic.
     let old = b"{\"kind\":\"Secret\",\"data\":{\"k\":\"\x9e\x96ne\"}}";
     let new = r#"{"kind":"Secret","data":{"k":"MQ=="}}"#;
@@ -117,6 +117,20 @@ fn data_values_are_read_as_bytes_even_when_not_utf8() {
     assert!(
         matches!(verdict, Err(_) | Ok(Verdict::Trigger(_))),
         "a typed error (not base64) or a change: {verdict:?}"
+    );
+
+    let raw_control = body(
+        "UPDATE",
+        false,
+        "{\"kind\":\"Secret\",\"data\":{\"k\":\"\n\0MQ==\"}}",
+        new,
+    );
+    assert!(crate::webhook::review::parse(raw_control.as_bytes()).is_err());
+    let review = parse(raw_control.as_bytes()).expect("the typed decoder reads it");
+    let verdict = decide(&review, &SourcesOptions::default(), SystemTime::UNIX_EPOCH);
+    assert!(
+        matches!(verdict, Err(_) | Ok(Verdict::Trigger(_))),
+        "{verdict:?}"
     );
 
     let cm = |v: &[u8]| {
