@@ -1,17 +1,31 @@
 //! The reconcile loop for one workload: GET it, let `reloader_core::reconcile::decide` say
 //! what to do, PATCH, and on conflicts re-read and retry. Triggers and resync both end here.
+//!
+//! The wanted hashes were read before the change waited out its coalescing window. If the
+//! workload shows a reload since about then (another replica, a resync), that writer may
+//! have recorded newer data than ours: the sources are read again before deciding, so an
+//! older hash never replaces a newer one (which would roll twice).
 
 use std::time::Duration;
 
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::Client;
 use kube::api::{Api, DynamicObject, PatchParams};
 use serde_json::Value;
 
 use reloader_core::baseline::Wanted;
+use reloader_core::hash::KeyRing;
+use reloader_core::keys::LAST_RELOAD_AT;
 use reloader_core::patch::PatchError;
+use reloader_core::planner;
 use reloader_core::reconcile::{Change, Spacing, Step, decide};
 use reloader_core::workload::WorkloadRef;
+
+use crate::reload::source_read;
+
+/// How far before the first pending change a recorded reload still counts as "since the
+/// read": the reads happen just before queueing, and the record is rounded up to a second.
+const STALE_MARGIN: SignedDuration = SignedDuration::from_secs(2);
 
 /// Why a workload could not be reconciled.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +124,7 @@ pub fn backoff(attempt: u32) -> Duration {
 /// Reconciles one workload: GET, decide, PATCH; on conflicts re-read and retry.
 pub async fn apply(
     client: &Client,
+    ring: &KeyRing,
     workload: &WorkloadRef,
     wanted: &[Wanted],
     spacing: Spacing,
@@ -119,10 +134,25 @@ pub async fn apply(
         &workload.namespace,
         &crate::reload::cache::api_resource(workload.kind),
     );
+    let mut wanted = wanted.to_vec();
+    let mut fresh = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = attempt_once(&api, workload, wanted, spacing).await;
+        let object = match api.get(&workload.name).await {
+            Ok(object) => Ok(serde_json::to_value(&object).unwrap_or(Value::Null)),
+            Err(e) => Err(AttemptError::Api(e)),
+        };
+        let result = match object {
+            Ok(json) => {
+                if !fresh && reloaded_since(&json, spacing.first_pending) {
+                    fresh = true;
+                    refresh(client, ring, &mut wanted).await;
+                }
+                attempt_once(&api, workload, &json, &wanted, spacing).await
+            }
+            Err(e) => Err(e),
+        };
         let error = match result {
             Ok(outcome) => return Ok(outcome),
             Err(AttemptError::Patch(error)) => {
@@ -155,15 +185,44 @@ enum AttemptError {
     Api(kube::Error),
 }
 
+/// Whether the workload records a reload at or after (about) `since`.
+pub fn reloaded_since(object: &Value, since: Timestamp) -> bool {
+    let last = planner::last_reload(
+        object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(LAST_RELOAD_AT))
+            .and_then(Value::as_str),
+    );
+    let since = since.checked_sub(STALE_MARGIN).unwrap_or(since);
+    last.is_some_and(|t| t >= since)
+}
+
+/// Reads each wanted source again and takes its current hashes; a source that cannot be
+/// read (or is gone) keeps what was read before.
+async fn refresh(client: &Client, ring: &KeyRing, wanted: &mut [Wanted]) {
+    for w in wanted.iter_mut() {
+        match source_read::read(client, ring, &w.record.source).await {
+            Ok(Some(stored)) => {
+                w.record.hash = stored.hash;
+                w.same_data = stored.same_data;
+                w.stakater = Some(stored.stakater);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "source re-read failed; keeping the earlier read")
+            }
+        }
+    }
+}
+
 async fn attempt_once(
     api: &Api<DynamicObject>,
     workload: &WorkloadRef,
+    json: &Value,
     wanted: &[Wanted],
     spacing: Spacing,
 ) -> Result<Outcome, AttemptError> {
-    let object = api.get(&workload.name).await.map_err(AttemptError::Api)?;
-    let json = serde_json::to_value(&object).unwrap_or(Value::Null);
-    let step = decide(workload.kind, &json, wanted, Timestamp::now(), spacing)
+    let step = decide(workload.kind, json, wanted, Timestamp::now(), spacing)
         .map_err(AttemptError::Patch)?;
     match step {
         Step::UpToDate => Ok(Outcome::UpToDate),

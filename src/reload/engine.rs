@@ -361,8 +361,10 @@ impl Engine {
             for (workload, p) in pending.take_due(now, |w| busy.contains(w)) {
                 busy.insert(workload.clone());
                 let client = self.client.clone();
+                let ring = self.options.hash_keys.clone();
                 applying.spawn(async move {
-                    let result = apply::apply(&client, &workload, &p.wanted(), p.spacing()).await;
+                    let result =
+                        apply::apply(&client, &ring, &workload, &p.wanted(), p.spacing()).await;
                     Done {
                         workload,
                         pending: p,

@@ -72,3 +72,36 @@ fn a_failure_reads_as_the_apis_code_reason_and_message() {
         assert_eq!(error.detail(), want);
     }
 }
+
+#[test]
+fn a_reload_recorded_since_about_the_read_asks_for_fresh_sources() {
+    let first = Timestamp::from_second(1_700_000_100).unwrap();
+    let object = |last: Option<&str>| match last {
+        Some(t) => serde_json::json!({"metadata": {"annotations": {LAST_RELOAD_AT: t}}}),
+        None => serde_json::json!({"metadata": {}}),
+    };
+    let at = |secs: i64| planner::format_last_reload(Timestamp::from_second(secs).unwrap());
+    let cases = [
+        ("never reloaded", object(None), false),
+        (
+            "reloaded long before",
+            object(Some(&at(1_700_000_000))),
+            false,
+        ),
+        (
+            "reloaded 3 s before",
+            object(Some(&at(1_700_000_097))),
+            false,
+        ),
+        (
+            "reloaded within the margin",
+            object(Some(&at(1_700_000_099))),
+            true,
+        ),
+        ("reloaded after", object(Some(&at(1_700_000_101))), true),
+        ("garbage", object(Some("yesterday")), false),
+    ];
+    for (name, object, want) in cases {
+        assert_eq!(reloaded_since(&object, first), want, "{name}");
+    }
+}
