@@ -328,3 +328,29 @@ impl ReloaderConfig {
         yaml(&self.0)
     }
 }
+
+/// Denies any change to the pod template of a Deployment labelled `frozen: "yes"`: a
+/// reload of it fails on the real API server's own admission.
+pub const FROZEN_POLICY: &str = r#"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: frozen}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
+  validations:
+  - expression: "object.spec.template == oldObject.spec.template"
+    message: "frozen Deployments keep their pod template"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: frozen}
+spec:
+  policyName: frozen
+  validationActions: [Deny]
+  matchResources:
+    objectSelector: {matchLabels: {frozen: "yes"}}
+"#;

@@ -19,7 +19,7 @@ use kube::Api;
 use serde_json::json;
 
 use crate::cluster_harness::fixtures::{
-    AUTO, Deployment, Source, configmap, deployment, documents, namespace, secret,
+    AUTO, Deployment, FROZEN_POLICY, Source, configmap, deployment, documents, namespace, secret,
 };
 use crate::cluster_harness::{Cluster, env_value, eventually};
 use reloader_core::keys::LAST_RELOADED_FROM;
@@ -208,25 +208,6 @@ async fn stakaters_annotation_key_overrides_are_the_only_keys_read() {
         .await;
 }
 
-/// Denies every update of the Deployment `locked` (a ValidatingAdmissionPolicy, built in).
-const LOCK: &str = r#"
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: lock}
-spec:
-  failurePolicy: Fail
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
-  validations:
-  - {expression: "object.metadata.name != 'locked'", message: "this Deployment is locked"}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: lock}
-spec: {policyName: lock, validationActions: [Deny]}
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_carry_stakaters_reasons_reloaded_and_reload_fail() {
     use k8s_openapi::api::core::v1::Event;
@@ -240,26 +221,26 @@ async fn events_carry_stakaters_reasons_reloaded_and_reload_fail() {
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
         follows_creds("open").yaml(),
-        follows_creds("locked").yaml(),
+        follows_creds("locked").object_label("frozen", "yes").yaml(),
     ]));
     for name in ["open", "locked"] {
         cluster.wait_rolled("shop", name, 1).await;
     }
-    cluster.apply(LOCK);
-    eventually("the policy to deny updates of locked", || async {
-        let out = cluster.kubectl_raw(
-            &[
-                "annotate",
-                "deployment",
-                "locked",
-                "-n",
-                "shop",
-                "probe=1",
-                "--overwrite",
-            ],
-            None,
-        );
-        !out.status.success()
+    cluster.apply(FROZEN_POLICY);
+    // A server-side dry run goes through admission and stores nothing.
+    let probe = r#"{"spec":{"template":{"metadata":{"annotations":{"probe":"1"}}}}}"#;
+    eventually("the policy to deny template changes of locked", || async {
+        let args = [
+            "patch",
+            "deployment",
+            "locked",
+            "-n",
+            "shop",
+            "--dry-run=server",
+            "-p",
+            probe,
+        ];
+        !cluster.kubectl_raw(&args, None).status.success()
     })
     .await;
     let _reloader = cluster.start_reloader(&[]);

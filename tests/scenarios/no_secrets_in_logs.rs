@@ -6,38 +6,14 @@
 //! (`tests/no_secrets_in_logs.rs` does the same for malformed reviews, webhook alone.)
 
 use crate::cluster_harness::alert_receiver::Receiver;
-use crate::cluster_harness::fixtures::{deployment, documents, namespace, reloader_config, secret};
+use crate::cluster_harness::fixtures::{
+    FROZEN_POLICY, deployment, documents, namespace, reloader_config, secret,
+};
 use crate::cluster_harness::{Cluster, eventually, http_get};
 
 const CANARY: &str = "canary-7d2e91-do-not-log";
 /// The token part of the alert URL, a credential like a chat webhook's.
 const URL_TOKEN: &str = "url-token-4f0a-do-not-log";
-
-/// Denies any change to the pod template of a Deployment labelled `frozen: "yes"`: a
-/// reload of it fails on the real API server's own admission.
-const FROZEN_POLICY: &str = r#"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: frozen}
-spec:
-  failurePolicy: Fail
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
-  validations:
-  - expression: "object.spec.template == oldObject.spec.template"
-    message: "frozen Deployments keep their pod template"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: frozen}
-spec:
-  policyName: frozen
-  validationActions: [Deny]
-  matchResources:
-    objectSelector: {matchLabels: {frozen: "yes"}}
-"#;
 
 fn db(password: &str) -> String {
     secret("vault", "db", &[("password", password)])

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use apiserver_sim::testing::{Fault, fault};
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use reloader::reload::cache::api_resource;
@@ -575,34 +576,32 @@ async fn wait_all_recorded(
 
 /// The hash of each source's data as it is now (what a reload records, no key configured).
 async fn current_hashes(cluster: &Cluster) -> BTreeMap<SourceId, String> {
-    let mut out = BTreeMap::new();
-    let secrets: Api<Secret> = Api::all(cluster.client.clone());
-    for s in secrets.list(&ListParams::default()).await.expect("secrets") {
-        out.insert(
-            SourceId {
-                kind: SourceKind::Secret,
-                namespace: s.metadata.namespace.clone().unwrap_or_default(),
-                name: s.metadata.name.clone().unwrap_or_default(),
-            },
-            hash_secret(&s).to_string(),
-        );
-    }
-    let configmaps: Api<ConfigMap> = Api::all(cluster.client.clone());
-    for c in configmaps
-        .list(&ListParams::default())
-        .await
-        .expect("configmaps")
-    {
-        out.insert(
-            SourceId {
-                kind: SourceKind::ConfigMap,
-                namespace: c.metadata.namespace.clone().unwrap_or_default(),
-                name: c.metadata.name.clone().unwrap_or_default(),
-            },
-            hash_configmap(&c).to_string(),
-        );
-    }
-    out
+    let id = |kind, meta: &ObjectMeta| SourceId {
+        kind,
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+    };
+    let all = ListParams::default();
+    let secrets = Api::<Secret>::all(cluster.client.clone()).list(&all).await;
+    let configmaps = Api::<ConfigMap>::all(cluster.client.clone())
+        .list(&all)
+        .await;
+    let secrets = secrets.expect("secrets").into_iter();
+    let configmaps = configmaps.expect("configmaps").into_iter();
+    secrets
+        .map(|s| {
+            (
+                id(SourceKind::Secret, &s.metadata),
+                hash_secret(&s).to_string(),
+            )
+        })
+        .chain(configmaps.map(|c| {
+            (
+                id(SourceKind::ConfigMap, &c.metadata),
+                hash_configmap(&c).to_string(),
+            )
+        }))
+        .collect()
 }
 
 type WorkloadKey = (WorkloadKind, String, String);

@@ -2,7 +2,8 @@ use super::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use proptest::prelude::*;
 
-fn cm(data: &[(&str, &str)], binary: &[(&str, &[u8])]) -> ConfigMap {
+/// A ConfigMap with these `data` and `binaryData` entries (also for `stakater`'s tests).
+pub(super) fn cm(data: &[(&str, &str)], binary: &[(&str, &[u8])]) -> ConfigMap {
     ConfigMap {
         data: (!data.is_empty()).then(|| {
             data.iter()
@@ -19,7 +20,8 @@ fn cm(data: &[(&str, &str)], binary: &[(&str, &[u8])]) -> ConfigMap {
     }
 }
 
-fn secret(data: &[(&str, &[u8])]) -> Secret {
+/// A Secret with these `data` entries.
+pub(super) fn secret(data: &[(&str, &[u8])]) -> Secret {
     Secret {
         data: Some(
             data.iter()

@@ -1,36 +1,7 @@
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
-
 use super::*;
-
-fn configmap(data: &[(&str, &str)], binary: &[(&str, &[u8])]) -> ConfigMap {
-    ConfigMap {
-        data: (!data.is_empty()).then(|| {
-            data.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        }),
-        binary_data: (!binary.is_empty()).then(|| {
-            binary
-                .iter()
-                .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
-                .collect()
-        }),
-        ..ConfigMap::default()
-    }
-}
-
-fn secret(data: &[(&str, &[u8])]) -> Secret {
-    Secret {
-        data: Some(
-            data.iter()
-                .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
-                .collect(),
-        ),
-        ..Secret::default()
-    }
-}
+use crate::hash::tests::{cm as configmap, secret};
 
 // Known answers: SHA-1 of the joined text, worked out apart from this code
 // (`python3 -c 'import hashlib; print(hashlib.sha1(b"a=1;b=2").hexdigest())'`).
