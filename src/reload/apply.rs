@@ -3,8 +3,9 @@
 //!
 //! The wanted hashes were read before the change waited out its coalescing window. If the
 //! workload shows a reload since about then (another replica, a resync), that writer may
-//! have recorded newer data than ours: the sources are read again before deciding, so an
-//! older hash never replaces a newer one (which would roll twice).
+//! have recorded newer data than ours: the sources are read again before deciding (on every
+//! attempt, since a conflict may be that writer), so an older hash never replaces a newer
+//! one (which would roll twice).
 
 use std::time::Duration;
 
@@ -135,7 +136,6 @@ pub async fn apply(
         &crate::reload::cache::api_resource(workload.kind),
     );
     let mut wanted = wanted.to_vec();
-    let mut fresh = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -145,8 +145,8 @@ pub async fn apply(
         };
         let result = match object {
             Ok(json) => {
-                if !fresh && reloaded_since(&json, spacing.first_pending) {
-                    fresh = true;
+                // Every attempt: a conflict on the previous one may be that very writer.
+                if reloaded_since(&json, spacing.first_pending) {
                     refresh(client, ring, &mut wanted).await;
                 }
                 attempt_once(&api, workload, &json, &wanted, spacing).await
