@@ -1,13 +1,12 @@
 #![forbid(unsafe_code)]
 
-use clap::Parser;
 use reloader::cmd::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Explicit, so no other crate's default provider is picked by accident.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     reloader::cmd::telemetry::init(cli.log_format, &cli.log_level)?;
     match cli.command {
         Command::Crd => print!("{}", reloader_core::crd::crd_yaml()?),

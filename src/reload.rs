@@ -24,6 +24,7 @@ pub mod followers;
 pub mod hash_key;
 pub mod labels;
 pub mod leader;
+pub mod notify_only;
 pub mod queue;
 pub mod resync;
 pub mod scope;

@@ -8,11 +8,15 @@ use crate::alerts::url;
 use crate::cmd::cli::AlertArgs;
 use crate::cmd::engine_flags::duration;
 
-/// Dispatcher options from `reloader serve`'s flags. An unknown `--alert-sink` or a bad
-/// duration is an error; `--alert-on-reload` without a URL, or with one that will be
-/// refused, is logged (never the URL itself) and the other sinks still work.
+/// Dispatcher options from `reloader serve`'s flags. A bad duration is an error; an
+/// unknown `--alert-sink` means the plain webhook, as stakater falls back to its raw one
+/// (a warning names the value); `--alert-on-reload` without a URL, or with one that will
+/// be refused, is logged (never the URL itself) and the other sinks still work.
 pub fn from_args(args: &AlertArgs, allow_insecure: bool) -> anyhow::Result<DispatcherOptions> {
-    let kind: SinkKind = args.alert_sink.parse()?;
+    let kind: SinkKind = args.alert_sink.parse().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "--alert-sink: posting plain webhook alerts instead");
+        SinkKind::Webhook
+    });
     let group_wait = GroupWait {
         quiet: duration("alert-group-wait", &args.alert_group_wait)?,
         ..GroupWait::default()
@@ -100,6 +104,14 @@ mod tests {
                     url: SinkUrl::Inline(hook.into()),
                 }),
             ),
+            (
+                "on, an unknown sink: stakater's fallback, the plain webhook",
+                args(true, "pager", Some(hook)),
+                Some(Route {
+                    kind: SinkKind::Webhook,
+                    url: SinkUrl::Inline(hook.into()),
+                }),
+            ),
         ];
         for (case, a, want) in table {
             let options = from_args(&a, false).expect("valid");
@@ -115,7 +127,6 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_the_flag_named() {
         let table = [
-            ("pager", "2s", "1s", "unknown alert sink \"pager\""),
             ("slack", "soon", "1s", "--alert-group-wait"),
             ("slack", "2s", "-1s", "--alert-pace"),
         ];

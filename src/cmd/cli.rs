@@ -3,9 +3,11 @@
 //! Boolean flags take stakater/Reloader's (Go's) forms: bare (`--auto-reload-all`), or with
 //! a Go boolean (`--auto-reload-all=true`, `=false`, `=1`, `=f`, …), also as the next word.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use reloader_core::keys;
 use reloader_core::policy::parse_go_bool;
@@ -38,6 +40,42 @@ pub struct Cli {
         default_value = "info"
     )]
     pub log_level: String,
+}
+
+impl Cli {
+    /// The command line of this process; see [`Cli::try_parse_args`].
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses a command line. stakater/Reloader's image takes its flags with no subcommand
+    /// (`--log-level=info --reload-on-create=true`), so a command line that starts with a
+    /// flag and does not parse as it is is read as `serve` with those flags.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let error = match Cli::try_parse_from(&args) {
+            Ok(cli) => return Ok(cli),
+            Err(e) => e,
+        };
+        let asked = matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        );
+        let starts_with_flag = args
+            .get(1)
+            .and_then(|a| a.to_str())
+            .is_some_and(|a| a.starts_with('-'));
+        if asked || !starts_with_flag {
+            return Err(error);
+        }
+        let mut serve = args;
+        serve.insert(1, "serve".into());
+        Cli::try_parse_from(serve)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +222,22 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub alerts: AlertArgs,
+
+    #[command(flatten)]
+    pub go_only: GoOnlyArgs,
+}
+
+/// stakater/Reloader flags about its Go runtime, accepted so its command lines start
+/// reloader, and otherwise without effect (a warning says so).
+#[derive(Debug, Clone, Args)]
+pub struct GoOnlyArgs {
+    /// Accepted and ignored: reloader has no Go profiler to serve (stakater's pprof).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub enable_pprof: bool,
+
+    /// Accepted and ignored, with `--enable-pprof`.
+    #[arg(long, default_value = ":6060")]
+    pub pprof_addr: String,
 }
 
 /// The process-wide alert sink, under stakater/Reloader's environment variable names.
@@ -257,6 +311,11 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_IGNORE_CONFIGMAPS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub ignore_configmaps: bool,
 
+    /// stakater's spelling of `--ignore-secrets`/`--ignore-configmaps`: `secrets` or
+    /// `configmaps` (one of them; comma-separated).
+    #[arg(long, env = "RELOADER_RESOURCES_TO_IGNORE", value_delimiter = ',')]
+    pub resources_to_ignore: Vec<String>,
+
     /// Workload types never rolled, e.g. `cronjobs,daemonsets` (comma-separated).
     #[arg(long, env = "RELOADER_IGNORED_WORKLOAD_TYPES", value_delimiter = ',')]
     pub ignored_workload_types: Vec<String>,
@@ -306,8 +365,8 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_KUBE_API_BURST", default_value_t = 30)]
     pub kube_api_burst: u32,
 
-    /// Run resync only while holding a Lease (several replicas).
-    #[arg(long, env = "RELOADER_LEADER_ELECT", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    /// Run resync only while holding a Lease (several replicas; stakater's `--enable-ha`).
+    #[arg(long, alias = "enable-ha", env = "RELOADER_LEADER_ELECT", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub leader_elect: bool,
 
     /// Namespace of the leader Lease (default: `POD_NAMESPACE`, else `reloader`).
@@ -332,6 +391,22 @@ pub struct EngineArgs {
     /// Namespace of the hash key Secret (default: `POD_NAMESPACE`, else `reloader`).
     #[arg(long, env = "RELOADER_HASH_KEY_NAMESPACE")]
     pub hash_key_namespace: Option<String>,
+
+    /// The Secrets Store CSI driver's `SecretProviderClassPodStatus` as a source
+    /// (stakater's flag). Not supported yet: `true` stops the start with an error rather
+    /// than leave CSI users without reloads.
+    #[arg(long, env = "RELOADER_ENABLE_CSI_INTEGRATION", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub enable_csi_integration: bool,
+
+    /// With `--reload-on-create`: the first resync after a start also rolls followers that
+    /// record no hash yet, as stakater does when it replays its informers' adds.
+    #[arg(long, env = "RELOADER_SYNC_AFTER_RESTART", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub sync_after_restart: bool,
+
+    /// Roll nothing: POST `{"webhook":"update successful"}` to this URL once for every
+    /// admitted change of a Secret's or ConfigMap's data in scope (stakater's meaning).
+    #[arg(long, env = "RELOADER_WEBHOOK_NOTIFY_URL", hide_env_values = true)]
+    pub webhook_url: Option<String>,
 
     #[command(flatten)]
     pub annotations: AnnotationArgs,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::cmd::cli::{AnnotationArgs, EngineArgs};
 use crate::reload::EngineOptions;
 use crate::reload::leader::LeaseOptions;
+use crate::reload::notify_only::NotifyOnly;
 use crate::reload::resync::ResyncOptions;
 use crate::reload::scope::{NamespaceSet, Scope};
 use crate::reload::start::{HashKeySecret, Settings};
@@ -90,6 +91,48 @@ fn reload_strategy(value: &str) -> anyhow::Result<ReloadStrategy> {
     }
 }
 
+/// `"text"` → `text`; anything else as it is (trimmed).
+fn unquoted(value: &str) -> &str {
+    let v = value.trim();
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v)
+}
+
+/// Which of Secrets and ConfigMaps `--resources-to-ignore` names (stakater's rules: either,
+/// any case, never both).
+fn resources_to_ignore(values: &[String]) -> anyhow::Result<(bool, bool)> {
+    let (mut secrets, mut configmaps) = (false, false);
+    for value in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        match value.to_ascii_lowercase().as_str() {
+            "secrets" => secrets = true,
+            "configmaps" => configmaps = true,
+            _ => anyhow::bail!(
+                "--resources-to-ignore takes `configmaps` or `secrets`, not {value:?}"
+            ),
+        }
+    }
+    anyhow::ensure!(
+        !(secrets && configmaps),
+        "--resources-to-ignore takes `configmaps` or `secrets`, not both: nothing would be followed"
+    );
+    Ok((secrets, configmaps))
+}
+
+/// The namespaces to act in: `--namespaces`, else stakater's single-namespace mode
+/// (`KUBERNETES_NAMESPACE`, which its chart sets when `watchGlobally` is false).
+fn only_namespaces(flag: &[String], kubernetes_namespace: Option<String>) -> Vec<String> {
+    let listed: Vec<String> = flag.iter().filter(|n| !n.is_empty()).cloned().collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    kubernetes_namespace
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .into_iter()
+        .collect()
+}
+
 /// The engine's settings from `reloader serve`'s flags, checked once. `instance` is this
 /// replica's name (`POD_NAME`), `drain` how long shutdown waits for in-flight reloads.
 pub fn settings(
@@ -97,17 +140,33 @@ pub fn settings(
     instance: Option<String>,
     drain: Duration,
 ) -> anyhow::Result<Settings> {
+    anyhow::ensure!(
+        !args.enable_csi_integration,
+        "--enable-csi-integration: the Secrets Store CSI driver's SecretProviderClassPodStatus \
+         is not supported yet (docs/stakater-compatibility.md)"
+    );
+    let ignored = resources_to_ignore(&args.resources_to_ignore)?;
+    let notify_only = match args.webhook_url.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => Some(NotifyOnly::new(url)?),
+        _ => None,
+    };
     let global = GlobalOptions {
         ignored_workload_types: args
             .ignored_workload_types
             .iter()
             .filter_map(|t| workload_type(t))
             .collect(),
-        ignore_secrets: args.ignore_secrets,
-        ignore_configmaps: args.ignore_configmaps,
+        ignore_secrets: args.ignore_secrets || ignored.0,
+        ignore_configmaps: args.ignore_configmaps || ignored.1,
         auto_reload_all: args.auto_reload_all,
     };
-    let namespace_selector = args.namespace_selector.join(",");
+    // stakater's chart writes `--namespace-selector="k:v"`, the quotes part of the value.
+    let namespace_selector = args
+        .namespace_selector
+        .iter()
+        .map(|s| unquoted(s))
+        .collect::<Vec<_>>()
+        .join(",");
     let engine = EngineOptions {
         strategy: reload_strategy(&args.reload_strategy)?,
         coalesce: duration("coalesce-window", &args.coalesce_window)?,
@@ -118,11 +177,8 @@ pub fn settings(
             .parse()
             .context("--resource-label-selector")?,
         scope: Scope {
-            only: args
-                .namespaces
-                .iter()
-                .filter(|n| !n.is_empty())
-                .cloned()
+            only: only_namespaces(&args.namespaces, std::env::var("KUBERNETES_NAMESPACE").ok())
+                .into_iter()
                 .collect(),
             ignore: args
                 .namespaces_to_ignore
@@ -136,11 +192,14 @@ pub fn settings(
         drain,
         // Loaded once API access exists (`hash_key`); plain SHA-256 until then.
         hash_keys: Arc::new(KeyRing::plain()),
+        notify_only,
     };
     let resync = ResyncOptions {
         period: duration("resync-period", &args.resync_period)?,
         qps: args.kube_api_qps,
         burst: args.kube_api_burst,
+        // Only with --reload-on-create, as upstream; `serve` turns it on.
+        sync_after_restart: false,
     };
     Ok(Settings {
         detect: [(
@@ -209,6 +268,93 @@ mod tests {
         }
         let err = argo(&["--is-argo-rollouts=maybe"]).unwrap_err();
         assert!(format!("{err:#}").contains("--is-argo-rollouts"), "{err:#}");
+    }
+
+    #[test]
+    fn resources_to_ignore_takes_stakaters_values() {
+        // (flags, ignore secrets, ignore configmaps) or the error
+        type Ignored = Result<(bool, bool), &'static str>;
+        let cases: [(&[&str], Ignored); 7] = [
+            (&[], Ok((false, false))),
+            (&["--resources-to-ignore=secrets"], Ok((true, false))),
+            (&["--resources-to-ignore=ConfigMaps"], Ok((false, true))),
+            (&["--resources-to-ignore", "sEcrets"], Ok((true, false))),
+            (
+                &["--ignore-configmaps", "--resources-to-ignore=configmaps"],
+                Ok((false, true)),
+            ),
+            (
+                &["--resources-to-ignore=secrets,configmaps"],
+                Err("not both"),
+            ),
+            (&["--resources-to-ignore=pods"], Err("not \"pods\"")),
+        ];
+        for (flags, want) in cases {
+            let got = engine(flags)
+                .map(|s| (s.global.ignore_secrets, s.global.ignore_configmaps))
+                .map_err(|e| format!("{e:#}"));
+            match (want, got) {
+                (Ok(want), Ok(got)) => assert_eq!(got, want, "{flags:?}"),
+                (Err(want), Err(got)) => assert!(got.contains(want), "{flags:?}: {got}"),
+                (want, got) => panic!("{flags:?}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn kubernetes_namespace_is_the_single_namespace_mode_unless_namespaces_are_listed() {
+        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let cases = [
+            ("neither: every namespace", &[][..], None, &[][..]),
+            (
+                "KUBERNETES_NAMESPACE alone",
+                &[],
+                Some("apps"),
+                &["apps"][..],
+            ),
+            ("blank KUBERNETES_NAMESPACE", &[], Some(" "), &[]),
+            ("--namespaces wins", &["a", "b"], Some("apps"), &["a", "b"]),
+            (
+                "empty entries of --namespaces",
+                &[""],
+                Some("apps"),
+                &["apps"],
+            ),
+        ];
+        for (case, flag, env, want) in cases {
+            let got = only_namespaces(&owned(flag), env.map(str::to_owned));
+            assert_eq!(got, owned(want), "{case}");
+        }
+    }
+
+    #[test]
+    fn unsupported_or_unusable_stakater_flags_stop_the_start_with_a_reason() {
+        let cases = [
+            (&["--enable-csi-integration=true"][..], "not supported yet"),
+            (
+                &["--webhook-url", "ftp://x.example/hook"],
+                "--webhook-url must be http",
+            ),
+            (&["--webhook-url=not a url"], "--webhook-url is not a URL"),
+        ];
+        for (flags, want) in cases {
+            let Err(err) = engine(flags) else {
+                panic!("{flags:?} started");
+            };
+            assert!(format!("{err:#}").contains(want), "{flags:?}: {err:#}");
+        }
+        for flags in [
+            &["--enable-csi-integration=false"][..],
+            &["--webhook-url", "https://ci.example/hook"],
+            &["--webhook-url="],
+        ] {
+            let s = engine(flags).unwrap_or_else(|e| panic!("{flags:?}: {e:#}"));
+            assert_eq!(
+                s.engine.notify_only.is_some(),
+                flags[0] == "--webhook-url",
+                "{flags:?}"
+            );
+        }
     }
 
     fn engine(flags: &[&str]) -> anyhow::Result<Settings> {

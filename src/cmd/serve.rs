@@ -67,7 +67,16 @@ async fn shutdown_signal() {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
-    metrics.count_by_namespace(args.metrics_by_namespace);
+    // stakater's switch is METRICS_COUNT_BY_NAMESPACE=enabled (its chart's
+    // enableMetricsByNamespace).
+    let by_namespace = std::env::var("METRICS_COUNT_BY_NAMESPACE").is_ok_and(|v| v == "enabled");
+    metrics.count_by_namespace(args.metrics_by_namespace || by_namespace);
+    if args.go_only.enable_pprof {
+        tracing::warn!(
+            pprof_addr = %args.go_only.pprof_addr,
+            "--enable-pprof is stakater's Go profiler; reloader has none, nothing is served"
+        );
+    }
     let paths = CertPaths {
         cert: args.tls_cert_file.clone(),
         key: args.tls_key_file.clone(),
@@ -88,7 +97,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (engine_stop_tx, engine_stop_rx) = watch::channel(false);
     // Flags become settings once, here; a bad flag stops the start before anything runs.
     let pod_name = std::env::var("POD_NAME").ok();
-    let engine_settings = crate::cmd::engine_flags::settings(&args.engine, pod_name, DRAIN)?;
+    let mut engine_settings = crate::cmd::engine_flags::settings(&args.engine, pod_name, DRAIN)?;
+    engine_settings.resync.sync_after_restart =
+        args.engine.sync_after_restart && args.reload_on_create;
+    if args.engine.sync_after_restart && !args.reload_on_create {
+        tracing::warn!(
+            "--sync-after-restart has no effect without --reload-on-create (as upstream)"
+        );
+    }
+    if engine_settings.engine.notify_only.is_some() {
+        tracing::warn!("--webhook-url: every change is posted there and nothing is reloaded");
+    }
     let ignore_annotation = engine_settings.keys.ignore.clone();
     let alert_options =
         crate::cmd::alert_flags::from_args(&args.alerts, args.allow_insecure_alert_urls)?;
@@ -106,7 +125,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("no Kubernetes API access (--log-only serves the webhooks without it)")?;
         tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
         let client = kube::Client::try_from(c).context("Kubernetes client")?;
-        let mut engine_settings = engine_settings;
         if let Some(secret) = &engine_settings.hash_key {
             let ring = crate::reload::hash_key::load(&client, &secret.namespace, &secret.name)
                 .await

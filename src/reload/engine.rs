@@ -31,6 +31,7 @@ use crate::reload::events::Events;
 use crate::reload::first_status::{self, Observed};
 use crate::reload::followers::{Reading, entries_for};
 use crate::reload::labels::LabelSelector;
+use crate::reload::notify_only::NotifyOnly;
 use crate::reload::queue::{Entry, Pending, PendingSet, after};
 use crate::reload::scope::Scope;
 use crate::reload::source_read::{self, StoredSource};
@@ -58,6 +59,8 @@ pub struct EngineOptions {
     pub drain: Duration,
     /// The hash key of new records and the schemes of older ones.
     pub hash_keys: Arc<KeyRing>,
+    /// `--webhook-url`: post each admitted change there and roll nothing (resync too).
+    pub notify_only: Option<NotifyOnly>,
 }
 
 /// Records for some workloads, from one source read, with each workload's coalescing window.
@@ -140,6 +143,9 @@ impl EngineHandle {
         // Numbered on arrival, before waiting, so later triggers outrank earlier ones.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let source = trigger.source();
+        if let Some(notify) = &self.options.notify_only {
+            return self.notify(notify, &trigger, &source).await;
+        }
         // Most Secret and ConfigMap writes concern nobody: skip the read entirely.
         if !self.followed(&source) {
             self.metrics.trigger_result("unfollowed");
@@ -173,9 +179,41 @@ impl EngineHandle {
         }
     }
 
-    /// Resync of one source: read it now and queue the followers that already record it.
-    pub async fn resync_source(&self, source: &SourceRef) -> Result<(), source_read::SourceError> {
-        if !self.options.scope.includes(&source.namespace) {
+    /// `--webhook-url`: posts a change of a source that passes the label selector,
+    /// followed or not (stakater's meaning), once its write is stored.
+    async fn notify(&self, notify: &NotifyOnly, trigger: &Trigger, source: &SourceRef) {
+        let stored = source_read::wait_for(
+            &self.client,
+            &self.options.hash_keys,
+            source,
+            trigger.new_hash,
+            trigger.old_hash,
+            self.options.source_wait,
+        )
+        .await;
+        match stored {
+            Ok(Some(s)) if !self.options.resource_selector.matches(&s.labels) => {
+                self.metrics.trigger_result("unselected");
+            }
+            // Deleted: only with --reload-on-delete does the webhook hand it over at all.
+            Ok(_) => notify.send(source, &self.metrics).await,
+            Err(e) => {
+                self.metrics.trigger_result(e.label());
+                tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
+            }
+        }
+    }
+
+    /// Resync of one source: read it now and queue its followers. With
+    /// `baseline_required` only those that already record it (the usual pass); without,
+    /// also those that record nothing (`--sync-after-restart`'s first pass).
+    pub async fn resync_source(
+        &self,
+        source: &SourceRef,
+        baseline_required: bool,
+    ) -> Result<(), source_read::SourceError> {
+        // --webhook-url rolls nothing, not even a repair.
+        if !self.options.scope.includes(&source.namespace) || self.options.notify_only.is_some() {
             return Ok(());
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -183,7 +221,7 @@ impl EngineHandle {
         // A source that does not exist is left alone by resync: deletes only roll through
         // their trigger (`--reload-on-delete`).
         if let Some(stored) = stored {
-            let batch = self.batch(source, Some(&stored), true, seq, None);
+            let batch = self.batch(source, Some(&stored), baseline_required, seq, None);
             self.send(batch).await;
         }
         Ok(())
@@ -458,7 +496,11 @@ impl Engine {
                         .unwrap_or_default();
                     self.metrics.write_to_patch(took);
                 }
-                tracing::info!(%workload, sources = changes.len(), "reloaded");
+                let described: Vec<String> = changes
+                    .iter()
+                    .map(reloader_core::reconcile::Change::describe)
+                    .collect();
+                tracing::info!(%workload, changes = %described.join(", "), "reloaded");
                 self.alert(&workload, &p, &configs, AlertResult::Rolled);
                 let events = self.events.clone();
                 let (w, c) = (workload.clone(), changes.clone());

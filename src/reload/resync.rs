@@ -1,7 +1,8 @@
 //! Resync: the leader reconciles every follower against its sources at start and every
 //! `--resync-period`, reading each distinct source once per pass, rate-limited. It repairs
 //! what triggers missed (the webhook down, a full queue, a restart). A workload with no
-//! recorded hash is never rolled by resync, so installing reloader restarts nothing.
+//! recorded hash is never rolled by resync, so installing reloader restarts nothing; only
+//! `--sync-after-restart` asks for that on the first pass after a start.
 
 use std::time::Duration;
 
@@ -18,10 +19,18 @@ pub struct ResyncOptions {
     pub period: Duration,
     pub qps: f64,
     pub burst: u32,
+    /// `--sync-after-restart` (with `--reload-on-create`): the first pass of this process
+    /// also rolls followers that record no hash, as stakater does after a restart.
+    pub sync_after_restart: bool,
 }
 
-/// One pass over every followed source. Returns how many sources were read.
-pub async fn pass(handle: &EngineHandle, options: &ResyncOptions) -> usize {
+/// One pass over every followed source (see [`EngineHandle::resync_source`] for
+/// `baseline_required`). Returns how many sources were read.
+pub async fn pass(
+    handle: &EngineHandle,
+    options: &ResyncOptions,
+    baseline_required: bool,
+) -> usize {
     let mut bucket = TokenBucket::new(options.qps, options.burst, Instant::now());
     let sources = handle.followed_sources();
     let mut read = 0;
@@ -30,7 +39,7 @@ pub async fn pass(handle: &EngineHandle, options: &ResyncOptions) -> usize {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        match handle.resync_source(source).await {
+        match handle.resync_source(source, baseline_required).await {
             Ok(()) => read += 1,
             Err(e) => tracing::debug!(%source, error = %e, "resync read failed"),
         }
@@ -50,12 +59,15 @@ pub async fn run(
     mut leader: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut first = true;
     loop {
         tokio::select! {
             _ = shutdown.wait_for(|s| *s) => return,
             r = leader.wait_for(|l| *l) => if r.is_err() { return },
         }
-        let read = pass(&handle, &options).await;
+        let baseline_required = !(first && options.sync_after_restart);
+        first = false;
+        let read = pass(&handle, &options, baseline_required).await;
         tracing::info!(sources = read, "resync pass done");
         if options.period.is_zero() {
             // Only at start; wait for leadership to come back before passing again.

@@ -425,6 +425,7 @@ async fn soak(mut cluster: Cluster, run: Run, faults: bool) {
         log.clone(),
     ));
 
+    let started = Instant::now();
     let injected = AtomicUsize::new(0);
     let end = Instant::now() + Duration::from_secs(run.seconds);
     while Instant::now() < end {
@@ -473,6 +474,7 @@ async fn soak(mut cluster: Cluster, run: Run, faults: bool) {
     tokio::time::sleep(Duration::from_secs(6)).await;
     let generations = generations(&cluster).await;
     let mut over = Vec::new();
+    let mut spurious = Vec::new();
     let mut rollouts = 0;
     let mut all_windows = 0;
     for f in &followers {
@@ -486,9 +488,13 @@ async fn soak(mut cluster: Cluster, run: Run, faults: bool) {
                 "{:?} {}/{}: {rolled} rollouts for {windows} windows of changes",
                 f.kind, f.namespace, f.name
             ));
+            spurious.push(f);
         }
     }
     let logs = replicas.logs();
+    for f in &spurious {
+        eprintln!("{}", history(f, &changes, started, &logs));
+    }
     let panics: Vec<&String> = logs.iter().filter(|l| l.contains("panicked")).collect();
     eprintln!(
         "soak: seed {}: {} changes, {} faults, {} kills, {} stops, {} rollouts across {} workloads \
@@ -514,6 +520,26 @@ async fn soak(mut cluster: Cluster, run: Run, faults: bool) {
         panics[0]
     );
     assert!(rollouts > 0, "nothing rolled at all");
+}
+
+/// What happened to one workload, for a failure: the changes to what it follows (seconds
+/// into the run) and every replica's log line that names it.
+fn history(f: &Follower, changes: &[Change], started: Instant, logs: &[String]) -> String {
+    let mut out = format!("history of {:?} {}/{}:\n", f.kind, f.namespace, f.name);
+    for c in changes.iter().filter(|c| f.follows.contains(&c.source)) {
+        let at = c.at.saturating_duration_since(started).as_secs_f64();
+        out += &format!(
+            "  {at:8.3} s  wrote {:?} {}\n",
+            c.source.kind, c.source.name
+        );
+    }
+    let needle = format!("{}/{}/{}", f.namespace, f.kind, f.name);
+    for (replica, log) in logs.iter().enumerate() {
+        for line in log.lines().filter(|l| l.contains(&needle)) {
+            out += &format!("  log {replica}: {line}\n");
+        }
+    }
+    out
 }
 
 /// How many coalescing windows the changes to `follows` fall into: a window opens at a

@@ -79,6 +79,9 @@ fn every_boolean_flag_takes_an_explicit_value() {
         "--ignore-configmaps",
         "--auto-reload-all",
         "--leader-elect",
+        "--sync-after-restart",
+        "--enable-csi-integration",
+        "--enable-pprof",
     ];
     for flag in flags {
         for (value, want) in [("true", true), ("false", false)] {
@@ -96,6 +99,9 @@ fn every_boolean_flag_takes_an_explicit_value() {
                 "--ignore-secrets" => args.engine.ignore_secrets,
                 "--ignore-configmaps" => args.engine.ignore_configmaps,
                 "--auto-reload-all" => args.engine.auto_reload_all,
+                "--sync-after-restart" => args.engine.sync_after_restart,
+                "--enable-csi-integration" => args.engine.enable_csi_integration,
+                "--enable-pprof" => args.go_only.enable_pprof,
                 "--leader-elect" => args.engine.leader_elect,
                 other => panic!("{other}: not in the table"),
             };
@@ -146,4 +152,91 @@ fn selectors_are_repeatable_and_keep_set_terms_whole() {
         ["team:a", "env in (prod,staging)"]
     );
     assert_eq!(args.engine.namespace_selector, ["reloader:enabled"]);
+}
+
+/// What runs for a command line given to `reloader` as it is (no `serve` added by the test).
+fn command_of(args: &[&str]) -> Result<&'static str, clap::error::ErrorKind> {
+    let cli = Cli::try_parse_args(["reloader"].iter().chain(args)).map_err(|e| e.kind())?;
+    Ok(match cli.command {
+        Command::Crd => "crd",
+        Command::Serve(_) => "serve",
+        Command::Certs(_) => "certs",
+        Command::WebhookConfig(_) => "webhook-config",
+        Command::Version => "version",
+    })
+}
+
+#[test]
+fn stakaters_image_arguments_run_serve_without_a_subcommand() {
+    use clap::error::ErrorKind;
+    let cases: [(&str, &[&str], Result<&str, ErrorKind>); 9] = [
+        (
+            "the chart's default args",
+            &["--log-level=info"],
+            Ok("serve"),
+        ),
+        (
+            "the chart with every switch on",
+            &[
+                "--log-format=json",
+                "--log-level=info",
+                "--resources-to-ignore=secrets",
+                "--ignored-workload-types=jobs,cronjobs",
+                "--namespaces=team-a,team-b",
+                "--namespaces-to-ignore=kube-system",
+                "--namespace-selector=\"team:a\"",
+                "--resource-label-selector=app:x",
+                "--enable-pprof",
+                "--pprof-addr=:6060",
+                "--configmap-annotation",
+                "my.company.com/configmap",
+                "--webhook-url",
+                "https://ci.example/hook",
+                "--is-Argo-Rollouts=true",
+                "--reload-on-create=true",
+                "--reload-on-delete=true",
+                "--sync-after-restart=true",
+                "--reload-strategy=annotations",
+                "--enable-ha=true",
+                "--auto-reload-all=true",
+            ],
+            Ok("serve"),
+        ),
+        (
+            "a subcommand after a global flag",
+            &["--log-level", "debug", "crd"],
+            Ok("crd"),
+        ),
+        ("our own form", &["serve", "--log-level=info"], Ok("serve")),
+        ("a subcommand alone", &["version"], Ok("version")),
+        ("help", &["--help"], Err(ErrorKind::DisplayHelp)),
+        ("version", &["--version"], Err(ErrorKind::DisplayVersion)),
+        (
+            "a flag nobody has",
+            &["--no-such-flag"],
+            Err(ErrorKind::UnknownArgument),
+        ),
+        (
+            "no arguments: the image's CMD is serve",
+            &[],
+            Err(ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand),
+        ),
+    ];
+    for (case, args, want) in cases {
+        assert_eq!(command_of(args), want, "{case}: {args:?}");
+    }
+}
+
+#[test]
+fn enable_ha_is_leader_election() {
+    for (flags, want) in [
+        (&[][..], false),
+        (&["--enable-ha"][..], true),
+        (&["--enable-ha=true"][..], true),
+        (&["--enable-ha=false"][..], false),
+        (&["--leader-elect"][..], true),
+    ] {
+        let (_, args) = serve(flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+        assert_eq!(args.engine.leader_elect, want, "{flags:?}");
+    }
 }
