@@ -216,6 +216,7 @@ impl Cluster {
             flags: kept,
             pod_name: "reloader-local".into(),
             pod_namespace: Some(namespace.to_owned()),
+            without_subcommand: false,
         };
         let reloader = self.launch(&launch);
         self.wait_webhooks(launch.webhook_port, true, &["sources", "workloads"]);

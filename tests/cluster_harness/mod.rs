@@ -354,6 +354,7 @@ impl Cluster {
             flags,
             pod_name: "reloader".into(),
             pod_namespace: None,
+            without_subcommand: false,
         };
         self.launch(&launch)
     }
@@ -391,14 +392,15 @@ impl Cluster {
             .path()
             .join(format!("reloader-{}.log", self.reloaders));
         let file = std::fs::File::create(&log).expect("log file");
-        let mut args: Vec<String> = vec![
-            "serve".into(),
+        let subcommand = (!launch.without_subcommand).then(|| "serve".to_owned());
+        let mut args: Vec<String> = subcommand.into_iter().collect();
+        args.extend([
             format!("--kubeconfig={}", launch.kubeconfig.display()),
             format!("--tls-cert-file={}", certs.join("tls.crt").display()),
             format!("--tls-key-file={}", certs.join("tls.key").display()),
             format!("--webhook-addr=127.0.0.1:{}", launch.webhook_port),
             format!("--metrics-addr=127.0.0.1:{metrics_port}"),
-        ];
+        ]);
         args.extend(launch.flags.iter().cloned());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_reloader"));
         cmd.args(&args)
@@ -809,6 +811,8 @@ pub struct Launch {
     /// `POD_NAME` is this, a dash and the start's number.
     pub pod_name: String,
     pub pod_namespace: Option<String>,
+    /// Flags only, no `serve` in front: how stakater's image is started.
+    pub without_subcommand: bool,
 }
 
 /// A Deployment's rollouts as the deployment controller records them.

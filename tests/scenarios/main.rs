@@ -23,5 +23,6 @@ mod original;
 mod refused_targets;
 mod scope;
 mod soak;
+mod stakater_modes;
 mod status;
 mod warnings;
