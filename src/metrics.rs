@@ -15,6 +15,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+pub mod stakater;
+
+use stakater::StakaterMetrics;
+
 type Labels = Vec<(&'static str, &'static str)>;
 /// Labels with a workload's namespace, which no fixed set holds.
 type NamespaceLabels = Vec<(&'static str, String)>;
@@ -42,6 +46,8 @@ pub struct Metrics {
     cert_expiry: Gauge,
     cache_objects: Family<Labels, Gauge>,
     leader: Gauge,
+    /// stakater/Reloader's names, fed beside ours.
+    pub stakater: StakaterMetrics,
     probes: Mutex<Vec<Probe>>,
 }
 
@@ -179,8 +185,10 @@ impl Metrics {
                 family.get_or_create_owned(&vec![(label, *value)]);
             }
         }
+        let stakater = StakaterMetrics::register(&mut registry);
         Self {
             registry,
+            stakater,
             alerts_sent,
             alerts_dropped,
             reviews,
@@ -212,6 +220,7 @@ impl Metrics {
 
     pub fn trigger_queue_depth(&self, depth: usize) {
         self.trigger_queue_depth.set(gauge_value(depth));
+        self.stakater.queue_depth(gauge_value(depth));
     }
 
     /// One workload patched for a write admitted `took` ago.
@@ -248,6 +257,7 @@ impl Metrics {
 
     pub fn trigger_queued(&self) {
         self.triggers_queued.inc();
+        self.stakater.queued();
     }
 
     /// `reason` is `full` or `closed`.
@@ -297,8 +307,21 @@ impl Metrics {
         let success = match outcome {
             "reloaded" => "true",
             "failed" => "false",
+            "up_to_date" => return self.stakater.skipped("strategy_not_updated"),
             _ => return,
         };
+        self.stakater.action(
+            kind,
+            if success == "true" {
+                "success"
+            } else {
+                "error"
+            },
+        );
+        if self.by_namespace.load(Ordering::Relaxed) {
+            self.stakater
+                .reload_by_namespace(namespace, success == "true");
+        }
         self.reload_executed
             .get_or_create(&vec![("success", success)])
             .inc();

@@ -118,3 +118,28 @@ fn reconciles_count_by_kind_and_by_namespace_only_when_asked() {
         );
     }
 }
+
+#[test]
+fn stakaters_names_are_fed_beside_ours() {
+    let m = Metrics::new();
+    m.count_by_namespace(true);
+    m.reconcile("Deployment", "shop", "reloaded", "none");
+    m.reconcile("StatefulSet", "shop", "failed", "conflict");
+    m.reconcile("Deployment", "shop", "up_to_date", "none");
+    m.trigger_queued();
+    m.trigger_queue_depth(2);
+    let text = m.encode();
+    for sample in [
+        r#"reloader_reload_executed_total{success="true"} 1"#,
+        r#"reloader_action_total{workload_kind="Deployment",result="success"} 1"#,
+        r#"reloader_action_total{workload_kind="StatefulSet",result="error"} 1"#,
+        r#"reloader_errors_total{type="handler_error"} 1"#,
+        r#"reloader_skipped_total{reason="strategy_not_updated"} 1"#,
+        r#"reloader_workqueue_adds_total 1"#,
+        r#"reloader_workqueue_depth 2"#,
+        r#"reloader_reload_executed_total_by_namespace{success="true",namespace="shop"} 1"#,
+        r#"reloader_reload_executed_total_by_namespace{success="false",namespace="shop"} 1"#,
+    ] {
+        assert!(text.contains(sample), "{sample} not in:\n{text}");
+    }
+}

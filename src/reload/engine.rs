@@ -138,18 +138,34 @@ impl EngineHandle {
     /// Resolves one trigger: waits for the admitted write, then queues its followers.
     pub async fn resolve_trigger(&self, trigger: Trigger) {
         if !self.options.scope.includes(&trigger.namespace) {
+            self.metrics.stakater.skipped("ignored_or_not_selected");
             return;
         }
+        let started = std::time::Instant::now();
+        let resource_type = match trigger.kind {
+            reloader_core::source::SourceKind::Secret => "secrets",
+            reloader_core::source::SourceKind::ConfigMap => "configmaps",
+        };
+        let result = self.resolve_in_scope(trigger).await;
+        self.metrics
+            .stakater
+            .reconcile(resource_type, result, started.elapsed());
+    }
+
+    /// [`Self::resolve_trigger`] past the scope check: `success`, or `error` when the
+    /// write could not be confirmed in the stored source.
+    async fn resolve_in_scope(&self, trigger: Trigger) -> &'static str {
         // Numbered on arrival, before waiting, so later triggers outrank earlier ones.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let source = trigger.source();
         if let Some(notify) = &self.options.notify_only {
-            return self.notify(notify, &trigger, &source).await;
+            self.notify(notify, &trigger, &source).await;
+            return "success";
         }
         // Most Secret and ConfigMap writes concern nobody: skip the read entirely.
         if !self.followed(&source) {
             self.metrics.trigger_result("unfollowed");
-            return;
+            return "success";
         }
         let stored = source_read::wait_for(
             &self.client,
@@ -162,6 +178,11 @@ impl EngineHandle {
         .await;
         match stored {
             Ok(stored) => {
+                if let Some(s) = &stored
+                    && !self.options.resource_selector.matches(&s.labels)
+                {
+                    self.metrics.stakater.skipped("ignored_or_not_selected");
+                }
                 let admitted = Some(trigger.admitted_at);
                 let batch = self.batch(&source, stored.as_ref(), false, seq, admitted);
                 tracing::debug!(%source, followers = batch.len(), "trigger resolved");
@@ -170,11 +191,16 @@ impl EngineHandle {
                 } else {
                     "followers"
                 });
+                for (workload, _, _) in &batch {
+                    self.metrics.stakater.matched(workload.kind.as_str(), 1);
+                }
                 self.send(batch).await;
+                "success"
             }
             Err(e) => {
                 self.metrics.trigger_result(e.label());
                 tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
+                "error"
             }
         }
     }
@@ -421,6 +447,8 @@ impl Engine {
                 _ = shutdown.wait_for(|s| *s) => break,
                 t = triggers.recv(), if triggers_open => match t {
                     Some(t) => {
+                        let waited = SystemTime::now().duration_since(t.admitted_at).unwrap_or_default();
+                        self.metrics.stakater.dequeued(waited);
                         let handle = self.handle.clone();
                         resolving.spawn(async move { handle.resolve_trigger(t).await });
                     }
@@ -495,6 +523,9 @@ impl Engine {
                         .duration_since(admitted)
                         .unwrap_or_default();
                     self.metrics.write_to_patch(took);
+                    self.metrics
+                        .stakater
+                        .action_latency(workload.kind.as_str(), took);
                 }
                 let described: Vec<String> = changes
                     .iter()
@@ -549,6 +580,7 @@ impl Engine {
                     && matches!(apply::classify(error), Retry::Later | Retry::Reread)
                 {
                     pending.restore(workload.clone(), p, after(Timestamp::now(), RETRY_AFTER));
+                    self.metrics.stakater.retry();
                 }
                 TargetOutcome::Failed(e.to_string())
             }

@@ -312,12 +312,39 @@ pub fn decide(
     }))
 }
 
+/// stakater's `reloader_events_received_total`: one per reviewed write of a source, as
+/// its informers see one event per write.
+fn received(state: &AppState, review: &Review<'_, SourceParts<'_>>) {
+    let event_type = match review.operation {
+        Operation::Create => "add",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+        Operation::Connect => return,
+    };
+    let resource_type = match review.kind.kind.as_str() {
+        "Secret" => "secrets",
+        "ConfigMap" => "configmaps",
+        _ => return,
+    };
+    state
+        .metrics
+        .stakater
+        .event_received(event_type, resource_type);
+}
+
 /// The handler. Input we cannot read gets a 4xx; every readable review is allowed.
 /// Hands a trigger to the engine's queue; the outcome the review is counted under.
 fn act(state: &AppState, uid: &str, verdict: Verdict) -> &'static str {
     let t = match verdict {
         Verdict::Ignore(reason) => {
             tracing::debug!(%uid, reason = reason.as_str(), "source write ignored");
+            match reason {
+                IgnoreReason::DataUnchanged => state.metrics.stakater.skipped("no_data_change"),
+                IgnoreReason::IgnoreAnnotation => {
+                    state.metrics.stakater.skipped("ignored_or_not_selected")
+                }
+                _ => {}
+            }
             return "ignored";
         }
         Verdict::Trigger(t) => t,
@@ -355,6 +382,7 @@ pub async fn handle(
     let state: &AppState = &state;
     super::serve_review(state, WEBHOOK, &headers, body, |bytes| async move {
         let review = parse(&bytes)?;
+        received(state, &review);
         let verdict = decide(&review, &state.sources, SystemTime::now())?;
         let outcome = act(state, &review.uid, verdict);
         Ok((review.version, Answer::allow(review.uid), outcome))

@@ -436,6 +436,31 @@ impl Cluster {
         Ok(reloader)
     }
 
+    /// Applies [`fixtures::FROZEN_POLICY`] and waits until the API server denies a change
+    /// to the pod template of the Deployment `ns/name` (labelled `frozen: "yes"`), checked
+    /// by a server-side dry run, which goes through admission and stores nothing.
+    pub async fn freeze(&self, ns: &str, name: &str) {
+        self.apply(fixtures::FROZEN_POLICY);
+        let probe = r#"{"spec":{"template":{"metadata":{"annotations":{"probe":"1"}}}}}"#;
+        eventually(
+            &format!("the policy to deny template changes of {name}"),
+            || async {
+                let args = [
+                    "patch",
+                    "deployment",
+                    name,
+                    "-n",
+                    ns,
+                    "--dry-run=server",
+                    "-p",
+                    probe,
+                ];
+                !self.kubectl_raw(&args, None).status.success()
+            },
+        )
+        .await;
+    }
+
     /// Registers the validating webhook at the given port (renders it with `reloader
     /// webhook-config --url`, applies it with kubectl).
     pub fn register_webhook(&self) {

@@ -19,7 +19,7 @@ use kube::Api;
 use serde_json::json;
 
 use crate::cluster_harness::fixtures::{
-    AUTO, Deployment, FROZEN_POLICY, Source, configmap, deployment, documents, namespace, secret,
+    AUTO, Deployment, Source, configmap, deployment, documents, namespace, secret,
 };
 use crate::cluster_harness::{Cluster, env_value, eventually};
 use reloader_core::keys::LAST_RELOADED_FROM;
@@ -226,23 +226,7 @@ async fn events_carry_stakaters_reasons_reloaded_and_reload_fail() {
     for name in ["open", "locked"] {
         cluster.wait_rolled("shop", name, 1).await;
     }
-    cluster.apply(FROZEN_POLICY);
-    // A server-side dry run goes through admission and stores nothing.
-    let probe = r#"{"spec":{"template":{"metadata":{"annotations":{"probe":"1"}}}}}"#;
-    eventually("the policy to deny template changes of locked", || async {
-        let args = [
-            "patch",
-            "deployment",
-            "locked",
-            "-n",
-            "shop",
-            "--dry-run=server",
-            "-p",
-            probe,
-        ];
-        !cluster.kubectl_raw(&args, None).status.success()
-    })
-    .await;
+    cluster.freeze("shop", "locked").await;
     let _reloader = cluster.start_reloader(&[]);
     cluster.register_webhook();
     cluster.apply(&secret("shop", "creds", &[("password", "two")]));

@@ -1,7 +1,7 @@
 //! stakater/Reloader's modes and command lines, on the real control plane: its image's
 //! flags-only command line starts `serve`; `--webhook-url` posts each data change and rolls
 //! nothing; `--sync-after-restart` (with `--reload-on-create`) rolls, once, the followers a
-//! restart finds without a record.
+//! restart finds without a record; its metric names are served after a reload.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cluster_harness::alert_receiver::Receiver;
 use crate::cluster_harness::fixtures::{AUTO, Source, deployment, documents, namespace, secret};
-use crate::cluster_harness::{Cluster, Launch, eventually};
+use crate::cluster_harness::{Cluster, Launch, eventually, http_get};
 
 /// Longer than several resync periods of the reloaders below (`--resync-period 500ms`).
 const HOLD: Duration = Duration::from_secs(3);
@@ -160,4 +160,86 @@ async fn sync_after_restart_rolls_followers_without_a_record_once() {
         "--sync-after-restart",
     ]);
     cluster.stays_rolled("shop", "web", 2, HOLD).await;
+}
+
+/// The metric names the parity table calls `same`, each with a sample line in `scrape`.
+fn missing_stakater_metrics(scrape: &str) -> Vec<String> {
+    let table = include_str!("../../docs/stakater-compatibility.md");
+    let same: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("| same |"))
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .filter(|n| n.starts_with("reloader_") || n.starts_with("rest_client_"))
+        .collect();
+    assert!(same.len() >= 10, "the table lost its metric rows: {same:?}");
+    same.into_iter()
+        .filter(|name| {
+            !scrape.lines().any(|l| {
+                [" ", "{", "_bucket{"]
+                    .iter()
+                    .any(|end| l.starts_with(&format!("{name}{end}")))
+            })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stakaters_metric_names_are_served_after_a_reload() {
+    let mut cluster = Cluster::start().await;
+    let follows = |name: &str| {
+        deployment("shop", name)
+            .annotation(AUTO, "true")
+            .env_from_secret("creds")
+    };
+    let mut docs = vec![
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        follows("open").yaml(),
+    ];
+    // A failed reload feeds the error families; only the real API server has policies.
+    if cluster.is_real() {
+        docs.push(follows("locked").object_label("frozen", "yes").yaml());
+    }
+    cluster.apply(&documents(&docs));
+    cluster.wait_rolled("shop", "open", 1).await;
+    if cluster.is_real() {
+        cluster.freeze("shop", "locked").await;
+    }
+    let reloader = cluster.start_reloader(&["--metrics-by-namespace"]);
+    cluster.register_webhook();
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "open", 2).await;
+    // No data change: skipped.
+    cluster.apply(
+        &Source::secret("shop", "creds", &[("password", "two")])
+            .label("team", "a")
+            .yaml(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let missing = loop {
+        let scrape = http_get(reloader.metrics_port, "/metrics").unwrap_or_default();
+        let mut missing = missing_stakater_metrics(&scrape);
+        // The simulator cannot fail a reload: the error family is the one it may lack.
+        if !cluster.is_real() {
+            missing.retain(|m| m != "reloader_errors_total");
+        }
+        if missing.is_empty() || std::time::Instant::now() > deadline {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        missing.is_empty(),
+        "not in a scrape after a reload: {missing:?}"
+    );
+    let scrape = http_get(reloader.metrics_port, "/metrics").expect("metrics");
+    for sample in [
+        r#"reloader_action_total{workload_kind="Deployment",result="success"} 1"#,
+        r#"reloader_reload_executed_total_by_namespace{success="true",namespace="shop"} 1"#,
+        r#"reloader_events_received_total{event_type="update",resource_type="secrets"}"#,
+        r#"reloader_skipped_total{reason="no_data_change"} 1"#,
+    ] {
+        assert!(scrape.contains(sample), "{sample} not in:\n{scrape}");
+    }
 }
