@@ -136,6 +136,11 @@ helm-lint: $(HELM) $(KUBERNETES_VALIDATE) bins
 	  > $(TOOLS)/helm-rendered.yaml
 	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered.yaml
 	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered.yaml target/debug/reloader webhook-config
+	$(HELM) template rel helm/reloader --namespace reloader --values tests/parity/stakater-v1.4.21-values.yaml \
+	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
+	  > $(TOOLS)/helm-rendered-stakater.yaml
+	$(KUBERNETES_VALIDATE) --strict --quiet $(TOOLS)/helm-rendered-stakater.yaml
+	$(VENV)/bin/python helm/check-chart.py $(TOOLS)/helm-rendered-stakater.yaml target/debug/reloader webhook-config
 	$(HELM) template rel helm/reloader --namespace reloader --set replicas=0 \
 	  --set certManager.enabled=false --set tls.secretName=reloader-tls --set tls.caBundle=Q0E= \
 	  --set webhook.url=https://127.0.0.1:9443 > $(TOOLS)/helm-rendered-url.yaml

@@ -93,13 +93,15 @@ fn sources() -> String {
     out
 }
 
+/// Whether our values.yaml has `path`, or a free-form map on the way to it (an empty one,
+/// such as `labels: {}`, takes any key).
 fn values_has(path: &str) -> bool {
     let values: serde_yaml::Value = serde_yaml::from_str(VALUES).expect("values.yaml");
     let mut at = &values;
     for key in path.split('.') {
         match at.get(key) {
             Some(v) => at = v,
-            None => return false,
+            None => return at.as_mapping().is_some_and(|m| m.is_empty()),
         }
     }
     true

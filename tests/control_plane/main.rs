@@ -14,6 +14,7 @@ mod manifests;
 mod rbac;
 mod readme_install;
 mod release;
+mod stakater_values;
 
 use std::time::Duration;
 

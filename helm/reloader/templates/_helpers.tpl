@@ -1,10 +1,39 @@
 {{- define "reloader.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- $name := .Values.nameOverride | default .Chart.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The ServiceAccount the pods run as: reloader.serviceAccount.name, else the full name. */}}
+{{- define "reloader.serviceAccountName" -}}
+{{- (.Values.reloader.serviceAccount).name | default (include "reloader.fullname" .) -}}
+{{- end -}}
+
+{{/* Replicas: reloader.deployment.replicas (stakater's place) unless our older top-level
+replicas is given. */}}
+{{- define "reloader.replicas" -}}
+{{- if hasKey .Values "replicas" -}}
+{{- .Values.replicas | int -}}
+{{- else -}}
+{{- ((.Values.reloader.deployment).replicas) | default 0 | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A list given as a YAML list or, as stakater's chart also takes, a comma-separated
+string; as JSON, for fromJsonArray. */}}
+{{- define "reloader.list" -}}
+{{- if kindIs "string" . -}}
+{{- splitList "," . | compact | toJson -}}
+{{- else -}}
+{{- . | default list | toJson -}}
+{{- end -}}
+{{- end -}}
+
 
 {{- define "reloader.labels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}
@@ -65,9 +94,10 @@ per line. Empty in the cluster-wide mode. The Deployment passes the same list as
 {{- if $r.namespaceSelector -}}
 {{- fail "reloader.namespaceSelector needs to list and watch namespaces cluster-wide, which reloader.watchGlobally: false does not grant; list the namespaces in reloader.namespaces instead" -}}
 {{- end -}}
-{{- $namespaces := $r.namespaces | default (list .Release.Namespace) -}}
+{{- $namespaces := include "reloader.list" $r.namespaces | fromJsonArray | default (list .Release.Namespace) -}}
+{{- $ignored := include "reloader.list" $r.ignoreNamespaces | fromJsonArray -}}
 {{- range $ns := $namespaces | uniq }}
-{{- if not (has $ns $r.ignoreNamespaces) }}
+{{- if not (has $ns $ignored) }}
 {{ $ns }}
 {{- end }}
 {{- end }}
@@ -114,4 +144,37 @@ the cluster-wide mode (an empty list). */}}
   values:
     {{- toYaml . | nindent 4 }}
 {{- end -}}
+{{- end -}}
+
+{{/* The scrape settings a ServiceMonitor endpoint and a PodMonitor endpoint share. */}}
+{{- define "reloader.monitorEndpoint" -}}
+{{- with .interval }}
+interval: {{ . }}
+{{- end }}
+{{- with .timeout }}
+scrapeTimeout: {{ . }}
+{{- end }}
+{{- with .scheme }}
+scheme: {{ . }}
+{{- end }}
+{{- with .tlsConfig }}
+tlsConfig:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .bearerTokenFile }}
+bearerTokenFile: {{ . }}
+{{- end }}
+{{- with .bearerTokenSecret }}
+bearerTokenSecret:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+honorLabels: {{ .honorLabels | default false }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
