@@ -46,6 +46,7 @@ pub struct Metrics {
     cert_expiry: Gauge,
     cache_objects: Family<Labels, Gauge>,
     leader: Gauge,
+    caches_synced: Gauge,
     /// stakater/Reloader's names, fed beside ours.
     pub stakater: StakaterMetrics,
     probes: Mutex<Vec<Probe>>,
@@ -164,6 +165,12 @@ impl Metrics {
             "Objects in the engine's workload caches, by workload kind",
             cache_objects.clone(),
         );
+        let caches_synced = Gauge::default();
+        registry.register(
+            "caches_synced",
+            "1 once the workload caches have been listed at start (start-up is done), else 0",
+            caches_synced.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "is_leader",
@@ -189,6 +196,7 @@ impl Metrics {
         Self {
             registry,
             stakater,
+            caches_synced,
             alerts_sent,
             alerts_dropped,
             reviews,
@@ -346,6 +354,11 @@ impl Metrics {
         self.alerts_dropped
             .get_or_create(&vec![("reason", reason)])
             .inc();
+    }
+
+    /// The workload caches have been listed (or not yet).
+    pub fn caches_synced(&self, synced: bool) {
+        self.caches_synced.set(i64::from(synced));
     }
 
     /// The OpenMetrics text exposition, after running the probes.

@@ -27,9 +27,15 @@ fn the_state_gauges_and_the_latency_histogram_appear_with_their_values() {
     m.cache_objects("Deployment", 12);
     m.cache_objects("StatefulSet", 0);
     m.leader(true);
+    assert!(
+        m.encode().contains("reloader_caches_synced 0\n"),
+        "0 before the caches are listed"
+    );
+    m.caches_synced(true);
     let text = m.encode();
     let cases = [
         ("queue depth", "reloader_trigger_queue_depth 3"),
+        ("caches synced", "reloader_caches_synced 1"),
         (
             "certificate expiry",
             "reloader_tls_certificate_expiry_timestamp_seconds 1900000000",

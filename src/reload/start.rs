@@ -145,6 +145,7 @@ pub fn start(
 
     let mut resync_shutdown = shutdown.clone();
     let mut cache_stop = shutdown.clone();
+    let synced = metrics.clone();
     background.spawn(async move {
         // The first pass needs full caches, or it would miss followers.
         let ready = async {
@@ -161,6 +162,7 @@ pub fn start(
             _ = ready => {}
         }
         tracing::info!("workload caches filled");
+        synced.caches_synced(true);
         tokio::join!(
             status_scan::run(handle.clone(), leader_rx.clone(), shutdown.clone()),
             resync::run(handle, settings.resync, leader_rx, shutdown),
