@@ -398,6 +398,12 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_ENABLE_CSI_INTEGRATION", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub enable_csi_integration: bool,
 
+    /// A reloaded CronJob also runs now: a Job from its (reloaded) job template, as
+    /// stakater does, besides the template patch its next scheduled runs use. `false`:
+    /// only the template is patched and nothing runs before the schedule says so.
+    #[arg(long, env = "RELOADER_RUN_CRONJOBS_ON_RELOAD", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "true", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub run_cronjobs_on_reload: bool,
+
     /// With `--reload-on-create`: the first resync after a start also rolls followers that
     /// record no hash yet, as stakater does when it replays its informers' adds.
     #[arg(long, env = "RELOADER_SYNC_AFTER_RESTART", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]

@@ -193,6 +193,7 @@ pub fn settings(
         // Loaded once API access exists (`hash_key`); plain SHA-256 until then.
         hash_keys: Arc::new(KeyRing::plain()),
         notify_only,
+        run_cronjobs: args.run_cronjobs_on_reload,
     };
     let resync = ResyncOptions {
         period: duration("resync-period", &args.resync_period)?,

@@ -300,6 +300,8 @@ pub fn rbac(
                     &["get", "patch", "update"],
                 ),
                 rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
+                // A reloaded CronJob's run-now Job (--run-cronjobs-on-reload).
+                rule(&["batch"], &["jobs"], &["create"]),
             ])
             .collect(),
         ),

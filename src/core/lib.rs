@@ -18,6 +18,7 @@ pub mod pod_template;
 pub mod policy;
 pub mod reconcile;
 pub mod refs;
+pub mod run_now;
 pub mod source;
 pub mod validation;
 pub mod workload;

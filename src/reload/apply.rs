@@ -20,6 +20,8 @@ use reloader_core::keys::LAST_RELOAD_AT;
 use reloader_core::patch::PatchError;
 use reloader_core::planner;
 use reloader_core::reconcile::{Change, Spacing, Step, decide};
+use reloader_core::run_now::{self, RunNowError};
+use reloader_core::workload::WorkloadKind;
 use reloader_core::workload::WorkloadRef;
 
 use crate::reload::source_read;
@@ -37,6 +39,12 @@ pub enum ApplyError {
         #[source]
         error: PatchError,
     },
+    #[error("cannot make {workload}'s run-now Job: {error}")]
+    RunNow {
+        workload: WorkloadRef,
+        #[source]
+        error: RunNowError,
+    },
     #[error("{workload}: gave up after {attempts} attempts: {error}")]
     Api {
         workload: WorkloadRef,
@@ -51,6 +59,7 @@ impl ApplyError {
     pub fn label(&self) -> &'static str {
         match self {
             ApplyError::Patch { .. } => "patch_build",
+            ApplyError::RunNow { .. } => "run_now",
             ApplyError::Api { .. } => "api",
         }
     }
@@ -61,6 +70,7 @@ impl ApplyError {
     pub fn detail(&self) -> String {
         match self {
             ApplyError::Patch { error, .. } => error.to_string(),
+            ApplyError::RunNow { error, .. } => error.to_string(),
             ApplyError::Api {
                 attempts, error, ..
             } => {
@@ -129,6 +139,7 @@ pub async fn apply(
     workload: &WorkloadRef,
     wanted: &[Wanted],
     spacing: Spacing,
+    run_cronjobs: bool,
 ) -> Result<Outcome, ApplyError> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -149,7 +160,9 @@ pub async fn apply(
                 if reloaded_since(&json, spacing.first_pending) {
                     refresh(client, ring, &mut wanted).await;
                 }
-                attempt_once(&api, workload, &json, &wanted, spacing).await
+                let run_now =
+                    (run_cronjobs && workload.kind == WorkloadKind::CronJob).then_some(client);
+                attempt_once(&api, workload, &json, &wanted, spacing, run_now).await
             }
             Err(e) => Err(e),
         };
@@ -157,6 +170,12 @@ pub async fn apply(
             Ok(outcome) => return Ok(outcome),
             Err(AttemptError::Patch(error)) => {
                 return Err(ApplyError::Patch {
+                    workload: workload.clone(),
+                    error,
+                });
+            }
+            Err(AttemptError::RunNow(error)) => {
+                return Err(ApplyError::RunNow {
                     workload: workload.clone(),
                     error,
                 });
@@ -182,6 +201,7 @@ pub async fn apply(
 
 enum AttemptError {
     Patch(PatchError),
+    RunNow(RunNowError),
     Api(kube::Error),
 }
 
@@ -221,6 +241,7 @@ async fn attempt_once(
     json: &Value,
     wanted: &[Wanted],
     spacing: Spacing,
+    run_now: Option<&Client>,
 ) -> Result<Outcome, AttemptError> {
     let step = decide(workload.kind, json, wanted, Timestamp::now(), spacing)
         .map_err(AttemptError::Patch)?;
@@ -228,6 +249,12 @@ async fn attempt_once(
         Step::UpToDate => Ok(Outcome::UpToDate),
         Step::WaitUntil(at) => Ok(Outcome::Deferred(at)),
         Step::Patch { patch, changes } => {
+            // The Job first: when the patch then fails, the next attempt asks for the same
+            // Job again (same name) and finds it made.
+            if let Some(client) = run_now {
+                let job = run_now::job_for(json, &patch, &changes).map_err(AttemptError::RunNow)?;
+                create_job(client, &workload.namespace, job).await?;
+            }
             let params = PatchParams::default();
             api.patch(
                 &workload.name,
@@ -238,6 +265,20 @@ async fn attempt_once(
             .map_err(AttemptError::Api)?;
             Ok(Outcome::Reloaded(changes))
         }
+    }
+}
+
+/// Creates a CronJob's run-now Job; one that already exists is this very reload's, made by
+/// an earlier attempt, another replica or before a restart.
+async fn create_job(client: &Client, namespace: &str, job: Value) -> Result<(), AttemptError> {
+    let resource = kube::api::ApiResource::erase::<k8s_openapi::api::batch::v1::Job>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let job: DynamicObject = serde_json::from_value(job)
+        .map_err(|e| AttemptError::RunNow(RunNowError::Patch(e.to_string())))?;
+    match api.create(&kube::api::PostParams::default(), &job).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.reason == "AlreadyExists" => Ok(()),
+        Err(e) => Err(AttemptError::Api(e)),
     }
 }
 

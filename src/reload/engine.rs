@@ -61,6 +61,8 @@ pub struct EngineOptions {
     pub hash_keys: Arc<KeyRing>,
     /// `--webhook-url`: post each admitted change there and roll nothing (resync too).
     pub notify_only: Option<NotifyOnly>,
+    /// `--run-cronjobs-on-reload`: a reloaded CronJob also runs a Job now, as stakater's.
+    pub run_cronjobs: bool,
 }
 
 /// Records for some workloads, from one source read, with each workload's coalescing window.
@@ -426,9 +428,12 @@ impl Engine {
                 busy.insert(workload.clone());
                 let client = self.client.clone();
                 let ring = self.options.hash_keys.clone();
+                let run_cronjobs = self.options.run_cronjobs;
                 applying.spawn(async move {
+                    let (wanted, spacing) = (p.wanted(), p.spacing());
                     let result =
-                        apply::apply(&client, &ring, &workload, &p.wanted(), p.spacing()).await;
+                        apply::apply(&client, &ring, &workload, &wanted, spacing, run_cronjobs)
+                            .await;
                     Done {
                         workload,
                         pending: p,

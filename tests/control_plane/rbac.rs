@@ -116,6 +116,13 @@ const ALLOWED: &[Allowed] = &[
         "events.rs: the same, through events.k8s.io/v1",
     ),
     (
+        "batch",
+        "jobs",
+        &["create"],
+        Where::Acting,
+        "apply.rs creates a reloaded CronJob's run-now Job (--run-cronjobs-on-reload)",
+    ),
+    (
         "coordination.k8s.io",
         "leases",
         &["get", "list", "watch", "create", "update", "patch"],
@@ -302,9 +309,10 @@ fn allowed(g: &Grant, release_namespace: &str) -> bool {
 }
 
 /// The writes allowed wherever reloader acts (so cluster-wide too): rolling a workload,
-/// Events, its own ReloaderConfig status.
+/// a reloaded CronJob's run-now Job, Events, its own ReloaderConfig status.
 fn acting_write(g: &Grant) -> bool {
     (is_workload(&g.group, &g.resource) && g.verb == "patch")
+        || (g.group == "batch" && g.resource == "jobs" && g.verb == "create")
         || ((g.group.is_empty() || g.group == "events.k8s.io")
             && g.resource == "events"
             && ["create", "patch"].contains(&g.verb.as_str()))

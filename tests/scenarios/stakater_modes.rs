@@ -245,3 +245,129 @@ async fn stakaters_metric_names_are_served_after_a_reload() {
         assert!(scrape.contains(sample), "{sample} not in:\n{scrape}");
     }
 }
+
+const NIGHTLY: &str = r#"
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop, annotations: {reloader.stakater.com/auto: "true"}}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    metadata: {labels: {app: nightly}}
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: job
+              image: busybox
+              envFrom: [{secretRef: {name: creds}}]
+"#;
+
+/// The CronJob's generation, and the Jobs it owns: (name, the recorded hash in its pod
+/// template, whether it is marked as a manual run).
+async fn nightly(cluster: &Cluster) -> (i64, Vec<(String, Option<String>, bool)>) {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    use kube::Api;
+    let cronjobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), "shop");
+    let generation = cronjobs
+        .get("nightly")
+        .await
+        .expect("cronjob")
+        .metadata
+        .generation
+        .unwrap_or_default();
+    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), "shop");
+    let var =
+        reloader_core::patch::env_var_name(reloader_core::source::SourceKind::Secret, "creds");
+    let mut owned: Vec<(String, Option<String>, bool)> =
+        jobs.list(&Default::default())
+            .await
+            .expect("jobs")
+            .items
+            .into_iter()
+            .filter(|j| {
+                j.metadata.owner_references.iter().flatten().any(|o| {
+                    o.kind == "CronJob" && o.name == "nightly" && o.controller == Some(true)
+                })
+            })
+            .map(|j| {
+                let manual = j
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("cronjob.kubernetes.io/instantiate"))
+                    .is_some_and(|v| v == "manual");
+                let recorded = j
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.template.spec.as_ref())
+                    .and_then(|p| p.containers.first())
+                    .and_then(|c| c.env.as_ref())
+                    .and_then(|env| env.iter().find(|e| e.name == var))
+                    .and_then(|e| e.value.clone());
+                (j.metadata.name.unwrap_or_default(), recorded, manual)
+            })
+            .collect();
+    owned.sort();
+    (generation, owned)
+}
+
+async fn wait_nightly(cluster: &Cluster, generation: i64, jobs: usize) {
+    eventually(
+        &format!("the CronJob at generation {generation} with {jobs} Jobs"),
+        || async {
+            let (g, owned) = nightly(cluster).await;
+            assert!(
+                g <= generation && owned.len() <= jobs,
+                "went past: {g}, {owned:?}"
+            );
+            g == generation && owned.len() == jobs
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_cronjob_runs_once_now_as_stakaters_does() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        NIGHTLY.to_owned(),
+    ]));
+    let flags = ["--resync-period", "500ms"];
+    let mut first = cluster.start_reloader(&flags);
+    cluster.register_webhook();
+
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    wait_nightly(&cluster, 2, 1).await;
+    let (_, owned) = nightly(&cluster).await;
+    let (name, recorded, manual) = &owned[0];
+    assert!(name.starts_with("nightly-reload-") && *manual, "{owned:?}");
+    assert!(
+        recorded.is_some(),
+        "the Job runs the reloaded template: {owned:?}"
+    );
+
+    // A restart and several resyncs make the same reload again: no second Job.
+    first.stop_cleanly();
+    let mut again = cluster.start_reloader(&flags);
+    tokio::time::sleep(HOLD).await;
+    assert_eq!(nightly(&cluster).await, (2, owned.clone()));
+
+    cluster.apply(&secret("shop", "creds", &[("password", "three")]));
+    wait_nightly(&cluster, 3, 2).await;
+    again.stop_cleanly();
+
+    // Turned off: the template still records the change, and nothing runs before the schedule.
+    let _off = cluster.start_reloader(&[flags[0], flags[1], "--run-cronjobs-on-reload=false"]);
+    cluster.apply(&secret("shop", "creds", &[("password", "four")]));
+    wait_nightly(&cluster, 4, 2).await;
+    tokio::time::sleep(HOLD).await;
+    assert_eq!(
+        nightly(&cluster).await.1.len(),
+        2,
+        "no Job with the flag off"
+    );
+}

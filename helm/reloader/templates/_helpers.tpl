@@ -132,6 +132,11 @@ tests/control_plane/rbac.rs for the calls). */}}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- if ne (toString .Values.reloader.runCronJobsOnReload) "false" }}
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [create]
+{{- end }}
 {{- end -}}
 
 {{/* Namespaced mode: a webhook namespaceSelector expression matching only the namespaces
