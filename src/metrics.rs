@@ -15,6 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+pub mod client;
 pub mod stakater;
 
 use stakater::StakaterMetrics;
@@ -47,6 +48,8 @@ pub struct Metrics {
     cache_objects: Family<Labels, Gauge>,
     leader: Gauge,
     caches_synced: Gauge,
+    rest_requests: Family<NamespaceLabels, Counter>,
+    rest_seconds: Family<NamespaceLabels, Histogram>,
     /// stakater/Reloader's names, fed beside ours.
     pub stakater: StakaterMetrics,
     probes: Mutex<Vec<Probe>>,
@@ -66,7 +69,9 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("reloader");
+        // client-go's names have no prefix; everything else is `reloader_…`.
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("reloader");
         let reviews = Family::<Labels, Counter>::default();
         registry.register(
             "admission_reviews",
@@ -192,9 +197,28 @@ impl Metrics {
                 family.get_or_create_owned(&vec![(label, *value)]);
             }
         }
-        let stakater = StakaterMetrics::register(&mut registry);
+        let stakater = StakaterMetrics::register(registry);
+        let rest_requests = Family::<NamespaceLabels, Counter>::default();
+        root.register(
+            "rest_client_requests",
+            "Requests of the Kubernetes client, by HTTP status code, method and API server (client-go's name)",
+            rest_requests.clone(),
+        );
+        let rest_seconds = Family::<NamespaceLabels, Histogram>::new_with_constructor(|| {
+            // client-go's buckets: 5 ms .. ~1 min.
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.005, 2.0, 14,
+            ))
+        });
+        root.register(
+            "rest_client_request_duration_seconds",
+            "Time to the response of each Kubernetes client request, by verb and API server (client-go's name)",
+            rest_seconds.clone(),
+        );
         Self {
-            registry,
+            registry: root,
+            rest_requests,
+            rest_seconds,
             stakater,
             caches_synced,
             alerts_sent,
@@ -354,6 +378,23 @@ impl Metrics {
         self.alerts_dropped
             .get_or_create(&vec![("reason", reason)])
             .inc();
+    }
+
+    /// One request of the Kubernetes client (see [`client::CountRequests`]).
+    pub fn rest_request(&self, code: &str, method: &'static str, host: &str, took: Duration) {
+        self.rest_requests
+            .get_or_create(&vec![
+                ("code", code.to_owned()),
+                ("method", method.to_owned()),
+                ("host", host.to_owned()),
+            ])
+            .inc();
+        self.rest_seconds
+            .get_or_create(&vec![
+                ("verb", method.to_owned()),
+                ("host", host.to_owned()),
+            ])
+            .observe(took.as_secs_f64());
     }
 
     /// The workload caches have been listed (or not yet).

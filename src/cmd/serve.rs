@@ -124,7 +124,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("no Kubernetes API access (--log-only serves the webhooks without it)")?;
         tracing::info!(cluster = %c.cluster_url, "Kubernetes API configured");
-        let client = kube::Client::try_from(c).context("Kubernetes client")?;
+        let host = c
+            .cluster_url
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let counted = crate::metrics::client::CountRequests::new(metrics.clone(), &host);
+        let client = kube::client::ClientBuilder::try_from(c)
+            .context("Kubernetes client")?
+            .with_layer(&counted)
+            .build();
         if let Some(secret) = &engine_settings.hash_key {
             let ring = crate::reload::hash_key::load(&client, &secret.namespace, &secret.name)
                 .await

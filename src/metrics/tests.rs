@@ -149,3 +149,21 @@ fn stakaters_names_are_fed_beside_ours() {
         assert!(text.contains(sample), "{sample} not in:\n{text}");
     }
 }
+
+#[test]
+fn the_kubernetes_clients_requests_carry_client_gos_names_without_our_prefix() {
+    let m = Metrics::new();
+    m.rest_request("200", "GET", "10.96.0.1:443", Duration::from_millis(3));
+    m.rest_request("409", "PATCH", "10.96.0.1:443", Duration::from_millis(9));
+    let text = m.encode();
+    for sample in [
+        r#"rest_client_requests_total{code="200",method="GET",host="10.96.0.1:443"} 1"#,
+        r#"rest_client_requests_total{code="409",method="PATCH",host="10.96.0.1:443"} 1"#,
+        r#"rest_client_request_duration_seconds_count{verb="PATCH",host="10.96.0.1:443"} 1"#,
+        "reloader_triggers_queued_total 0",
+    ] {
+        assert!(text.contains(sample), "{sample} not in:\n{text}");
+    }
+    assert!(!text.contains("reloader_rest_client"), "{text}");
+    assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+}
