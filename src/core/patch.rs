@@ -288,17 +288,25 @@ fn env_var_ops(
     for (index, env) in envs {
         let container = &containers[index];
         let at = index.to_string();
-        ops.push(test(
-            pointer(base, &["spec", "containers", &at, "name"]),
-            container.get("name").cloned().unwrap_or(Value::Null),
-        ));
         let env_path = pointer(base, &["spec", "containers", &at, "env"]);
         match container.get("env") {
             Some(old) => {
+                ops.push(test(
+                    pointer(base, &["spec", "containers", &at, "name"]),
+                    container.get("name").cloned().unwrap_or(Value::Null),
+                ));
                 ops.push(test(env_path.clone(), old.clone()));
                 ops.push(replace(env_path, Value::Array(env)));
             }
-            None => ops.push(add(env_path, Value::Array(env))),
+            // No env to test: the whole container as read, so a writer who added one
+            // meanwhile (another replica's reload) makes this patch fail, not clobber it.
+            None => {
+                ops.push(test(
+                    pointer(base, &["spec", "containers", &at]),
+                    container.clone(),
+                ));
+                ops.push(add(env_path, Value::Array(env)));
+            }
         }
     }
     Ok(ops)
@@ -323,19 +331,31 @@ fn annotation_ops(base: &str, template: &Value, pending: &[&Record]) -> Vec<Patc
         (SOURCE_HASHES, Value::String(hashes_text(&hashes))),
         (LAST_RELOADED_FROM, Value::String(last_from.to_string())),
     ];
+    // Each `add` below is guarded by a `test` of what it adds into, as read: a concurrent
+    // writer (another replica's reload) makes the patch fail instead of being clobbered.
     let mut ops = Vec::new();
     let metadata = template.get("metadata");
     let annotations = metadata.and_then(|m| m.get("annotations"));
     match (metadata, annotations) {
-        (None, _) => ops.push(add(
-            pointer(base, &["metadata"]),
-            json!({"annotations": Value::Object(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())}),
-        )),
-        (Some(_), None) => ops.push(add(
-            pointer(base, &["metadata", "annotations"]),
-            Value::Object(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
-        )),
+        (None, _) => {
+            ops.push(test(pointer(base, &[]), template.clone()));
+            ops.push(add(
+                pointer(base, &["metadata"]),
+                json!({"annotations": Value::Object(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())}),
+            ));
+        }
+        (Some(m), None) => {
+            ops.push(test(pointer(base, &["metadata"]), m.clone()));
+            ops.push(add(
+                pointer(base, &["metadata", "annotations"]),
+                Value::Object(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            ));
+        }
         (Some(_), Some(existing)) => {
+            ops.push(test(
+                pointer(base, &["metadata", "annotations"]),
+                existing.clone(),
+            ));
             for (key, value) in values {
                 let path = pointer(base, &["metadata", "annotations", key]);
                 match existing.get(key) {

@@ -144,7 +144,8 @@ fn template_ops(
 ) -> Result<(Vec<PatchOperation>, Vec<Change>), PatchError> {
     let mut changes = Vec::new();
     let mut ops = Vec::new();
-    for strategy in [ReloadStrategy::EnvVars, ReloadStrategy::Annotations] {
+    // Annotations first: their guard may test the whole template, which the env ops change.
+    for strategy in [ReloadStrategy::Annotations, ReloadStrategy::EnvVars] {
         let of_strategy: Vec<&Wanted> = wanted.iter().filter(|w| w.strategy == strategy).collect();
         let records = pending(
             &of_strategy,

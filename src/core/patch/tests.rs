@@ -404,3 +404,52 @@ fn entries_of_other_sources_are_kept_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn a_first_record_fails_instead_of_clobbering_one_another_replica_wrote_meanwhile() {
+    // Two replicas read the same object (no env, no template annotations) and both build a
+    // first record; the second one's patch must fail on the first one's result, whatever
+    // else that write brought with it.
+    let doc = deployment(json!([{"name": "app"}]));
+    let records = [record(SourceKind::Secret, "db", h("1"), Some(0))];
+    let cases: [(&str, ReloadStrategy, &str, Value); 4] = [
+        (
+            "env added",
+            ReloadStrategy::EnvVars,
+            "/spec/template/spec/containers/0/env",
+            json!([{"name": "X", "value": "1"}]),
+        ),
+        (
+            "image changed",
+            ReloadStrategy::EnvVars,
+            "/spec/template/spec/containers/0/image",
+            json!("web:2"),
+        ),
+        (
+            "annotations added",
+            ReloadStrategy::Annotations,
+            "/spec/template/metadata/annotations",
+            json!({"a": "b"}),
+        ),
+        (
+            "labels changed",
+            ReloadStrategy::Annotations,
+            "/spec/template/metadata/labels/app",
+            json!("other"),
+        ),
+    ];
+    for (case, strategy, pointer, value) in cases {
+        let p = build_patch(WorkloadKind::Deployment, &doc, strategy, &records).unwrap();
+        assert!(
+            apply(&doc, &p).is_ok(),
+            "{case}: applies to what it was built from"
+        );
+        let mut meanwhile = doc.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        meanwhile.pointer_mut(parent).expect(parent)[key] = value;
+        assert!(
+            apply(&meanwhile, &p).is_err(),
+            "{case}: clobbered a concurrent write"
+        );
+    }
+}
