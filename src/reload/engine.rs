@@ -160,16 +160,14 @@ impl EngineHandle {
         // Numbered on arrival, before waiting, so later triggers outrank earlier ones.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let source = trigger.source();
-        if let Some(notify) = &self.options.notify_only {
-            self.notify(notify, &trigger, &source).await;
-            return "success";
-        }
-        // Most Secret and ConfigMap writes concern nobody: skip the read entirely.
-        if !self.followed(&source) {
+        let notify = self.options.notify_only.as_ref();
+        // Most Secret and ConfigMap writes concern nobody: skip the read entirely
+        // (`--webhook-url` posts for followed and unfollowed sources alike, as stakater).
+        if notify.is_none() && !self.followed(&source) {
             self.metrics.trigger_result("unfollowed");
             return "success";
         }
-        let stored = source_read::wait_for(
+        let stored = match source_read::wait_for(
             &self.client,
             &self.options.hash_keys,
             &source,
@@ -177,59 +175,43 @@ impl EngineHandle {
             trigger.old_hash,
             self.options.source_wait,
         )
-        .await;
-        match stored {
-            Ok(stored) => {
-                if let Some(s) = &stored
-                    && !self.options.resource_selector.matches(&s.labels)
-                {
-                    self.metrics.stakater.skipped("ignored_or_not_selected");
-                }
-                let admitted = Some(trigger.admitted_at);
-                let batch = self.batch(&source, stored.as_ref(), false, seq, admitted);
-                tracing::debug!(%source, followers = batch.len(), "trigger resolved");
-                self.metrics.trigger_result(if batch.is_empty() {
-                    "no_followers"
-                } else {
-                    "followers"
-                });
-                for (workload, _, _) in &batch {
-                    self.metrics.stakater.matched(workload.kind.as_str(), 1);
-                }
-                self.send(batch).await;
-                "success"
-            }
+        .await
+        {
+            Ok(stored) => stored,
             Err(e) => {
                 self.metrics.trigger_result(e.label());
                 tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
-                "error"
+                return "error";
             }
+        };
+        let selected = stored
+            .as_ref()
+            .is_none_or(|s| self.options.resource_selector.matches(&s.labels));
+        if !selected {
+            self.metrics.stakater.skipped("ignored_or_not_selected");
         }
-    }
-
-    /// `--webhook-url`: posts a change of a source that passes the label selector,
-    /// followed or not (stakater's meaning), once its write is stored.
-    async fn notify(&self, notify: &NotifyOnly, trigger: &Trigger, source: &SourceRef) {
-        let stored = source_read::wait_for(
-            &self.client,
-            &self.options.hash_keys,
-            source,
-            trigger.new_hash,
-            trigger.old_hash,
-            self.options.source_wait,
-        )
-        .await;
-        match stored {
-            Ok(Some(s)) if !self.options.resource_selector.matches(&s.labels) => {
+        if let Some(notify) = notify {
+            // A deletion reaches here only with --reload-on-delete, and is posted too.
+            if selected {
+                notify.send(&source, &self.metrics).await;
+            } else {
                 self.metrics.trigger_result("unselected");
             }
-            // Deleted: only with --reload-on-delete does the webhook hand it over at all.
-            Ok(_) => notify.send(source, &self.metrics).await,
-            Err(e) => {
-                self.metrics.trigger_result(e.label());
-                tracing::info!(%source, reason = e.label(), error = %e, "trigger dropped");
-            }
+            return "success";
         }
+        let admitted = Some(trigger.admitted_at);
+        let batch = self.batch(&source, stored.as_ref(), false, seq, admitted);
+        tracing::debug!(%source, followers = batch.len(), "trigger resolved");
+        self.metrics.trigger_result(if batch.is_empty() {
+            "no_followers"
+        } else {
+            "followers"
+        });
+        for (workload, _, _) in &batch {
+            self.metrics.stakater.matched(workload.kind.as_str(), 1);
+        }
+        self.send(batch).await;
+        "success"
     }
 
     /// Resync of one source: read it now and queue its followers. With

@@ -8,8 +8,17 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cluster_harness::alert_receiver::Receiver;
-use crate::cluster_harness::fixtures::{AUTO, Source, deployment, documents, namespace, secret};
+use crate::cluster_harness::fixtures::{
+    AUTO, Deployment, Source, deployment, documents, namespace, secret,
+};
 use crate::cluster_harness::{Cluster, Launch, eventually, http_get};
+
+/// A Deployment in `shop` that follows what it references (the Secret `creds`).
+fn follows_creds(name: &str) -> Deployment {
+    deployment("shop", name)
+        .annotation(AUTO, "true")
+        .env_from_secret("creds")
+}
 
 /// Longer than several resync periods of the reloaders below (`--resync-period 500ms`).
 const HOLD: Duration = Duration::from_secs(3);
@@ -20,10 +29,7 @@ async fn stakaters_flags_only_command_line_runs_serve() {
     cluster.apply(&documents(&[
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
-        deployment("shop", "web")
-            .annotation(AUTO, "true")
-            .env_from_secret("creds")
-            .yaml(),
+        follows_creds("web").yaml(),
     ]));
     cluster.wait_rolled("shop", "web", 1).await;
     // The forms stakater's chart writes into `args`, with no subcommand.
@@ -76,10 +82,7 @@ async fn webhook_url_posts_every_data_change_and_rolls_nothing() {
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
         secret("shop", "unfollowed", &[("v", "1")]),
-        deployment("shop", "web")
-            .annotation(AUTO, "true")
-            .env_from_secret("creds")
-            .yaml(),
+        follows_creds("web").yaml(),
     ]));
     cluster.wait_rolled("shop", "web", 1).await;
     let url = format!("{base}/build?token=t0k3n");
@@ -115,10 +118,7 @@ async fn sync_after_restart_rolls_followers_without_a_record_once() {
     cluster.apply(&documents(&[
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
-        deployment("shop", "web")
-            .annotation(AUTO, "true")
-            .env_from_secret("creds")
-            .yaml(),
+        follows_creds("web").yaml(),
         deployment("shop", "bystander")
             .env_from_secret("creds")
             .yaml(),
@@ -187,19 +187,14 @@ fn missing_stakater_metrics(scrape: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stakaters_metric_names_are_served_after_a_reload() {
     let mut cluster = Cluster::start().await;
-    let follows = |name: &str| {
-        deployment("shop", name)
-            .annotation(AUTO, "true")
-            .env_from_secret("creds")
-    };
     let mut docs = vec![
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
-        follows("open").yaml(),
+        follows_creds("open").yaml(),
     ];
     // A failed reload feeds the error families; only the real API server has policies.
     if cluster.is_real() {
-        docs.push(follows("locked").object_label("frozen", "yes").yaml());
+        docs.push(follows_creds("locked").object_label("frozen", "yes").yaml());
     }
     cluster.apply(&documents(&docs));
     cluster.wait_rolled("shop", "open", 1).await;
