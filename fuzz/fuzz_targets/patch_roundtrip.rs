@@ -298,7 +298,7 @@ fuzz_target!(|data: &[u8]| {
         }
         by_source.insert(
             source.clone(),
-            Record { source, hash: hash_from(&r.hash), container: r.container.map(|c| c.min(64)) },
+            Record { source, hash: hash_from(&r.hash), container: r.container.map(|c| c.min(64)), stakater: None },
         );
     }
     let records: Vec<Record> = order.iter().map(|s| by_source[s].clone()).collect();

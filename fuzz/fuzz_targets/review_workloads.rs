@@ -44,10 +44,12 @@ fn wanted(kind: WorkloadKind, namespace: &str, object: &Value) -> Vec<Wanted> {
                 source: SourceRef::new(namespace, key.kind, &key.name),
                 hash: hash_from(&key.name),
                 container: refs.container_for(key.kind, &key.name, FollowMode::Auto),
+                stakater: None,
             },
             strategy: if i % 2 == 0 { ReloadStrategy::EnvVars } else { ReloadStrategy::Annotations },
             baseline_required: false,
             same_data: Vec::new(),
+            keep_stakater: false,
             stakater: None,
         })
         .collect()

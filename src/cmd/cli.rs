@@ -352,6 +352,12 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_SOURCE_WAIT", default_value = "10s")]
     pub source_wait: String,
 
+    /// Workloads patched at once; a fan-out beyond it waits its turn, earliest change first,
+    /// so one Secret followed by thousands of workloads never opens thousands of API calls.
+    #[arg(long, env = "RELOADER_MAX_CONCURRENT_RELOADS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reloads: u16,
+
     /// How often every follower is reconciled against its sources (Go duration; 0: only
     /// at start).
     #[arg(long, env = "RELOADER_RESYNC_PERIOD", default_value = "10m")]
@@ -397,6 +403,14 @@ pub struct EngineArgs {
     /// than leave CSI users without reloads.
     #[arg(long, env = "RELOADER_ENABLE_CSI_INTEGRATION", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub enable_csi_integration: bool,
+
+    /// Where a workload carries stakater/Reloader's record (`STAKATER_<NAME>_<KIND>` with
+    /// its SHA-1), the env-vars strategy keeps writing stakater's hash of the new data, so
+    /// a stakater still running beside during a cut-over finds its own value and rolls
+    /// nothing more: one rollout per change. `false` once stakater is gone: the next
+    /// change writes reloader's own (keyed) hash instead, still one rollout.
+    #[arg(long, env = "RELOADER_KEEP_STAKATER_RECORDS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "true", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub keep_stakater_records: bool,
 
     /// A reloaded CronJob also runs now: a Job from its (reloaded) job template, as
     /// stakater does, besides the template patch its next scheduled runs use. `false`:

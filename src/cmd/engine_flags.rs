@@ -194,6 +194,8 @@ pub fn settings(
         hash_keys: Arc::new(KeyRing::plain()),
         notify_only,
         run_cronjobs: args.run_cronjobs_on_reload,
+        max_concurrent: usize::from(args.max_concurrent_reloads),
+        keep_stakater: args.keep_stakater_records,
     };
     let resync = ResyncOptions {
         period: duration("resync-period", &args.resync_period)?,

@@ -27,6 +27,10 @@ pub struct Wanted {
     /// stakater/Reloader's hash of the same data: a record stakater left that equals it is
     /// up to date (adopted, nothing written), any other stakater record is a change.
     pub stakater: Option<StakaterHash>,
+    /// `--keep-stakater-records`: where stakater's record is, the env-vars strategy
+    /// writes stakater's hash of the new data (not reloader's), so a stakater/Reloader
+    /// still running beside finds its own value and rolls nothing more.
+    pub keep_stakater: bool,
 }
 
 impl Wanted {
@@ -52,6 +56,18 @@ impl Wanted {
             Ok(_) => Verdict::ForeignKey,
             Err(_) => Verdict::Changed,
         }
+    }
+
+    /// The record to write in place of `recorded`: stakater's format where stakater's
+    /// record is and it is to be kept (env-vars only: stakater's annotations strategy
+    /// rolls at every change whatever it finds), else reloader's own.
+    pub fn record_replacing(&self, recorded: Option<&str>) -> Record {
+        let mut record = self.record.clone();
+        let stakaters = recorded.is_some_and(|t| t.parse::<StakaterHash>().is_ok());
+        if self.keep_stakater && stakaters && self.strategy == ReloadStrategy::EnvVars {
+            record.stakater = self.stakater;
+        }
+        record
     }
 
     fn knows_key_of(&self, old: SourceHash) -> bool {

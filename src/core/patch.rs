@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::hash::SourceHash;
+use crate::hash::{SourceHash, StakaterHash};
 use crate::keys::{LAST_RELOADED_FROM, SOURCE_HASHES};
 use crate::source::{SourceKind, SourceRef};
 use crate::workload::WorkloadKind;
@@ -95,6 +95,20 @@ pub struct Record {
     /// `refs::PodRefs::container_for`); `None` when no container should (env-vars strategy
     /// then records nothing for this source).
     pub container: Option<usize>,
+    /// Written into the env var instead of `hash`: stakater's record of the same data,
+    /// when the record it replaces is stakater's and stakater may still be running beside
+    /// (`--keep-stakater-records`), so stakater finds its own value and rolls nothing more.
+    pub stakater: Option<StakaterHash>,
+}
+
+impl Record {
+    /// The text the env-vars strategy writes for this record.
+    pub fn env_value(&self) -> String {
+        match self.stakater {
+            Some(h) => h.to_string(),
+            None => self.hash.to_string(),
+        }
+    }
 }
 
 /// Why a patch could not be built.
@@ -233,8 +247,11 @@ pub fn build_patch(
     let pending: Vec<&Record> = records
         .iter()
         .filter(|r| {
-            recorded_hash(kind, object, strategy, &r.source).as_deref()
-                != Some(r.hash.to_string().as_str())
+            let written = match strategy {
+                ReloadStrategy::EnvVars => r.env_value(),
+                ReloadStrategy::Annotations => r.hash.to_string(),
+            };
+            recorded_hash(kind, object, strategy, &r.source).as_deref() != Some(written.as_str())
         })
         .collect();
     if pending.is_empty() {
@@ -259,7 +276,7 @@ fn env_var_ops(
     let mut envs: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     for record in pending {
         let var = env_var_name(record.source.kind, &record.source.name);
-        let value = Value::String(record.hash.to_string());
+        let value = Value::String(record.env_value());
         // A var already present anywhere is updated where it is, never duplicated.
         let holder = containers.iter().position(|c| {
             c.get("env")

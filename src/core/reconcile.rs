@@ -125,12 +125,13 @@ fn pending(
                 Verdict::NoRecord | Verdict::ForeignKey if w.baseline_required => return None,
                 Verdict::NoRecord | Verdict::ForeignKey | Verdict::Changed => {}
             }
+            let record = w.record_replacing(old.as_deref());
             changes.push(Change {
                 source: w.record.source.clone(),
                 old,
                 new: w.record.hash,
             });
-            Some(w.record.clone())
+            Some(record)
         })
         .collect()
 }

@@ -31,6 +31,8 @@ pub struct Baseline {
     pub strategy: ReloadStrategy,
     pub scope: Scope,
     pub hash_keys: Arc<KeyRing>,
+    /// `--keep-stakater-records`.
+    pub keep_stakater: bool,
 }
 
 impl std::fmt::Debug for Baseline {
@@ -82,6 +84,7 @@ impl Baseline {
                     seq: 0,
                     baseline_required: false,
                     hasher: self.hash_keys.current(),
+                    keep_stakater: self.keep_stakater,
                 },
             );
             wanted.extend(

@@ -63,6 +63,10 @@ pub struct EngineOptions {
     pub notify_only: Option<NotifyOnly>,
     /// `--run-cronjobs-on-reload`: a reloaded CronJob also runs a Job now, as stakater's.
     pub run_cronjobs: bool,
+    /// `--keep-stakater-records`: stakater's records stay in stakater's format.
+    pub keep_stakater: bool,
+    /// `--max-concurrent-reloads`: reconciles in flight at once.
+    pub max_concurrent: usize,
 }
 
 /// Records for some workloads, from one source read, with each workload's coalescing window.
@@ -109,6 +113,7 @@ impl EngineHandle {
                     seq,
                     baseline_required,
                     hasher: self.options.hash_keys.current(),
+                    keep_stakater: self.options.keep_stakater,
                 },
             )
         };
@@ -406,7 +411,8 @@ impl Engine {
         let mut triggers_open = true;
         loop {
             let now = Timestamp::now();
-            for (workload, p) in pending.take_due(now, |w| busy.contains(w)) {
+            let room = self.options.max_concurrent.saturating_sub(applying.len());
+            for (workload, p) in pending.take_due(now, |w| busy.contains(w), room) {
                 busy.insert(workload.clone());
                 let client = self.client.clone();
                 let ring = self.options.hash_keys.clone();
@@ -423,8 +429,10 @@ impl Engine {
                     }
                 });
             }
-            let wait = pending
-                .next_due(|w| busy.contains(w))
+            // At capacity, only a finished reconcile makes room.
+            let wait = (applying.len() < self.options.max_concurrent)
+                .then(|| pending.next_due(|w| busy.contains(w)))
+                .flatten()
                 .map(|due| {
                     let ms = due.duration_since(Timestamp::now()).as_millis().max(0);
                     Duration::from_millis(ms as u64)

@@ -28,6 +28,8 @@ pub struct Reading<'a> {
     pub baseline_required: bool,
     /// The hasher of new records (for a deleted source's empty data).
     pub hasher: &'a Hasher,
+    /// `--keep-stakater-records` (see `Wanted::keep_stakater`).
+    pub keep_stakater: bool,
 }
 
 fn duration(text: Option<&str>) -> Option<Duration> {
@@ -95,10 +97,12 @@ pub fn entries_for(
                         source: reading.source.clone(),
                         hash,
                         container: candidate.container,
+                        stakater: None,
                     },
                     strategy,
                     baseline_required: reading.baseline_required,
                     same_data: same_data.clone(),
+                    keep_stakater: reading.keep_stakater,
                     stakater,
                 },
                 seq: reading.seq,

@@ -151,20 +151,27 @@ impl PendingSet {
         self.by_workload.insert(workload, pending);
     }
 
-    /// Removes and returns the workloads due at `now`, except those in `busy`.
+    /// Removes and returns at most `limit` of the workloads due at `now`, except those in
+    /// `busy`, the earliest due first (a fan-out is worked through in arrival order).
     pub fn take_due(
         &mut self,
         now: Timestamp,
         busy: impl Fn(&WorkloadRef) -> bool,
+        limit: usize,
     ) -> Vec<(WorkloadRef, Pending)> {
-        let due: Vec<WorkloadRef> = self
+        let mut due: Vec<(Timestamp, WorkloadRef)> = self
             .by_workload
             .iter()
             .filter(|(w, p)| p.due <= now && !busy(w))
-            .map(|(w, _)| w.clone())
+            .map(|(w, p)| (p.due, w.clone()))
             .collect();
+        if due.len() > limit {
+            due.select_nth_unstable(limit);
+            due.truncate(limit);
+        }
+        due.sort_unstable();
         due.into_iter()
-            .filter_map(|w| self.by_workload.remove(&w).map(|p| (w, p)))
+            .filter_map(|(_, w)| self.by_workload.remove(&w).map(|p| (w, p)))
             .collect()
     }
 

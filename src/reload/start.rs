@@ -120,6 +120,7 @@ pub fn start(
         strategy: settings.engine.strategy,
         scope: settings.engine.scope.clone(),
         hash_keys: settings.engine.hash_keys.clone(),
+        keep_stakater: settings.engine.keep_stakater,
     };
     let existence = Presences {
         client: client.clone(),

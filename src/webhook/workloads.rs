@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use super::AppState;
 use super::review::{self, Answer, Operation};
-use reloader_core::baseline::{Baselines, Wanted};
+use reloader_core::baseline::{Baselines, Verdict, Wanted};
 use reloader_core::patch::restart::{self, RolloutStrategy};
-use reloader_core::patch::{PatchError, Record, ReloadStrategy, build_patch};
+use reloader_core::patch::{PatchError, Record, ReloadStrategy, build_patch, recorded_hash};
 use reloader_core::workload::WorkloadKind;
 
 const WEBHOOK: &str = "workloads";
@@ -32,16 +32,25 @@ pub fn template_changed(kind: WorkloadKind, object: &Value, old: Option<&Value>)
     old.is_none_or(|old| old.pointer(pointer) != object.pointer(pointer))
 }
 
-/// The JSON Patch recording every wanted hash not yet recorded; `None` when all are.
+/// The JSON Patch recording every wanted hash not yet recorded; `None` when all are. A
+/// record already of the current data, in any scheme (stakater's included), is left as it
+/// is: rewriting stakater's own value would make a stakater still running beside roll.
 pub fn stamp(
     kind: WorkloadKind,
     object: &Value,
     wanted: &[Wanted],
 ) -> Result<Option<Patch>, PatchError> {
+    let to_write = |w: &Wanted, recorded: Option<String>| {
+        (w.judge(recorded.as_deref()) != Verdict::UpToDate)
+            .then(|| w.record_replacing(recorded.as_deref()))
+    };
     // A restarting Rollout keeps its record in its own metadata (see `patch::restart`);
     // recording it there restarts nothing.
     if RolloutStrategy::of(kind, object) == RolloutStrategy::Restart {
-        let records: Vec<Record> = wanted.iter().map(|w| w.record.clone()).collect();
+        let records: Vec<Record> = wanted
+            .iter()
+            .filter_map(|w| to_write(w, restart::recorded_hash(object, &w.record.source)))
+            .collect();
         let ops = restart::record_ops(object, &records);
         return Ok((!ops.is_empty()).then_some(Patch(ops)));
     }
@@ -50,7 +59,7 @@ pub fn stamp(
         let records: Vec<Record> = wanted
             .iter()
             .filter(|w| w.strategy == strategy)
-            .map(|w| w.record.clone())
+            .filter_map(|w| to_write(w, recorded_hash(kind, object, strategy, &w.record.source)))
             .collect();
         if !records.is_empty() {
             ops.extend(build_patch(kind, object, strategy, &records)?.0);

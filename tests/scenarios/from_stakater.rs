@@ -28,6 +28,9 @@ use reloader_core::keys::LAST_RELOADED_FROM;
 const PASSWORD_ONE: &str = "0d1bde7b5b6c7333eb71e4b70d167540dbd2de8b";
 const PASSWORD_ZERO: &str = "1777634fa8a73ec0c3da6122dccd25485efd541f";
 const MODE_A: &str = "de2a4d67a41568fbbbad55d37702af99738703a4";
+/// stakater's record of `{password: two}` and of `{mode: b}`.
+const PASSWORD_TWO: &str = "1c3c5946f4c05f3b1d0c1ec784d46b6e0d3ee8ec";
+const MODE_B: &str = "54d079f2fb29d3b6af68fd3c1d347d3d3f49fb36";
 /// Several resync periods of the reloaders started below (`--resync-period 500ms`).
 const HOLD: Duration = Duration::from_secs(3);
 const FLAGS: [&str; 2] = ["--resync-period", "500ms"];
@@ -101,11 +104,10 @@ async fn env_var_records_of_the_current_data_are_adopted_without_a_rollout() {
         "adopted: the pod template is untouched"
     );
     let stale = cluster.deployment("shop", "stale").await;
-    let now = env_value(&stale, "STAKATER_CREDS_SECRET").expect("a record");
-    assert_ne!(now, PASSWORD_ZERO, "the stale record was replaced");
-    assert!(
-        now.parse::<reloader_core::hash::SourceHash>().is_ok(),
-        "by reloader's own hash: {now}"
+    assert_eq!(
+        env_value(&stale, "STAKATER_CREDS_SECRET").as_deref(),
+        Some(PASSWORD_ONE),
+        "the stale record was replaced, in stakater's format (--keep-stakater-records)"
     );
 
     // The next real change rolls each follower exactly once.
@@ -119,10 +121,53 @@ async fn env_var_records_of_the_current_data_are_adopted_without_a_rollout() {
         .await;
     cluster.stays_rolled("shop", "cfg", 1, Duration::ZERO).await;
     sts_stays(&cluster, "db", 2).await;
+    // What stakater, still running beside, compares before it rolls: its own hash of the
+    // new data is already there, so it rolls nothing more (one rollout per change).
+    for name in ["web", "stale"] {
+        let d = cluster.deployment("shop", name).await;
+        assert_eq!(
+            env_value(&d, "STAKATER_CREDS_SECRET").as_deref(),
+            Some(PASSWORD_TWO),
+            "{name}: stakater's record of the new data"
+        );
+    }
 
     cluster.apply(&configmap("shop", "settings", &[("mode", "b")]));
     cluster.wait_rolled("shop", "cfg", 2).await;
     cluster.stays_rolled("shop", "cfg", 2, HOLD).await;
+    let cfg = cluster.deployment("shop", "cfg").await;
+    assert_eq!(
+        env_value(&cfg, "STAKATER_SETTINGS_CONFIGMAP").as_deref(),
+        Some(MODE_B)
+    );
+}
+
+/// Once stakater is gone, `--keep-stakater-records=false`: the next change writes
+/// reloader's own hash where stakater's was, with the one rollout the change makes anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keep_stakater_records_the_next_change_writes_reloaders_own_hash() {
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&documents(&[
+        namespace("shop"),
+        secret("shop", "creds", &[("password", "one")]),
+        follows_creds("web")
+            .env("STAKATER_CREDS_SECRET", PASSWORD_ONE)
+            .yaml(),
+    ]));
+    cluster.wait_rolled("shop", "web", 1).await;
+    let _reloader = cluster.start_reloader(&[FLAGS[0], FLAGS[1], "--keep-stakater-records=false"]);
+    cluster.register_webhook();
+    cluster.stays_rolled("shop", "web", 1, HOLD).await;
+
+    cluster.apply(&secret("shop", "creds", &[("password", "two")]));
+    cluster.wait_rolled("shop", "web", 2).await;
+    cluster.stays_rolled("shop", "web", 2, HOLD).await;
+    let web = cluster.deployment("shop", "web").await;
+    let now = env_value(&web, "STAKATER_CREDS_SECRET").expect("a record");
+    assert!(
+        now.parse::<reloader_core::hash::SourceHash>().is_ok(),
+        "reloader's own hash: {now}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ fn record(kind: SourceKind, name: &str, hash: SourceHash, container: Option<usiz
         source: SourceRef::new("team-a", kind, name),
         hash,
         container,
+        stakater: None,
     }
 }
 

@@ -31,10 +31,12 @@ fn wanted(name: &str, h: SourceHash, strategy: ReloadStrategy, baseline: bool) -
             source: SourceRef::new("ns", SourceKind::ConfigMap, name),
             hash: h,
             container: Some(0),
+            stakater: None,
         },
         strategy,
         baseline_required: baseline,
         same_data: Vec::new(),
+        keep_stakater: false,
         stakater: None,
     }
 }
@@ -603,6 +605,59 @@ mod stakater_records {
                     "{name}: once"
                 );
             }
+        }
+    }
+
+    /// Side by side with stakater during a cut-over: where stakater's record is, the
+    /// env-vars strategy writes stakater's hash of the new data, which is what stakater
+    /// compares its env var with before it rolls (and so it rolls nothing more).
+    #[test]
+    fn a_kept_stakater_record_is_rewritten_in_stakaters_format() {
+        use ReloadStrategy::{Annotations, EnvVars};
+        let ours = hash("1").to_string();
+        let cases = [
+            (
+                "kept, env var",
+                env_record(&stakater("0")),
+                EnvVars,
+                true,
+                stakater("1"),
+            ),
+            (
+                "not kept, env var",
+                env_record(&stakater("0")),
+                EnvVars,
+                false,
+                ours.clone(),
+            ),
+            (
+                "kept, but reloader's own record: reloader's hash",
+                env_record(&hash("0").to_string()),
+                EnvVars,
+                true,
+                ours.clone(),
+            ),
+            (
+                "kept, annotations: stakater rolls at every change anyway",
+                annotation_record("CONFIGMAP", "cfg", "ns", &stakater("0")),
+                Annotations,
+                true,
+                ours.clone(),
+            ),
+        ];
+        for (name, object, strategy, keep, written) in cases {
+            let mut w = wanted_now("1", strategy, false);
+            w.keep_stakater = keep;
+            let step = deployment_step(&object, std::slice::from_ref(&w), 10);
+            assert!(matches!(step, Step::Patch { .. }), "{name}: {step:?}");
+            let after = applied(&object, &step);
+            let text = recorded_hash(WorkloadKind::Deployment, &after, strategy, &w.record.source);
+            assert_eq!(text.as_deref(), Some(written.as_str()), "{name}");
+            assert_eq!(
+                deployment_step(&after, std::slice::from_ref(&w), 20),
+                Step::UpToDate,
+                "{name}: once"
+            );
         }
     }
 

@@ -43,6 +43,7 @@ fn job(cron: &Value, data: &str) -> Result<Value, RunNowError> {
         source: SourceRef::new("ops", SourceKind::Secret, "db"),
         hash: hash(data),
         container: Some(0),
+        stakater: None,
     }];
     let patch = build_patch(
         WorkloadKind::CronJob,
@@ -140,6 +141,7 @@ fn what_cannot_make_a_job_is_a_typed_error() {
         source: SourceRef::new("ops", SourceKind::Secret, "db"),
         hash: hash("two"),
         container: Some(0),
+        stakater: None,
     }];
     let patch = build_patch(
         WorkloadKind::CronJob,

@@ -73,6 +73,7 @@ fn each_follower_gets_its_own_strategy_pause_and_window() {
             seq: 7,
             baseline_required: false,
             hasher: &Hasher::Plain,
+            keep_stakater: false,
         },
     );
     let by = |name: &str| {
@@ -134,6 +135,7 @@ fn a_source_marked_ignore_has_no_followers() {
             seq: 1,
             baseline_required: false,
             hasher: &Hasher::Plain,
+            keep_stakater: false,
         },
     );
     assert!(entries.is_empty(), "{entries:?}");

@@ -23,10 +23,12 @@ fn entry(kind: SourceKind, name: &str, v: &str, seq: u64) -> Entry {
                 source: SourceRef::new("ns", kind, name),
                 hash: hash(v),
                 container: Some(0),
+                stakater: None,
             },
             strategy: ReloadStrategy::EnvVars,
             baseline_required: false,
             same_data: Vec::new(),
+            keep_stakater: false,
             stakater: None,
         },
         seq,
@@ -59,10 +61,10 @@ fn changes_within_the_window_are_applied_together() {
         WINDOW,
     );
     assert!(
-        set.take_due(at(99), |_| false).is_empty(),
+        set.take_due(at(99), |_| false, usize::MAX).is_empty(),
         "window still open"
     );
-    let due = set.take_due(at(100), |_| false);
+    let due = set.take_due(at(100), |_| false, usize::MAX);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].1.entries.len(), 2);
     assert!(set.is_empty());
@@ -100,10 +102,11 @@ fn a_longer_window_joining_a_pending_workload_extends_it() {
             second,
         );
         assert!(
-            set.take_due(at(due_ms - 1), |_| false).is_empty(),
+            set.take_due(at(due_ms - 1), |_| false, usize::MAX)
+                .is_empty(),
             "{name}: still open"
         );
-        let due = set.take_due(at(due_ms), |_| false);
+        let due = set.take_due(at(due_ms), |_| false, usize::MAX);
         assert_eq!(due.len(), 1, "{name}");
         assert_eq!(
             due[0].1.entries.len(),
@@ -126,7 +129,7 @@ fn a_triggers_first_record_survives_a_later_resync_read_of_the_same_hash() {
         at(10),
         WINDOW,
     );
-    let due = set.take_due(at(100), |_| false);
+    let due = set.take_due(at(100), |_| false, usize::MAX);
     let wanted = due[0].1.wanted();
     assert_eq!(wanted.len(), 1);
     assert!(
@@ -150,7 +153,7 @@ fn the_latest_arrival_wins_for_the_same_source() {
         at(10),
         WINDOW,
     );
-    let due = set.take_due(at(100), |_| false);
+    let due = set.take_due(at(100), |_| false, usize::MAX);
     let wanted = due[0].1.wanted();
     assert_eq!(wanted.len(), 1);
     assert_eq!(wanted[0].record.hash, hash("new"));
@@ -165,7 +168,7 @@ fn a_busy_workload_waits_and_keeps_collecting() {
         at(0),
         WINDOW,
     );
-    assert!(set.take_due(at(200), |_| true).is_empty());
+    assert!(set.take_due(at(200), |_| true, usize::MAX).is_empty());
     assert_eq!(set.next_due(|_| true), None);
     assert_eq!(set.next_due(|_| false), Some(at(100)));
 }
@@ -179,7 +182,7 @@ fn restored_changes_merge_with_newer_ones_and_wait_for_the_pause() {
         at(0),
         WINDOW,
     );
-    let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+    let (_, pending) = set.take_due(at(100), |_| false, usize::MAX).remove(0);
     set.add(
         web(),
         entry(SourceKind::ConfigMap, "cfg", "2", 2),
@@ -187,8 +190,8 @@ fn restored_changes_merge_with_newer_ones_and_wait_for_the_pause() {
         WINDOW,
     );
     set.restore(web(), pending, at(5_000));
-    assert!(set.take_due(at(4_999), |_| false).is_empty());
-    let due = set.take_due(at(5_000), |_| false);
+    assert!(set.take_due(at(4_999), |_| false, usize::MAX).is_empty());
+    let due = set.take_due(at(5_000), |_| false, usize::MAX);
     assert_eq!(due[0].1.wanted()[0].record.hash, hash("2"));
 }
 
@@ -202,7 +205,7 @@ fn a_forgotten_workload_has_nothing_due() {
         WINDOW,
     );
     set.forget(&web());
-    assert!(set.take_due(at(1_000), |_| false).is_empty());
+    assert!(set.take_due(at(1_000), |_| false, usize::MAX).is_empty());
 }
 
 fn admitted_at(secs: u64) -> Option<std::time::SystemTime> {
@@ -260,7 +263,7 @@ fn the_latency_counts_from_the_earliest_write_the_patch_answers() {
             e.admitted = admitted.and_then(admitted_at);
             set.add(web(), e, at(0), WINDOW);
         }
-        let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+        let (_, pending) = set.take_due(at(100), |_| false, usize::MAX).remove(0);
         let got = pending.first_admitted(|s| patched.contains(&s.name.as_str()));
         assert_eq!(got, want.and_then(admitted_at), "{name}");
     }
@@ -272,12 +275,38 @@ fn a_restored_change_keeps_its_admission_when_newer_writes_join() {
     let mut first = entry(SourceKind::Secret, "a", "1", 1);
     first.admitted = admitted_at(10);
     set.add(web(), first, at(0), WINDOW);
-    let (_, pending) = set.take_due(at(100), |_| false).remove(0);
+    let (_, pending) = set.take_due(at(100), |_| false, usize::MAX).remove(0);
     let mut newer = entry(SourceKind::Secret, "a", "2", 2);
     newer.admitted = admitted_at(20);
     set.add(web(), newer, at(150), WINDOW);
     set.restore(web(), pending, at(5_000));
-    let (_, pending) = set.take_due(at(5_000), |_| false).remove(0);
+    let (_, pending) = set.take_due(at(5_000), |_| false, usize::MAX).remove(0);
     assert_eq!(pending.wanted()[0].record.hash, hash("2"));
     assert_eq!(pending.first_admitted(|_| true), admitted_at(10));
+}
+
+/// `--max-concurrent-reloads`: a fan-out is handed out a few at a time, earliest change
+/// first; the rest stay pending, nothing is dropped.
+#[test]
+fn a_limit_hands_out_the_earliest_due_and_keeps_the_rest() {
+    let mut set = PendingSet::default();
+    for (i, name) in ["d", "b", "e", "a", "c"].iter().enumerate() {
+        set.add(
+            WorkloadRef::new("ns", WorkloadKind::Deployment, *name),
+            entry(SourceKind::ConfigMap, "cfg", "1", i as u64),
+            at(i as i64 * 10),
+            WINDOW,
+        );
+    }
+    let names = |due: Vec<(WorkloadRef, Pending)>| -> Vec<String> {
+        due.into_iter().map(|(w, _)| w.name).collect()
+    };
+    assert_eq!(names(set.take_due(at(1_000), |_| false, 2)), ["d", "b"]);
+    assert_eq!(
+        names(set.take_due(at(1_000), |_| false, 0)),
+        Vec::<String>::new()
+    );
+    assert_eq!(names(set.take_due(at(1_000), |_| false, 2)), ["e", "a"]);
+    assert_eq!(names(set.take_due(at(1_000), |_| false, 2)), ["c"]);
+    assert!(set.is_empty());
 }

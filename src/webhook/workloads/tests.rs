@@ -28,10 +28,12 @@ fn wanted(strategy: ReloadStrategy) -> Wanted {
             source: SourceRef::new("ns", SourceKind::ConfigMap, "cfg"),
             hash: hash("1"),
             container: Some(0),
+            stakater: None,
         },
         strategy,
         baseline_required: false,
         same_data: Vec::new(),
+        keep_stakater: false,
         stakater: None,
     }
 }
@@ -77,6 +79,60 @@ fn stamping_records_the_current_hashes_for_both_strategies() {
             None,
             "a stamped template needs nothing more"
         );
+    }
+}
+
+/// A workload carrying stakater's record edited while stakater may run beside: a record of
+/// the current data stays byte for byte; one of older data is rewritten in stakater's
+/// format when kept, in reloader's when not.
+#[test]
+fn stamping_leaves_stakaters_record_of_the_current_data_alone() {
+    let sha1 = |v: &str| {
+        reloader_core::hash::StakaterHash::configmap(&ConfigMap {
+            data: Some([("k".to_string(), v.to_string())].into()),
+            ..Default::default()
+        })
+    };
+    let with_var = |value: String| {
+        let mut d = deployment("b");
+        d["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": value}]);
+        d
+    };
+    let cases = [
+        ("current data, kept", sha1("1"), true, None),
+        ("current data, not kept", sha1("1"), false, None),
+        (
+            "older data, kept",
+            sha1("0"),
+            true,
+            Some(sha1("1").to_string()),
+        ),
+        (
+            "older data, not kept",
+            sha1("0"),
+            false,
+            Some(hash("1").to_string()),
+        ),
+    ];
+    for (name, recorded, keep, written) in cases {
+        let mut w = wanted(ReloadStrategy::EnvVars);
+        w.stakater = Some(sha1("1"));
+        w.keep_stakater = keep;
+        let object = with_var(recorded.to_string());
+        let p = stamp(WorkloadKind::Deployment, &object, std::slice::from_ref(&w)).unwrap();
+        let after = p.map(|p| {
+            let mut stamped = object.clone();
+            patch(&mut stamped, &p).unwrap();
+            recorded_hash(
+                WorkloadKind::Deployment,
+                &stamped,
+                ReloadStrategy::EnvVars,
+                &w.record.source,
+            )
+            .unwrap()
+        });
+        assert_eq!(after, written, "{name}");
     }
 }
 

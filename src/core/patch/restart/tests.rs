@@ -9,6 +9,7 @@ fn record(name: &str, hash: SourceHash) -> Record {
         source: SourceRef::new("team-a", SourceKind::Secret, name),
         hash,
         container: Some(0),
+        stakater: None,
     }
 }
 
