@@ -5,6 +5,7 @@ pub mod alert_flags;
 pub mod certs;
 pub mod cli;
 pub mod engine_flags;
+pub mod meta_info;
 pub mod serve;
 pub mod telemetry;
 pub mod webhook_config;

@@ -65,7 +65,7 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(args: ServeArgs, logging: crate::cmd::meta_info::Logging) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     // stakater's switch is METRICS_COUNT_BY_NAMESPACE=enabled (its chart's
     // enableMetricsByNamespace).
@@ -144,6 +144,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(
                 "no --hash-key-secret: recorded hashes are plain SHA-256 (see docs/security.md)"
             );
+        }
+        if let Some(at) = crate::cmd::meta_info::Placement::from_env() {
+            let cm = crate::cmd::meta_info::config_map(&args, &logging, &at);
+            tokio::spawn(crate::cmd::meta_info::publish(client.clone(), cm));
         }
         let (alerts, dispatcher) =
             crate::alerts::start(alert_options, Some(client.clone()), metrics.clone())?;

@@ -333,6 +333,13 @@ pub fn rbac(
             // The hash key Secret, made at first start in reloader's own namespace
             // (`create` cannot be narrowed to one name).
             rule(&[""], &["secrets"], &["create"]),
+            // stakater's reloader-meta-info ConfigMap, published at start
+            // (`cmd::meta_info`): created once, then read and replaced by name.
+            rule(&[""], &["configmaps"], &["create"]),
+            PolicyRule {
+                resource_names: Some(strings(&[crate::cmd::meta_info::NAME])),
+                ..rule(&[""], &["configmaps"], &["get", "update"])
+            },
         ]),
     };
     let role_binding = RoleBinding {

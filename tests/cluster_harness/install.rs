@@ -161,15 +161,7 @@ impl Cluster {
 
     /// The arguments of the first container of an installed Deployment.
     pub fn deployment_args(&self, namespace: &str, name: &str) -> Vec<String> {
-        let json = self.kubectl(&[
-            "get",
-            "deployment",
-            name,
-            "-n",
-            namespace,
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].args}",
-        ]);
+        let json = self.container_field(namespace, name, "args");
         serde_json::from_str(&json).expect("args are a JSON list of strings")
     }
 
@@ -185,6 +177,45 @@ impl Cluster {
         }
         let out = self.kubectl_raw(&args, None);
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// One field of the Deployment's first container, as kubectl's JSONPath prints it.
+    fn container_field(&self, namespace: &str, name: &str, field: &str) -> String {
+        let path = format!("jsonpath={{.spec.template.spec.containers[0].{field}}}");
+        self.kubectl(&["get", "deployment", name, "-n", namespace, "-o", &path])
+    }
+
+    /// `kubectl auth can-i VERB RESOURCE/NAME`: one object by name.
+    pub fn can_i_on(&self, user: &str, verb: &str, resource: &str, name: &str, ns: &str) -> String {
+        let object = format!("{resource}/{name}");
+        let args = ["auth", "can-i", verb, &object, "-n", ns, "--as", user];
+        let out = self.kubectl_raw(&args, None);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The environment the installed Deployment gives its container, but `POD_NAME` and
+    /// `POD_NAMESPACE` (the launch sets those): plain values, and the pod's namespace
+    /// where a variable takes it from the downward API.
+    fn deployment_env(&self, namespace: &str, name: &str) -> Vec<(String, String)> {
+        let json = self.container_field(namespace, name, "env");
+        let env: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap_or_default();
+        env.iter()
+            .filter_map(|e| {
+                let var = e["name"].as_str()?;
+                if ["POD_NAME", "POD_NAMESPACE"].contains(&var) {
+                    return None;
+                }
+                let value = match (
+                    e["value"].as_str(),
+                    e.pointer("/valueFrom/fieldRef/fieldPath"),
+                ) {
+                    (Some(v), _) => v.to_owned(),
+                    (None, Some(p)) if p == "metadata.namespace" => namespace.to_owned(),
+                    _ => return None,
+                };
+                Some((var.to_owned(), value))
+            })
+            .collect()
     }
 
     /// Runs `reloader serve` on this machine the way the installed Deployment
@@ -217,6 +248,7 @@ impl Cluster {
             pod_name: "reloader-local".into(),
             pod_namespace: Some(namespace.to_owned()),
             without_subcommand: false,
+            env: self.deployment_env(namespace, deployment),
         };
         let reloader = self.launch(&launch);
         self.wait_webhooks(launch.webhook_port, true, &["sources", "workloads"]);

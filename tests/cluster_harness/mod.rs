@@ -355,6 +355,7 @@ impl Cluster {
             pod_name: "reloader".into(),
             pod_namespace: None,
             without_subcommand: false,
+            env: Vec::new(),
         };
         self.launch(&launch)
     }
@@ -414,6 +415,7 @@ impl Cluster {
         if let Some(namespace) = &launch.pod_namespace {
             cmd.env("POD_NAMESPACE", namespace);
         }
+        cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
         let child = cmd.spawn().expect("reloader starts");
         let mut reloader = Reloader {
             child,
@@ -838,6 +840,8 @@ pub struct Launch {
     pub pod_namespace: Option<String>,
     /// Flags only, no `serve` in front: how stakater's image is started.
     pub without_subcommand: bool,
+    /// More environment variables for the process.
+    pub env: Vec<(String, String)>,
 }
 
 /// A Deployment's rollouts as the deployment controller records them.

@@ -221,4 +221,50 @@ pub fn the_service_account_has_exactly_the_intended_permissions(
         cluster.can_i(&user, "update", "leases.coordination.k8s.io", "shop"),
         "no"
     );
+    // stakater's meta-info ConfigMap: created in its own namespace, replaced only by name.
+    assert_eq!(
+        cluster.can_i(&user, "create", "configmaps", namespace),
+        "yes"
+    );
+    assert_eq!(cluster.can_i(&user, "create", "configmaps", "shop"), "no");
+    for (name, want) in [("reloader-meta-info", "yes"), ("someone-elses", "no")] {
+        assert_eq!(
+            cluster.can_i_on(&user, "update", "configmaps", name, namespace),
+            want,
+            "update configmaps/{name}"
+        );
+    }
+}
+
+/// The installed reloader, running as its ServiceAccount, published stakater's meta-info
+/// ConfigMap in its own namespace, naming its Deployment.
+pub async fn the_meta_info_configmap_is_published(
+    cluster: &Cluster,
+    namespace: &str,
+    deployment: &str,
+) {
+    let info = || {
+        cluster.kubectl_raw(
+            &[
+                "get",
+                "configmap",
+                "reloader-meta-info",
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={.data.deploymentInfo}",
+            ],
+            None,
+        )
+    };
+    crate::cluster_harness::eventually("the meta-info ConfigMap", || async {
+        info().status.success()
+    })
+    .await;
+    let text = String::from_utf8_lossy(&info().stdout).into_owned();
+    let got: serde_json::Value = serde_json::from_str(&text).expect("deploymentInfo");
+    assert_eq!(
+        got,
+        serde_json::json!({"name": deployment, "namespace": namespace})
+    );
 }

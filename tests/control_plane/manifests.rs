@@ -7,7 +7,8 @@
 use crate::cluster_harness::{Cluster, reloader_cmd};
 use crate::{
     SHOP, a_secret_change_rolls_the_deployment, every_webhook_calls,
-    the_local_reloader_holds_the_lease, the_service_account_has_exactly_the_intended_permissions,
+    the_local_reloader_holds_the_lease, the_meta_info_configmap_is_published,
+    the_service_account_has_exactly_the_intended_permissions,
 };
 
 const NAMESPACE: &str = "ops";
@@ -73,4 +74,5 @@ async fn the_rendered_manifests_apply_and_reloader_as_their_service_account_roll
     a_secret_change_rolls_the_deployment(&cluster, &reloader, NAMESPACE, NAME).await;
     the_local_reloader_holds_the_lease(&cluster, NAMESPACE).await;
     the_service_account_has_exactly_the_intended_permissions(&cluster, NAMESPACE, NAME);
+    the_meta_info_configmap_is_published(&cluster, NAMESPACE, NAME).await;
 }

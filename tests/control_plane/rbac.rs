@@ -19,6 +19,7 @@
 //! | `reload/events.rs` | kube's `Recorder`: create an Event, patch it when it repeats | `create`, `patch` on `events` |
 //! | `reload/leader.rs` | GET, create and replace one Lease in its own namespace | `get`, `create`, `update` |
 //! | `reload/hash_key.rs` | GET, or else create, the hash key Secret in its own namespace | `get`, `create` |
+//! | `cmd/meta_info.rs` | GET, then create or replace, `reloader-meta-info` in its own namespace | `create`; `get`, `update` by name |
 //! | `reload/scope.rs` | watch Namespaces, only with `--namespace-selector` | `list`, `watch` |
 //!
 //! Granted but not called today (tolerated, listed in [`ALLOWED`] as such): `get` on
@@ -135,6 +136,13 @@ const ALLOWED: &[Allowed] = &[
         &["create"],
         Where::OwnNamespace,
         "hash_key.rs creates the hash key Secret at first start",
+    ),
+    (
+        "",
+        "configmaps",
+        &["get", "create", "update"],
+        Where::OwnNamespace,
+        "cmd/meta_info.rs publishes stakater's reloader-meta-info ConfigMap at start",
     ),
 ];
 
@@ -321,12 +329,16 @@ fn acting_write(g: &Grant) -> bool {
             && ["patch", "update"].contains(&g.verb.as_str()))
 }
 
-/// The writes allowed only in reloader's own namespace: its Lease and its hash key Secret.
+/// The writes allowed only in reloader's own namespace: its Lease, its hash key Secret and
+/// the meta-info ConfigMap.
 fn own_namespace_write(g: &Grant) -> bool {
     (g.group == "coordination.k8s.io"
         && g.resource == "leases"
         && ["create", "update", "patch"].contains(&g.verb.as_str()))
         || (g.group.is_empty() && g.resource == "secrets" && g.verb == "create")
+        || (g.group.is_empty()
+            && g.resource == "configmaps"
+            && ["create", "update"].contains(&g.verb.as_str()))
 }
 
 /// A named rule: the violations it finds in a rendering.
@@ -393,7 +405,7 @@ const RULES: &[Rule] = &[
         },
     },
     Rule {
-        name: "namespaced writes: the same, plus the Lease and the hash key Secret in its own namespace",
+        name: "namespaced writes: the same, plus the Lease, the hash key Secret and the meta-info ConfigMap in its own namespace",
         check: |r| {
             let own = Scope::Namespace(r.release_namespace.clone());
             r.grants()
@@ -809,7 +821,7 @@ fn each_rule_fails_on_what_it_forbids() {
             ),
         ),
         (
-            "namespaced writes: the same, plus the Lease and the hash key Secret in its own namespace",
+            "namespaced writes: the same, plus the Lease, the hash key Secret and the meta-info ConfigMap in its own namespace",
             "create secrets where it acts",
             with_rule(
                 scoped(),

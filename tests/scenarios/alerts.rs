@@ -218,6 +218,7 @@ async fn a_reload_denied_by_rbac_is_announced_with_the_apis_403() {
         pod_name: "reloader".into(),
         pod_namespace: Some(OPS.into()),
         without_subcommand: false,
+        env: Vec::new(),
     };
     let reloader = cluster.launch(&launch);
     cluster.register_webhook();

@@ -51,6 +51,10 @@ async fn stakaters_flags_only_command_line_runs_serve() {
         pod_name: "reloader".into(),
         pod_namespace: Some("shop".into()),
         without_subcommand: true,
+        env: vec![
+            ("RELOADER_NAMESPACE".into(), "shop".into()),
+            ("RELOADER_DEPLOYMENT_NAME".into(), "reloader".into()),
+        ],
     });
     cluster.register_webhook();
     cluster.apply(&secret("shop", "creds", &[("password", "two")]));
@@ -67,6 +71,32 @@ async fn stakaters_flags_only_command_line_runs_serve() {
         "jsonpath={.spec.holderIdentity}",
     ]);
     assert!(lease.starts_with("reloader-"), "lease held by {lease:?}");
+    // RELOADER_NAMESPACE: stakater's meta-info ConfigMap, found by its label.
+    let meta = |path: &str| {
+        cluster.kubectl(&[
+            "get",
+            "configmap",
+            "-n",
+            "shop",
+            "-l",
+            "reloader.stakater.com/meta-info=reloader",
+            "-o",
+            &format!("jsonpath={{.items[*]{path}}}"),
+        ])
+    };
+    eventually("the meta-info ConfigMap", || async {
+        meta(".metadata.name") == "reloader-meta-info"
+    })
+    .await;
+    let deployment: serde_json::Value =
+        serde_json::from_str(&meta(".data.deploymentInfo")).expect("deploymentInfo");
+    assert_eq!(deployment, json!({"name": "reloader", "namespace": "shop"}));
+    let options: serde_json::Value =
+        serde_json::from_str(&meta(".data.reloaderOptions")).expect("reloaderOptions");
+    assert_eq!(options["enableHA"], true, "{options}");
+    assert_eq!(options["reloadOnCreate"], true, "{options}");
+    assert_eq!(options["resourcesToIgnore"], json!(["configmaps"]));
+    assert_eq!(options["isArgoRollouts"], false, "{options}");
     assert!(
         !reloader.log_text().contains("ERROR"),
         "{}",

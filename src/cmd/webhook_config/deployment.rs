@@ -90,6 +90,13 @@ fn container(opts: &RenderOptions) -> Container {
         env: Some(vec![
             downward("POD_NAME", "metadata.name"),
             downward("POD_NAMESPACE", "metadata.namespace"),
+            // Where stakater's reloader-meta-info ConfigMap is published.
+            downward("RELOADER_NAMESPACE", "metadata.namespace"),
+            EnvVar {
+                name: "RELOADER_DEPLOYMENT_NAME".to_owned(),
+                value: Some("reloader".to_owned()),
+                ..EnvVar::default()
+            },
         ]),
         ports: Some(vec![
             port("webhook", WEBHOOK_PORT),
