@@ -412,6 +412,12 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_KEEP_STAKATER_RECORDS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "true", default_missing_value = "true", value_parser = parse_go_bool)]
     pub keep_stakater_records: bool,
 
+    /// Reload Jobs too, as stakater does: a Job whose source changed is deleted and created
+    /// again with the change recorded, so it runs again (a CronJob's own Jobs never are;
+    /// their CronJob is reloaded). Off by default: re-running a Job is not a rollout.
+    #[arg(long, env = "RELOADER_RELOAD_JOBS", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub reload_jobs: bool,
+
     /// A reloaded CronJob also runs now: a Job from its (reloaded) job template, as
     /// stakater does, besides the template patch its next scheduled runs use. `false`:
     /// only the template is patched and nothing runs before the schedule says so.

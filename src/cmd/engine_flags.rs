@@ -151,10 +151,16 @@ pub fn settings(
         _ => None,
     };
     let global = GlobalOptions {
+        // Jobs are re-created, not rolled: only with --reload-jobs.
         ignored_workload_types: args
             .ignored_workload_types
             .iter()
             .filter_map(|t| workload_type(t))
+            .chain(
+                WorkloadKind::ALL
+                    .into_iter()
+                    .filter(|k| k.spec().opt_in && !args.reload_jobs),
+            )
             .collect(),
         ignore_secrets: args.ignore_secrets || ignored.0,
         ignore_configmaps: args.ignore_configmaps || ignored.1,

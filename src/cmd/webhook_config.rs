@@ -284,7 +284,7 @@ pub fn rbac(
             .into_iter()
             // Every kind reloader rolls: watched, and patched to roll.
             .chain(
-                kinds_by_group(|_| true)
+                kinds_by_group(|k| !k.opt_in)
                     .into_iter()
                     .map(|(group, _, plurals)| rule(&[group], &plurals, FOLLOW)),
             )
@@ -404,7 +404,7 @@ pub fn mutating_webhook_configuration(
         reinvocation_policy: Some("Never".to_owned()),
         // The kinds whose API every cluster serves, as the chart registers them.
         rules: Some(
-            kinds_by_group(|k| !k.optional_api)
+            kinds_by_group(|k| !k.optional_api && !k.opt_in)
                 .into_iter()
                 .map(|(group, version, plurals)| rule(group, version, &plurals))
                 .collect(),

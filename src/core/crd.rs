@@ -124,7 +124,7 @@ pub struct WatchedResources {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
-    #[schemars(extend("enum" = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "DeploymentConfig"]))]
+    #[schemars(extend("enum" = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "DeploymentConfig", "Job"]))]
     pub kind: String,
 
     #[schemars(length(min = 1, max = 253), regex(pattern = DNS1123_SUBDOMAIN_PATTERN))]

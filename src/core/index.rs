@@ -32,6 +32,8 @@ pub enum IndexError {
     MissingNamespace { kind: WorkloadKind, name: String },
     #[error("{kind} {name} takes its pods from spec.workloadRef: it has no pod template to patch")]
     ReferencedTemplate { kind: WorkloadKind, name: String },
+    #[error("{kind} {name} is a CronJob's run: the CronJob is reloaded, not its Jobs")]
+    OwnedByCronJob { kind: WorkloadKind, name: String },
 }
 
 /// What the index needs to know about one workload.

@@ -17,6 +17,7 @@ pub mod planner;
 pub mod pod_template;
 pub mod policy;
 pub mod reconcile;
+pub mod recreate;
 pub mod refs;
 pub mod run_now;
 pub mod source;

@@ -42,13 +42,26 @@ pub fn pod_template(kind: WorkloadKind, object: &Value) -> PodTemplate {
     }
 }
 
-/// What the index needs from a workload. One whose template is referenced is refused:
-/// reloader can only roll what it can patch.
+/// What the index needs from a workload. One whose template is referenced is refused
+/// (reloader can only roll what it can patch), and so is a CronJob's Job (its CronJob is
+/// what reloads).
 pub fn input(
     kind: WorkloadKind,
     meta: &ObjectMeta,
     object: &Value,
 ) -> Result<WorkloadInput, IndexError> {
+    let owners: Vec<(String, String)> = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|o| (o.api_version.clone(), o.kind.clone()))
+        .collect();
+    if kind.spec().recreates && crate::recreate::owned_by_cronjob(&owners) {
+        return Err(IndexError::OwnedByCronJob {
+            kind,
+            name: meta.name.clone().unwrap_or_default(),
+        });
+    }
     match pod_template(kind, object) {
         PodTemplate::Inline(template) => WorkloadInput::from_parts(kind, meta, Some(&template)),
         PodTemplate::Missing => WorkloadInput::from_parts(kind, meta, None),

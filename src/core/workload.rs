@@ -15,6 +15,7 @@ pub enum WorkloadKind {
     CronJob,
     Rollout,
     DeploymentConfig,
+    Job,
 }
 
 /// Everything that differs from one kind to another, in one row per kind (see [`KINDS`]).
@@ -40,10 +41,16 @@ pub struct KindSpec {
     pub optional_api: bool,
     /// Honours `reloader.stakater.com/rollout-strategy: restart` (`spec.restartAt`).
     pub restarts: bool,
+    /// Its pod template cannot change once made: a reload deletes the object and creates
+    /// it again with the reload applied, which runs it again (see `recreate`).
+    pub recreates: bool,
+    /// Watched, registered with the webhooks and granted in RBAC only when asked for
+    /// (`--reload-jobs`): re-running a Job is not a rollout.
+    pub opt_in: bool,
 }
 
 /// The kinds we roll, in the order of [`WorkloadKind`]'s variants.
-pub const KINDS: [KindSpec; 6] = [
+pub const KINDS: [KindSpec; 7] = [
     KindSpec {
         kind: WorkloadKind::Deployment,
         name: "Deployment",
@@ -55,6 +62,8 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: None,
         optional_api: false,
         restarts: false,
+        recreates: false,
+        opt_in: false,
     },
     KindSpec {
         kind: WorkloadKind::StatefulSet,
@@ -67,6 +76,8 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: None,
         optional_api: false,
         restarts: false,
+        recreates: false,
+        opt_in: false,
     },
     KindSpec {
         kind: WorkloadKind::DaemonSet,
@@ -79,6 +90,8 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: None,
         optional_api: false,
         restarts: false,
+        recreates: false,
+        opt_in: false,
     },
     KindSpec {
         kind: WorkloadKind::CronJob,
@@ -91,6 +104,8 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: None,
         optional_api: false,
         restarts: false,
+        recreates: false,
+        opt_in: false,
     },
     KindSpec {
         kind: WorkloadKind::Rollout,
@@ -103,6 +118,8 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: Some("/spec/workloadRef"),
         optional_api: true,
         restarts: true,
+        recreates: false,
+        opt_in: false,
     },
     KindSpec {
         kind: WorkloadKind::DeploymentConfig,
@@ -115,17 +132,34 @@ pub const KINDS: [KindSpec; 6] = [
         template_ref: None,
         optional_api: true,
         restarts: false,
+        recreates: false,
+        opt_in: false,
+    },
+    KindSpec {
+        kind: WorkloadKind::Job,
+        name: "Job",
+        lower: "job",
+        group: "batch",
+        version: "v1",
+        plural: "jobs",
+        template: "/spec/template",
+        template_ref: None,
+        optional_api: false,
+        restarts: false,
+        recreates: true,
+        opt_in: true,
     },
 ];
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 6] = [
+    pub const ALL: [WorkloadKind; 7] = [
         WorkloadKind::Deployment,
         WorkloadKind::StatefulSet,
         WorkloadKind::DaemonSet,
         WorkloadKind::CronJob,
         WorkloadKind::Rollout,
         WorkloadKind::DeploymentConfig,
+        WorkloadKind::Job,
     ];
 
     /// This kind's row of [`KINDS`].

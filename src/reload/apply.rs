@@ -7,8 +7,6 @@
 //! attempt, since a conflict may be that writer), so an older hash never replaces a newer
 //! one (which would roll twice).
 
-use std::time::Duration;
-
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::Client;
 use kube::api::{Api, DynamicObject, PatchParams};
@@ -20,10 +18,12 @@ use reloader_core::keys::LAST_RELOAD_AT;
 use reloader_core::patch::PatchError;
 use reloader_core::planner;
 use reloader_core::reconcile::{Change, Spacing, Step, decide};
+use reloader_core::recreate::{self, RecreateError};
 use reloader_core::run_now::{self, RunNowError};
 use reloader_core::workload::WorkloadKind;
 use reloader_core::workload::WorkloadRef;
 
+pub use crate::reload::retry::{Retry, backoff, classify};
 use crate::reload::source_read;
 
 /// How far before the first pending change a recorded reload still counts as "since the
@@ -45,6 +45,12 @@ pub enum ApplyError {
         #[source]
         error: RunNowError,
     },
+    #[error("cannot re-create {workload} with its reload: {error}")]
+    Recreate {
+        workload: WorkloadRef,
+        #[source]
+        error: RecreateError,
+    },
     #[error("{workload}: gave up after {attempts} attempts: {error}")]
     Api {
         workload: WorkloadRef,
@@ -60,6 +66,7 @@ impl ApplyError {
         match self {
             ApplyError::Patch { .. } => "patch_build",
             ApplyError::RunNow { .. } => "run_now",
+            ApplyError::Recreate { .. } => "recreate",
             ApplyError::Api { .. } => "api",
         }
     }
@@ -71,6 +78,7 @@ impl ApplyError {
         match self {
             ApplyError::Patch { error, .. } => error.to_string(),
             ApplyError::RunNow { error, .. } => error.to_string(),
+            ApplyError::Recreate { error, .. } => error.to_string(),
             ApplyError::Api {
                 attempts, error, ..
             } => {
@@ -97,40 +105,8 @@ pub enum Outcome {
     Gone,
 }
 
-/// How a failed request is handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
-    /// 409/422: someone else changed the object; re-read and rebuild the patch.
-    Reread,
-    /// 5xx, 429, timeouts, transport errors: try again after a pause.
-    Later,
-    /// 404: the workload is gone.
-    Gone,
-    /// Anything else (403, 400…): retrying will not help.
-    Never,
-}
-
-pub fn classify(error: &kube::Error) -> Retry {
-    match error {
-        kube::Error::Api(status) => match status.code {
-            404 => Retry::Gone,
-            409 | 422 => Retry::Reread,
-            429 | 500..=599 => Retry::Later,
-            _ => Retry::Never,
-        },
-        kube::Error::HyperError(_) | kube::Error::Service(_) => Retry::Later,
-        _ => Retry::Never,
-    }
-}
-
 /// Attempts per reconcile before the error is recorded (resync tries again later).
 pub const MAX_ATTEMPTS: u32 = 6;
-
-/// Jittered exponential backoff: 10 ms, 20 ms, … capped at 1 s, ±50 %.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(10u64 << attempt.min(7)).min(Duration::from_secs(1));
-    base.mul_f64(0.5 + fastrand::f64())
-}
 
 /// Reconciles one workload: GET, decide, PATCH; on conflicts re-read and retry.
 pub async fn apply(
@@ -174,6 +150,12 @@ pub async fn apply(
                     error,
                 });
             }
+            Err(AttemptError::Recreate(error)) => {
+                return Err(ApplyError::Recreate {
+                    workload: workload.clone(),
+                    error,
+                });
+            }
             Err(AttemptError::RunNow(error)) => {
                 return Err(ApplyError::RunNow {
                     workload: workload.clone(),
@@ -202,6 +184,7 @@ pub async fn apply(
 enum AttemptError {
     Patch(PatchError),
     RunNow(RunNowError),
+    Recreate(RecreateError),
     Api(kube::Error),
 }
 
@@ -254,6 +237,14 @@ async fn attempt_once(
             if let Some(client) = run_now {
                 let job = run_now::job_for(json, &patch, &changes).map_err(AttemptError::RunNow)?;
                 create_job(client, &workload.namespace, job).await?;
+            }
+            // A Job's template cannot change: it is deleted and made again, reloaded.
+            if workload.kind.spec().recreates {
+                let new = recreate::recreated(json, &patch).map_err(AttemptError::Recreate)?;
+                crate::reload::recreate_job::recreate(api, json, new)
+                    .await
+                    .map_err(AttemptError::Api)?;
+                return Ok(Outcome::Reloaded(changes));
             }
             let params = PatchParams::default();
             api.patch(

@@ -318,6 +318,14 @@ impl EngineHandle {
     }
 }
 
+/// Queues a batch's records, each workload's window opening now.
+fn queue_batch(pending: &mut PendingSet, batch: Batch) {
+    let now = Timestamp::now();
+    for (workload, entry, coalesce) in batch {
+        pending.add(workload, entry, now, coalesce);
+    }
+}
+
 /// The reload engine.
 pub struct Engine {
     client: Client,
@@ -414,20 +422,7 @@ impl Engine {
             let room = self.options.max_concurrent.saturating_sub(applying.len());
             for (workload, p) in pending.take_due(now, |w| busy.contains(w), room) {
                 busy.insert(workload.clone());
-                let client = self.client.clone();
-                let ring = self.options.hash_keys.clone();
-                let run_cronjobs = self.options.run_cronjobs;
-                applying.spawn(async move {
-                    let (wanted, spacing) = (p.wanted(), p.spacing());
-                    let result =
-                        apply::apply(&client, &ring, &workload, &wanted, spacing, run_cronjobs)
-                            .await;
-                    Done {
-                        workload,
-                        pending: p,
-                        result,
-                    }
-                });
+                self.spawn_apply(&mut applying, workload, p);
             }
             // At capacity, only a finished reconcile makes room.
             let wait = (applying.len() < self.options.max_concurrent)
@@ -449,12 +444,7 @@ impl Engine {
                     }
                     None => triggers_open = false,
                 },
-                Some(batch) = self.inbox.recv() => {
-                    let now = Timestamp::now();
-                    for (workload, entry, coalesce) in batch {
-                        pending.add(workload, entry, now, coalesce);
-                    }
-                }
+                Some(batch) = self.inbox.recv() => queue_batch(&mut pending, batch),
                 Some(done) = applying.join_next() => match done {
                     Ok(done) => {
                         busy.remove(&done.workload);
@@ -466,18 +456,83 @@ impl Engine {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        resolving.abort_all();
-        let drained = tokio::time::timeout(self.options.drain, async {
-            while let Some(done) = applying.join_next().await {
-                if let Ok(done) = done {
-                    self.finish(done, &mut pending);
-                }
-            }
-        })
+        let drained = tokio::time::timeout(
+            self.options.drain,
+            self.drain(
+                &mut triggers,
+                &mut resolving,
+                &mut pending,
+                &mut busy,
+                &mut applying,
+            ),
+        )
         .await;
+        resolving.abort_all();
         if drained.is_err() {
             tracing::warn!("reconciles still running at the end of the drain period");
         }
+    }
+
+    /// At shutdown (the webhook no longer admits anything): every change already admitted
+    /// is applied now, within the drain bound, rather than left to a resync (which can make
+    /// no first record): triggers still queued or being resolved, changes still in their
+    /// coalescing window, and those waiting for `--max-concurrent-reloads`. Each workload is
+    /// tried once; what a pause defers stays for the next holder.
+    async fn drain(
+        &mut self,
+        triggers: &mut TriggerReceiver,
+        resolving: &mut JoinSet<()>,
+        pending: &mut PendingSet,
+        busy: &mut HashSet<WorkloadRef>,
+        applying: &mut JoinSet<Done>,
+    ) {
+        while let Ok(t) = triggers.try_recv() {
+            let handle = self.handle.clone();
+            resolving.spawn(async move { handle.resolve_trigger(t).await });
+        }
+        // Resolution sends into the inbox: receive while it runs, so it never waits on us.
+        while !resolving.is_empty() {
+            tokio::select! {
+                _ = resolving.join_next() => {}
+                Some(batch) = self.inbox.recv() => queue_batch(pending, batch),
+            }
+        }
+        while let Ok(batch) = self.inbox.try_recv() {
+            queue_batch(pending, batch);
+        }
+        let mut tried: HashSet<WorkloadRef> = HashSet::new();
+        loop {
+            let room = self.options.max_concurrent.saturating_sub(applying.len());
+            let skip = |w: &WorkloadRef| busy.contains(w) || tried.contains(w);
+            for (workload, p) in pending.take_due(Timestamp::MAX, skip, room) {
+                busy.insert(workload.clone());
+                tried.insert(workload.clone());
+                self.spawn_apply(applying, workload, p);
+            }
+            let Some(done) = applying.join_next().await else {
+                break;
+            };
+            if let Ok(done) = done {
+                busy.remove(&done.workload);
+                self.finish(done, pending);
+            }
+        }
+    }
+
+    fn spawn_apply(&self, applying: &mut JoinSet<Done>, workload: WorkloadRef, p: Pending) {
+        let client = self.client.clone();
+        let ring = self.options.hash_keys.clone();
+        let run_cronjobs = self.options.run_cronjobs;
+        applying.spawn(async move {
+            let (wanted, spacing) = (p.wanted(), p.spacing());
+            let result =
+                apply::apply(&client, &ring, &workload, &wanted, spacing, run_cronjobs).await;
+            Done {
+                workload,
+                pending: p,
+                result,
+            }
+        });
     }
 
     fn finish(&self, done: Done, pending: &mut PendingSet) {

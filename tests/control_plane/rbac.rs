@@ -294,6 +294,19 @@ fn is_write(verb: &str) -> bool {
     !READS.contains(&verb)
 }
 
+/// What reloader does to a workload: watch and patch it, or, for a kind re-created at a
+/// reload (Jobs, `--reload-jobs`), watch, delete and create it.
+fn workload_verbs(g: &Grant) -> &'static [&'static str] {
+    let recreates = KINDS
+        .iter()
+        .any(|k| k.recreates && k.group == g.group && k.plural == g.resource);
+    if recreates {
+        &["get", "list", "watch", "delete", "create"]
+    } else {
+        &WORKLOAD_VERBS
+    }
+}
+
 fn is_workload(group: &str, resource: &str) -> bool {
     KINDS
         .iter()
@@ -302,8 +315,8 @@ fn is_workload(group: &str, resource: &str) -> bool {
 
 /// Whether `g` is on the allow-list, where it is.
 fn allowed(g: &Grant, release_namespace: &str) -> bool {
-    if is_workload(&g.group, &g.resource) {
-        return WORKLOAD_VERBS.contains(&g.verb.as_str());
+    if is_workload(&g.group, &g.resource) && workload_verbs(g).contains(&g.verb.as_str()) {
+        return true;
     }
     ALLOWED.iter().any(|(group, resource, verbs, at, _)| {
         *group == g.group
@@ -319,7 +332,9 @@ fn allowed(g: &Grant, release_namespace: &str) -> bool {
 /// The writes allowed wherever reloader acts (so cluster-wide too): rolling a workload,
 /// a reloaded CronJob's run-now Job, Events, its own ReloaderConfig status.
 fn acting_write(g: &Grant) -> bool {
-    (is_workload(&g.group, &g.resource) && g.verb == "patch")
+    (is_workload(&g.group, &g.resource)
+        && is_write(&g.verb)
+        && workload_verbs(g).contains(&g.verb.as_str()))
         || (g.group == "batch" && g.resource == "jobs" && g.verb == "create")
         || ((g.group.is_empty() || g.group == "events.k8s.io")
             && g.resource == "events"
@@ -607,6 +622,11 @@ fn renderings() -> Vec<Rendering> {
             "the chart with reloader.namespaces and the ClusterRole",
             Mode::ClusterWide,
             &["--set", "reloader.namespaces={team-a,team-b}"],
+        ),
+        chart(
+            "the chart with reloader.reloadJobs",
+            Mode::ClusterWide,
+            &["--set", "reloader.reloadJobs=true"],
         ),
         chart(
             "the chart's namespaced mode, in the release namespace",

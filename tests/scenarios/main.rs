@@ -13,6 +13,7 @@ mod exactly_once;
 mod faults;
 mod from_stakater;
 mod hash_key;
+mod jobs;
 mod kinds;
 mod latency;
 mod leader;

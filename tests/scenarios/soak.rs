@@ -116,6 +116,12 @@ fn sources() -> Vec<SourceId> {
     out
 }
 
+/// The kinds the soak rolls: every kind but those only reloaded when asked for (Jobs,
+/// `--reload-jobs`, re-created rather than rolled; `tests/scenarios/jobs.rs`).
+fn soak_kinds() -> Vec<&'static reloader_core::workload::KindSpec> {
+    KINDS.iter().filter(|k| !k.opt_in).collect()
+}
+
 /// The workloads, each following one to three sources of its namespace, half of them by
 /// `reloader.stakater.com/auto` and references, half by the named-reload annotations.
 fn followers(rng: &mut fastrand::Rng, sources: &[SourceId]) -> Vec<(Follower, bool)> {
@@ -123,14 +129,15 @@ fn followers(rng: &mut fastrand::Rng, sources: &[SourceId]) -> Vec<(Follower, bo
     for ns in (0..NAMESPACES).map(namespace_name) {
         let mine: Vec<&SourceId> = sources.iter().filter(|s| s.namespace == ns).collect();
         for i in 0..WORKLOADS_PER_NAMESPACE {
-            let kind = KINDS[i % KINDS.len()].kind;
+            let kinds = soak_kinds();
+            let kind = kinds[i % kinds.len()].kind;
             let mut follows: Vec<SourceId> = (0..rng.usize(1..=3))
                 .map(|_| mine[rng.usize(..mine.len())].clone())
                 .collect();
             follows.sort();
             follows.dedup();
             let by_reference = rng.bool();
-            let name = format!("{}-{i}", KINDS[i % KINDS.len()].lower);
+            let name = format!("{}-{i}", kinds[i % kinds.len()].lower);
             out.push((
                 Follower {
                     kind,
@@ -367,7 +374,8 @@ impl Replicas {
 
 /// One fault for the simulator to inject, drawn from the run's generator.
 fn draw_fault(rng: &mut fastrand::Rng) -> Option<Fault> {
-    let workloads = KINDS[rng.usize(..KINDS.len())].plural;
+    let kinds = soak_kinds();
+    let workloads = kinds[rng.usize(..kinds.len())].plural;
     let count = rng.u32(1..4);
     Some(match rng.u8(..8) {
         0 => fault("patch", workloads, count, 409),
@@ -634,7 +642,7 @@ type WorkloadKey = (WorkloadKind, String, String);
 
 async fn all_of(cluster: &Cluster) -> Vec<(WorkloadKind, DynamicObject)> {
     let mut out = Vec::new();
-    for spec in &KINDS {
+    for spec in soak_kinds() {
         let api: Api<DynamicObject> =
             Api::all_with(cluster.client.clone(), &api_resource(spec.kind));
         for obj in api

@@ -132,7 +132,13 @@ tests/control_plane/rbac.rs for the calls). */}}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
-{{- if ne (toString .Values.reloader.runCronJobsOnReload) "false" }}
+{{- if .Values.reloader.reloadJobs }}
+# --reload-jobs: Jobs are watched, deleted and created again with their reload (and a
+# reloaded CronJob's run-now Job is created).
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+{{- else if ne (toString .Values.reloader.runCronJobsOnReload) "false" }}
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [create]

@@ -176,3 +176,37 @@ fn every_kind_is_read_at_its_own_template_pointer() {
         );
     }
 }
+
+#[test]
+fn a_cronjobs_job_is_not_indexed_and_a_job_of_its_own_is() {
+    let job = |owners: Value| {
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "nightly-29000000", "namespace": "team-a",
+                         "annotations": {"reloader.stakater.com/auto": "true"},
+                         "ownerReferences": owners},
+            "spec": {"template": template_using("db")},
+        })
+    };
+    let cron = json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly",
+                       "uid": "u", "controller": true}]);
+    let cases = [
+        (
+            "a CronJob's run",
+            job(cron.clone()),
+            WorkloadKind::Job,
+            false,
+        ),
+        ("a Job of its own", job(json!([])), WorkloadKind::Job, true),
+        (
+            "a Deployment owned by a CronJob (only Jobs are re-created)",
+            job(cron),
+            WorkloadKind::Deployment,
+            true,
+        ),
+    ];
+    for (name, object, kind, indexed) in cases {
+        let got = input_from_json(kind, &object);
+        assert_eq!(got.is_ok(), indexed, "{name}: {got:?}");
+    }
+}

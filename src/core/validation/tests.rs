@@ -65,9 +65,9 @@ fn each_rule_names_its_field_and_says_what_is_allowed() {
     let cases: &[(&str, Edit, &str, &str)] = &[
         (
             "unknown target kind",
-            |s| s.targets[0].kind = "Job".into(),
+            |s| s.targets[0].kind = "Pod".into(),
             "spec.targets[0].kind",
-            "unknown workload kind \"Job\": expected one of Deployment, StatefulSet",
+            "unknown workload kind \"Pod\": expected one of Deployment, StatefulSet",
         ),
         (
             "target name with capitals",

@@ -10,7 +10,7 @@ fn every_kind_parses_back_from_its_name() {
 #[test]
 fn unknown_kind_is_a_typed_error_naming_the_allowed_kinds() {
     let cases = [
-        ("a kind we do not roll", "Job"),
+        ("a kind we do not roll", "Pod"),
         ("the right name in the wrong case", "deployment"),
         ("nothing", ""),
     ];
@@ -21,7 +21,7 @@ fn unknown_kind_is_a_typed_error_naming_the_allowed_kinds() {
             err.to_string(),
             format!(
                 "unknown workload kind {given:?}: expected one of Deployment, StatefulSet, \
-                 DaemonSet, CronJob, Rollout, DeploymentConfig"
+                 DaemonSet, CronJob, Rollout, DeploymentConfig, Job"
             ),
             "{name}"
         );
@@ -45,6 +45,7 @@ fn where_each_kind_lives_in_the_api() {
     let cases = [
         (WorkloadKind::Deployment, "apps/v1", "deployments"),
         (WorkloadKind::CronJob, "batch/v1", "cronjobs"),
+        (WorkloadKind::Job, "batch/v1", "jobs"),
         (WorkloadKind::Rollout, "argoproj.io/v1alpha1", "rollouts"),
         (
             WorkloadKind::DeploymentConfig,
@@ -66,6 +67,16 @@ fn where_each_kind_lives_in_the_api() {
     assert_eq!(
         optional,
         [WorkloadKind::Rollout, WorkloadKind::DeploymentConfig]
+    );
+    let recreated: Vec<_> = KINDS
+        .iter()
+        .filter(|k| k.recreates || k.opt_in)
+        .map(|k| (k.kind, k.recreates, k.opt_in))
+        .collect();
+    assert_eq!(
+        recreated,
+        [(WorkloadKind::Job, true, true)],
+        "only Jobs are re-created, and only when asked for"
     );
 }
 

@@ -243,7 +243,7 @@ fn a_reloader_config_names_targets_in_its_own_namespace_only() {
             "targets": [
                 {"kind": "Deployment", "name": "web"},
                 {"kind": "Deployment", "name": "elsewhere", "namespace": "other"},
-                {"kind": "Job", "name": "bad"}
+                {"kind": "Pod", "name": "bad"}
             ]
         }
     }))
