@@ -124,9 +124,9 @@ const SCHEMA_CASES: &[Case] = &[
     },
     Case {
         rule: "a target's kind is one of the workload kinds",
-        change: |o| o["spec"]["targets"][1]["kind"] = json!("Job"),
+        change: |o| o["spec"]["targets"][1]["kind"] = json!("Pod"),
         says: &[
-            r#"spec.targets[1].kind: Unsupported value: "Job": supported values: "Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "DeploymentConfig""#,
+            r#"spec.targets[1].kind: Unsupported value: "Pod": supported values: "Deployment", "StatefulSet", "DaemonSet", "CronJob", "Rollout", "DeploymentConfig", "Job""#,
         ],
     },
     Case {
@@ -604,7 +604,7 @@ async fn every_schema_rule_refuses_what_breaks_it_with_its_own_message() {
     // While an enum, length, count, type or required rule refuses an object, the API
     // server does not run its CEL rules, and says so.
     let mut object = valid();
-    object["spec"]["targets"][1]["kind"] = json!("Job");
+    object["spec"]["targets"][1]["kind"] = json!("Pod");
     object["spec"]["watchedResources"] = json!({});
     let (created, stderr) = create(&cluster, &object);
     assert!(!created, "accepted");
