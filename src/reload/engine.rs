@@ -421,8 +421,7 @@ impl Engine {
             let now = Timestamp::now();
             let room = self.options.max_concurrent.saturating_sub(applying.len());
             for (workload, p) in pending.take_due(now, |w| busy.contains(w), room) {
-                busy.insert(workload.clone());
-                self.spawn_apply(&mut applying, workload, p);
+                self.spawn_apply(&mut applying, &mut busy, workload, p);
             }
             // At capacity, only a finished reconcile makes room.
             let wait = (applying.len() < self.options.max_concurrent)
@@ -439,8 +438,7 @@ impl Engine {
                     Some(t) => {
                         let waited = SystemTime::now().duration_since(t.admitted_at).unwrap_or_default();
                         self.metrics.stakater.dequeued(waited);
-                        let handle = self.handle.clone();
-                        resolving.spawn(async move { handle.resolve_trigger(t).await });
+                        self.spawn_resolve(&mut resolving, t);
                     }
                     None => triggers_open = false,
                 },
@@ -487,8 +485,7 @@ impl Engine {
         applying: &mut JoinSet<Done>,
     ) {
         while let Ok(t) = triggers.try_recv() {
-            let handle = self.handle.clone();
-            resolving.spawn(async move { handle.resolve_trigger(t).await });
+            self.spawn_resolve(resolving, t);
         }
         // Resolution sends into the inbox: receive while it runs, so it never waits on us.
         while !resolving.is_empty() {
@@ -505,9 +502,8 @@ impl Engine {
             let room = self.options.max_concurrent.saturating_sub(applying.len());
             let skip = |w: &WorkloadRef| busy.contains(w) || tried.contains(w);
             for (workload, p) in pending.take_due(Timestamp::MAX, skip, room) {
-                busy.insert(workload.clone());
                 tried.insert(workload.clone());
-                self.spawn_apply(applying, workload, p);
+                self.spawn_apply(applying, busy, workload, p);
             }
             let Some(done) = applying.join_next().await else {
                 break;
@@ -519,7 +515,20 @@ impl Engine {
         }
     }
 
-    fn spawn_apply(&self, applying: &mut JoinSet<Done>, workload: WorkloadRef, p: Pending) {
+    fn spawn_resolve(&self, resolving: &mut JoinSet<()>, trigger: Trigger) {
+        let handle = self.handle.clone();
+        resolving.spawn(async move { handle.resolve_trigger(trigger).await });
+    }
+
+    /// Starts one workload's reconcile; it stays busy until its result is handled.
+    fn spawn_apply(
+        &self,
+        applying: &mut JoinSet<Done>,
+        busy: &mut HashSet<WorkloadRef>,
+        workload: WorkloadRef,
+        p: Pending,
+    ) {
+        busy.insert(workload.clone());
         let client = self.client.clone();
         let ring = self.options.hash_keys.clone();
         let run_cronjobs = self.options.run_cronjobs;
