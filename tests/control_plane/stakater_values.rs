@@ -197,16 +197,149 @@ fn keys_in_stakaters_places_land_where_stakater_puts_them() {
 }
 
 #[test]
+fn enable_ha_false_caps_the_replicas_at_one_as_in_stakaters_chart() {
+    let cases = [
+        ("HA on keeps the replicas", "reloader.enableHA=true", 3),
+        ("HA off caps them at one", "reloader.enableHA=false", 1),
+    ];
+    for (name, set, want) in cases {
+        let docs = render(&["--set", "reloader.deployment.replicas=3", "--set", set])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let deployment = find(&docs, "Deployment");
+        assert_eq!(
+            at(deployment, "spec.replicas"),
+            &Value::from(want),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn netpol_keeps_the_webhook_reachable_and_narrows_metrics_and_egress() {
+    let docs = render(&[
+        "--set",
+        "reloader.netpol.enabled=true",
+        "--set",
+        "reloader.netpol.from[0].podSelector.matchLabels.app=prometheus",
+        "--set",
+        "reloader.netpol.to[0].ipBlock.cidr=10.0.0.1/32",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let policy = find(&docs, "NetworkPolicy");
+    let cases: [(&str, &str, Value); 7] = [
+        (
+            "the webhook port",
+            "spec.ingress.0.ports.0.port",
+            "webhook".into(),
+        ),
+        ("open to every source", "spec.ingress.0.from", Value::Null),
+        (
+            "the metrics port",
+            "spec.ingress.1.ports.0.port",
+            "metrics".into(),
+        ),
+        (
+            "metrics only from `from`",
+            "spec.ingress.1.from.0.podSelector.matchLabels.app",
+            "prometheus".into(),
+        ),
+        ("DNS out", "spec.egress.0.ports.0.port", 53.into()),
+        (
+            "the API server out",
+            "spec.egress.1.ports.1.port",
+            6443.into(),
+        ),
+        (
+            "HTTPS only to `to`",
+            "spec.egress.1.to.0.ipBlock.cidr",
+            "10.0.0.1/32".into(),
+        ),
+    ];
+    for (name, path, want) in cases {
+        assert_eq!(at(policy, path), &want, "{name} ({path})");
+    }
+    let selector = serde_yaml::to_string(at(policy, "spec.podSelector.matchLabels")).unwrap();
+    let deployment = find(&docs, "Deployment");
+    let pod_labels = at(deployment, "spec.template.metadata.labels");
+    for (key, value) in at(policy, "spec.podSelector.matchLabels")
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(
+            &pod_labels[key], value,
+            "the policy selects the pods: {selector}"
+        );
+    }
+    let off = render(&[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        off.iter().all(|d| d["kind"] != "NetworkPolicy"),
+        "off by default"
+    );
+}
+
+#[test]
+fn the_vertical_pod_autoscaler_renders_where_the_cluster_serves_it() {
+    let on = [
+        "--set",
+        "reloader.verticalPodAutoscaler.enabled=true",
+        "--set",
+        "reloader.verticalPodAutoscaler.maxAllowed.memory=200Mi",
+        "--set",
+        "reloader.verticalPodAutoscaler.controlledValues=RequestsOnly",
+    ];
+    let with_api: Vec<&str> = on
+        .iter()
+        .copied()
+        .chain(["--api-versions", "autoscaling.k8s.io/v1"])
+        .collect();
+    let docs = render(&with_api).unwrap_or_else(|e| panic!("{e}"));
+    let vpa = find(&docs, "VerticalPodAutoscaler");
+    let deployment = find(&docs, "Deployment");
+    let cases: [(&str, &str, &Value); 5] = [
+        (
+            "targets the Deployment",
+            "spec.targetRef.name",
+            at(deployment, "metadata.name"),
+        ),
+        (
+            "the container",
+            "spec.resourcePolicy.containerPolicies.0.containerName",
+            at(deployment, "spec.template.spec.containers.0.name"),
+        ),
+        (
+            "maxAllowed",
+            "spec.resourcePolicy.containerPolicies.0.maxAllowed.memory",
+            &Value::from("200Mi"),
+        ),
+        (
+            "controlledValues",
+            "spec.resourcePolicy.containerPolicies.0.controlledValues",
+            &Value::from("RequestsOnly"),
+        ),
+        (
+            "updatePolicy",
+            "spec.updatePolicy.updateMode",
+            &Value::from("Auto"),
+        ),
+    ];
+    for (name, path, want) in cases {
+        assert_eq!(at(vpa, path), want, "{name} ({path})");
+    }
+    let without_api = render(&on).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        without_api
+            .iter()
+            .all(|d| d["kind"] != "VerticalPodAutoscaler"),
+        "not rendered where autoscaling.k8s.io/v1 is not served"
+    );
+}
+
+#[test]
 fn what_the_chart_cannot_honour_fails_the_render_naming_the_key() {
     let cases = [
         (
             "reloader.enableCSIIntegration=true",
             "reloader.enableCSIIntegration",
-        ),
-        ("reloader.netpol.enabled=true", "reloader.netpol.enabled"),
-        (
-            "reloader.verticalPodAutoscaler.enabled=true",
-            "reloader.verticalPodAutoscaler.enabled",
         ),
         ("reloader.custom_annotations.bogus=x", "'bogus' not allowed"),
         ("reloader.deploymnt.replicas=2", "'deploymnt' not allowed"),

@@ -15,13 +15,18 @@
 {{- end -}}
 
 {{/* Replicas: reloader.deployment.replicas (stakater's place) unless our older top-level
-replicas is given. */}}
+replicas is given; at most 1 when reloader.enableHA is false, as in stakater's chart. */}}
 {{- define "reloader.replicas" -}}
+{{- $n := 0 -}}
 {{- if hasKey .Values "replicas" -}}
-{{- .Values.replicas | int -}}
+{{- $n = .Values.replicas | int -}}
 {{- else -}}
-{{- ((.Values.reloader.deployment).replicas) | default 0 | int -}}
+{{- $n = ((.Values.reloader.deployment).replicas) | default 0 | int -}}
 {{- end -}}
+{{- if and (hasKey .Values.reloader "enableHA") (not .Values.reloader.enableHA) -}}
+{{- $n = min $n 1 -}}
+{{- end -}}
+{{- $n -}}
 {{- end -}}
 
 {{/* A list given as a YAML list or, as stakater's chart also takes, a comma-separated
