@@ -16,7 +16,7 @@ use crate::reload::start::{HashKeySecret, Settings};
 use reloader_core::duration::parse_duration;
 use reloader_core::hash::KeyRing;
 use reloader_core::patch::ReloadStrategy;
-use reloader_core::policy::{AnnotationKeys, GlobalOptions};
+use reloader_core::policy::{AnnotationKeys, GlobalOptions, PauseKey};
 use reloader_core::workload::WorkloadKind;
 
 /// `cronjobs`, `CronJob`, `cronjob` → CronJob; kinds we never roll (`jobs`) → None.
@@ -52,14 +52,8 @@ pub fn annotation_keys(args: &AnnotationArgs) -> anyhow::Result<AnnotationKeys> 
         "pause-deployment-annotation",
         &args.pause_deployment_annotation,
     )?;
-    let Some(pause_period) = pause.strip_prefix("deployment.") else {
-        anyhow::bail!(
-            "--pause-deployment-annotation {pause:?}: must start with `deployment.` (the same key \
-             is read with each kind in front, e.g. `statefulset.`)"
-        );
-    };
     anyhow::ensure!(
-        !pause_period.is_empty(),
+        pause != "deployment.",
         "--pause-deployment-annotation {pause:?}: nothing after `deployment.`"
     );
     key(
@@ -75,7 +69,7 @@ pub fn annotation_keys(args: &AnnotationArgs) -> anyhow::Result<AnnotationKeys> 
         search: key("auto-search-annotation", &args.auto_search_annotation)?,
         search_match: key("search-match-annotation", &args.search_match_annotation)?,
         ignore: key("ignore-annotation", &args.ignore_annotation)?,
-        pause_period: pause_period.to_owned(),
+        pause_period: PauseKey::from_deployment_key(&pause),
         ..AnnotationKeys::default()
     })
 }
@@ -443,17 +437,16 @@ mod tests {
             search: "acme.io/search".into(),
             search_match: "acme.io/match".into(),
             ignore: "acme.io/ignore".into(),
-            pause_period: "acme.io/pause".into(),
+            pause_period: PauseKey::EveryKind("acme.io/pause".into()),
             ..AnnotationKeys::default()
         };
         assert_eq!(keys, want);
         assert_eq!(
-            keys.pause_period_key(WorkloadKind::StatefulSet),
-            "statefulset.acme.io/pause"
+            keys.pause_period_key(WorkloadKind::StatefulSet).as_deref(),
+            Some("statefulset.acme.io/pause")
         );
 
         let refused = [
-            ("--pause-deployment-annotation=acme.io/pause", "deployment."),
             ("--pause-deployment-annotation=deployment.", "nothing after"),
             ("--auto-annotation=", "cannot be empty"),
             ("--ignore-annotation=a b", "no spaces"),

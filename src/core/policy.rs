@@ -26,9 +26,30 @@ pub struct AnnotationKeys {
     pub ignore: String,
     pub secret_exclude: String,
     pub configmap_exclude: String,
-    /// The pause key without its kind prefix: the key read is `<kind>.<pause_period>`,
-    /// e.g. `deployment.reloader.stakater.com/pause-period`.
-    pub pause_period: String,
+    /// Where a workload's pause period is read.
+    pub pause_period: PauseKey,
+}
+
+/// The pause-period annotation key. stakater's key names Deployments
+/// (`deployment.reloader.stakater.com/pause-period`, and its `--pause-deployment-annotation`
+/// takes any key); reloader reads such a `deployment.`-prefixed key with each kind in front
+/// (`statefulset.…`), and any other key on Deployments only, as stakater does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PauseKey {
+    /// The key without its kind prefix: `<kind>.<suffix>` is read on every kind.
+    EveryKind(String),
+    /// Read as is, on Deployments only.
+    DeploymentsOnly(String),
+}
+
+impl PauseKey {
+    /// The key `--pause-deployment-annotation` names, as read on Deployments.
+    pub fn from_deployment_key(key: &str) -> PauseKey {
+        match key.strip_prefix("deployment.") {
+            Some(suffix) if !suffix.is_empty() => PauseKey::EveryKind(suffix.to_owned()),
+            _ => PauseKey::DeploymentsOnly(key.to_owned()),
+        }
+    }
 }
 
 impl Default for AnnotationKeys {
@@ -44,7 +65,7 @@ impl Default for AnnotationKeys {
             ignore: keys::IGNORE.into(),
             secret_exclude: keys::SECRET_EXCLUDE.into(),
             configmap_exclude: keys::CONFIGMAP_EXCLUDE.into(),
-            pause_period: keys::PAUSE_PERIOD.into(),
+            pause_period: PauseKey::EveryKind(keys::PAUSE_PERIOD.into()),
         }
     }
 }
@@ -71,9 +92,15 @@ impl AnnotationKeys {
         }
     }
 
-    /// `deployment.reloader.stakater.com/pause-period` and its siblings for every kind we roll.
-    pub fn pause_period_key(&self, kind: WorkloadKind) -> String {
-        format!("{}.{}", kind.lower(), self.pause_period)
+    /// `deployment.reloader.stakater.com/pause-period` and its siblings for every kind we
+    /// roll; `None` where a Deployments-only key does not apply.
+    pub fn pause_period_key(&self, kind: WorkloadKind) -> Option<String> {
+        match &self.pause_period {
+            PauseKey::EveryKind(suffix) => Some(format!("{}.{suffix}", kind.lower())),
+            PauseKey::DeploymentsOnly(key) => {
+                (kind == WorkloadKind::Deployment).then(|| key.clone())
+            }
+        }
     }
 }
 
@@ -240,7 +267,9 @@ impl WorkloadPolicy {
             kind,
             secret,
             configmap,
-            pause_period: workload.get(&keys.pause_period_key(kind)).cloned(),
+            pause_period: keys
+                .pause_period_key(kind)
+                .and_then(|key| workload.get(&key).cloned()),
             warnings,
         }
     }

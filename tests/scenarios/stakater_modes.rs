@@ -1,5 +1,5 @@
 //! stakater/Reloader's modes and command lines, on the real control plane: its image's
-//! flags-only command line starts `serve`; `--webhook-url` posts each data change and rolls
+//! flags-only command line starts `serve`; every argument form its README shows starts it; `--webhook-url` posts each data change and rolls
 //! nothing; `--sync-after-restart` (with `--reload-on-create`) rolls, once, the followers a
 //! restart finds without a record; its metric names are served after a reload.
 
@@ -22,6 +22,78 @@ fn follows_creds(name: &str) -> Deployment {
 
 /// Longer than several resync periods of the reloaders below (`--resync-period 500ms`).
 const HOLD: Duration = Duration::from_secs(3);
+
+/// The argument forms stakater/Reloader's README (v1.4.21) shows, one row of its tables
+/// each, as a user would paste them.
+const README_FORMS: [(&str, &[&str]); 16] = [
+    ("reload on create", &["--reload-on-create=true"]),
+    ("reload on delete", &["--reload-on-delete=true"]),
+    ("auto reload all", &["--auto-reload-all=true"]),
+    ("env-vars strategy", &["--reload-strategy=env-vars"]),
+    ("annotations strategy", &["--reload-strategy=annotations"]),
+    ("JSON logs", &["--log-format=json"]),
+    ("ignore ConfigMaps", &["--resources-to-ignore=configmaps"]),
+    ("ignore Secrets", &["--resources-to-ignore=secrets"]),
+    (
+        "ignore Jobs and CronJobs",
+        &["--ignored-workload-types=jobs,cronjobs"],
+    ),
+    ("ignore CronJobs", &["--ignored-workload-types=cronjobs"]),
+    (
+        "a resource label selector",
+        &["--resource-label-selector=key=value"],
+    ),
+    (
+        "namespace selectors",
+        &["--namespace-selector=key1=value1,key2=value2"],
+    ),
+    (
+        "a set-based namespace selector",
+        &["--namespace-selector=key in (value1,value2)"],
+    ),
+    ("namespaces to ignore", &["--namespaces-to-ignore=ns1,ns2"]),
+    ("Argo Rollouts on", &["--is-argo-rollouts=true"]),
+    (
+        "the annotation overrides and pprof",
+        &[
+            "--auto-annotation=acme.io/auto",
+            "--secret-auto-annotation=acme.io/secret-auto",
+            "--configmap-auto-annotation=acme.io/configmap-auto",
+            "--auto-search-annotation=acme.io/search",
+            "--search-match-annotation=acme.io/match",
+            "--secret-annotation=acme.io/secret",
+            "--configmap-annotation=acme.io/configmap",
+            "--ignore-annotation=acme.io/ignore",
+            "--pause-deployment-annotation=acme.io/pause-period",
+            "--pause-deployment-time-annotation=acme.io/paused-at",
+            "--enable-pprof",
+            "--pprof-addr=:6060",
+        ],
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_argument_form_of_stakaters_readme_starts_reloader() {
+    let mut cluster = Cluster::start().await;
+    for (name, form) in README_FORMS {
+        let mut flags: Vec<String> = form.iter().map(|f| f.to_string()).collect();
+        flags.push("--coalesce-window=150ms".into());
+        // `launch` waits until the caches are filled and fails with the log if it exits.
+        let mut reloader = cluster.launch(&Launch {
+            kubeconfig: cluster.kubeconfig().to_path_buf(),
+            webhook_port: cluster.webhook_port,
+            flags,
+            pod_name: "reloader".into(),
+            pod_namespace: Some("default".into()),
+            without_subcommand: false,
+            env: Vec::new(),
+        });
+        assert!(!reloader.exited(), "{name}: {form:?} exited");
+        reloader.stop_cleanly();
+        let log = reloader.log_text();
+        assert!(!log.contains("panicked"), "{name}: {log}");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stakaters_flags_only_command_line_runs_serve() {

@@ -333,6 +333,45 @@ fn pause_period_is_read_raw_for_every_kind_from_workload_metadata_only() {
 }
 
 #[test]
+fn an_overridden_pause_key_is_read_per_kind_only_when_it_names_deployments() {
+    let cases = [
+        // (the --pause-deployment-annotation key, kind, key read, or None)
+        (
+            "deployment.acme.io/pause",
+            WorkloadKind::Deployment,
+            Some("deployment.acme.io/pause"),
+        ),
+        (
+            "deployment.acme.io/pause",
+            WorkloadKind::StatefulSet,
+            Some("statefulset.acme.io/pause"),
+        ),
+        (
+            "acme.io/pause",
+            WorkloadKind::Deployment,
+            Some("acme.io/pause"),
+        ),
+        ("acme.io/pause", WorkloadKind::StatefulSet, None),
+        ("acme.io/pause", WorkloadKind::CronJob, None),
+    ];
+    for (flag, kind, want) in cases {
+        let keys = AnnotationKeys {
+            pause_period: PauseKey::from_deployment_key(flag),
+            ..AnnotationKeys::default()
+        };
+        assert_eq!(
+            keys.pause_period_key(kind).as_deref(),
+            want,
+            "{flag} on {kind}"
+        );
+        let on_workload = ann(&[(flag, "5m")]);
+        let p = WorkloadPolicy::parse(kind, Some(&on_workload), None, &keys);
+        let read = want == Some(flag);
+        assert_eq!(p.pause_period.is_some(), read, "{flag} on {kind}");
+    }
+}
+
+#[test]
 fn annotation_keys_are_configurable() {
     let keys = AnnotationKeys {
         auto: "example.com/auto".into(),
