@@ -1,6 +1,7 @@
 //! The reload engine: from an admitted change to rolled workloads, exactly once.
 //!
-//! `cache` keeps the follower index fed from watches of the workloads and ReloaderConfigs;
+//! `cache` keeps the follower index fed from watches of the workloads and ReloaderConfigs
+//! (and `csi`, with `--enable-csi-integration`, turns the CSI driver's rotations into changes);
 //! `source` reads a changed source until it shows the admitted data; `followers` turns a
 //! source into the records its followers want; `queue` coalesces them per workload, within
 //! the window `coalesce` chooses;
@@ -15,6 +16,7 @@ pub mod baseline;
 pub mod cache;
 pub mod coalesce;
 pub mod conditions;
+pub mod csi;
 pub mod discovery;
 pub mod engine;
 pub mod events;

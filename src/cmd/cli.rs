@@ -398,9 +398,9 @@ pub struct EngineArgs {
     #[arg(long, env = "RELOADER_HASH_KEY_NAMESPACE")]
     pub hash_key_namespace: Option<String>,
 
-    /// The Secrets Store CSI driver's `SecretProviderClassPodStatus` as a source
-    /// (stakater's flag). Not supported yet: `true` stops the start with an error rather
-    /// than leave CSI users without reloads.
+    /// Follow SecretProviderClasses (stakater's flag): watch the Secrets Store CSI
+    /// driver's SecretProviderClassPodStatuses and roll a class's followers when the
+    /// driver mounts new versions. Needs list/watch on those and get on the classes.
     #[arg(long, env = "RELOADER_ENABLE_CSI_INTEGRATION", action = ArgAction::Set, num_args = 0..=1, require_equals = false, default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub enable_csi_integration: bool,
 

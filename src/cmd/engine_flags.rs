@@ -134,11 +134,6 @@ pub fn settings(
     instance: Option<String>,
     drain: Duration,
 ) -> anyhow::Result<Settings> {
-    anyhow::ensure!(
-        !args.enable_csi_integration,
-        "--enable-csi-integration: the Secrets Store CSI driver's SecretProviderClassPodStatus \
-         is not supported yet (docs/stakater-compatibility.md)"
-    );
     let ignored = resources_to_ignore(&args.resources_to_ignore)?;
     let notify_only = match args.webhook_url.as_deref().map(str::trim) {
         Some(url) if !url.is_empty() => Some(NotifyOnly::new(url)?),
@@ -159,6 +154,7 @@ pub fn settings(
         ignore_secrets: args.ignore_secrets || ignored.0,
         ignore_configmaps: args.ignore_configmaps || ignored.1,
         auto_reload_all: args.auto_reload_all,
+        csi: args.enable_csi_integration,
     };
     // stakater's chart writes `--namespace-selector="k:v"`, the quotes part of the value.
     let namespace_selector = args
@@ -333,12 +329,14 @@ mod tests {
     #[test]
     fn unsupported_or_unusable_stakater_flags_stop_the_start_with_a_reason() {
         let cases = [
-            (&["--enable-csi-integration=true"][..], "not supported yet"),
             (
-                &["--webhook-url", "ftp://x.example/hook"],
+                &["--webhook-url", "ftp://x.example/hook"][..],
                 "--webhook-url must be http",
             ),
-            (&["--webhook-url=not a url"], "--webhook-url is not a URL"),
+            (
+                &["--webhook-url=not a url"][..],
+                "--webhook-url is not a URL",
+            ),
         ];
         for (flags, want) in cases {
             let Err(err) = engine(flags) else {
@@ -348,6 +346,7 @@ mod tests {
         }
         for flags in [
             &["--enable-csi-integration=false"][..],
+            &["--enable-csi-integration"],
             &["--webhook-url", "https://ci.example/hook"],
             &["--webhook-url="],
         ] {

@@ -158,6 +158,7 @@ pub struct WorkloadEntry {
 struct PatternFollowers {
     secret: HashSet<WorkloadRef>,
     configmap: HashSet<WorkloadRef>,
+    secret_provider_class: HashSet<WorkloadRef>,
 }
 
 impl PatternFollowers {
@@ -165,6 +166,7 @@ impl PatternFollowers {
         match kind {
             SourceKind::Secret => &mut self.secret,
             SourceKind::ConfigMap => &mut self.configmap,
+            SourceKind::SecretProviderClass => &mut self.secret_provider_class,
         }
     }
 
@@ -172,11 +174,12 @@ impl PatternFollowers {
         match kind {
             SourceKind::Secret => &self.secret,
             SourceKind::ConfigMap => &self.configmap,
+            SourceKind::SecretProviderClass => &self.secret_provider_class,
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.secret.is_empty() && self.configmap.is_empty()
+        self.secret.is_empty() && self.configmap.is_empty() && self.secret_provider_class.is_empty()
     }
 }
 
@@ -228,7 +231,10 @@ impl FollowerIndex {
         );
         let mut keys = Vec::new();
         let mut pattern_kinds = Vec::new();
-        for kind in [SourceKind::Secret, SourceKind::ConfigMap] {
+        for kind in SourceKind::ALL
+            .into_iter()
+            .filter(|k| self.global.follows_kind(*k))
+        {
             let p = policy.for_kind(kind);
             for pattern in &p.reload {
                 match pattern.literal() {
@@ -458,6 +464,7 @@ impl FollowerIndex {
                 entry
                     .refs
                     .referenced()
+                    .filter(|k| self.global.follows_kind(k.kind))
                     .map(|k| SourceRef::new(&target.namespace, k.kind, &k.name)),
             );
         }

@@ -9,10 +9,14 @@ pub const AUTO: &str = "reloader.stakater.com/auto";
 pub const SECRET_AUTO: &str = "secret.reloader.stakater.com/auto";
 /// Follow every ConfigMap the pod spec references.
 pub const CONFIGMAP_AUTO: &str = "configmap.reloader.stakater.com/auto";
+/// Follow every SecretProviderClass the pod spec's CSI volumes name (`--enable-csi-integration`).
+pub const SECRET_PROVIDER_CLASS_AUTO: &str = "secretproviderclass.reloader.stakater.com/auto";
 /// Follow the listed Secrets (names or regexes).
 pub const SECRET_RELOAD: &str = "secret.reloader.stakater.com/reload";
 /// Follow the listed ConfigMaps (names or regexes).
 pub const CONFIGMAP_RELOAD: &str = "configmap.reloader.stakater.com/reload";
+/// Follow the listed SecretProviderClasses (names or regexes).
+pub const SECRET_PROVIDER_CLASS_RELOAD: &str = "secretproviderclass.reloader.stakater.com/reload";
 /// Follow referenced sources that carry [`MATCH`].
 pub const SEARCH: &str = "reloader.stakater.com/search";
 /// On a source: followed by workloads with [`SEARCH`].
@@ -21,6 +25,9 @@ pub const MATCH: &str = "reloader.stakater.com/match";
 pub const SECRET_EXCLUDE: &str = "secrets.exclude.reloader.stakater.com/reload";
 /// Never follow the listed ConfigMaps.
 pub const CONFIGMAP_EXCLUDE: &str = "configmaps.exclude.reloader.stakater.com/reload";
+/// Never follow the listed SecretProviderClasses.
+pub const SECRET_PROVIDER_CLASS_EXCLUDE: &str =
+    "secretproviderclasses.exclude.reloader.stakater.com/reload";
 /// The least time between two rollouts of one workload.
 pub const PAUSE_PERIOD: &str = "reloader.stakater.com/pause-period";
 /// Overrides `--coalesce-window` for one workload.

@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod crd;
+pub mod csi;
 pub mod duration;
 pub mod existence;
 pub mod hash;

@@ -26,6 +26,10 @@ pub struct AnnotationKeys {
     pub ignore: String,
     pub secret_exclude: String,
     pub configmap_exclude: String,
+    /// stakater has no overrides for the SecretProviderClass keys.
+    pub secret_provider_class_auto: String,
+    pub secret_provider_class_reload: String,
+    pub secret_provider_class_exclude: String,
     /// Where a workload's pause period is read.
     pub pause_period: PauseKey,
 }
@@ -65,6 +69,9 @@ impl Default for AnnotationKeys {
             ignore: keys::IGNORE.into(),
             secret_exclude: keys::SECRET_EXCLUDE.into(),
             configmap_exclude: keys::CONFIGMAP_EXCLUDE.into(),
+            secret_provider_class_auto: keys::SECRET_PROVIDER_CLASS_AUTO.into(),
+            secret_provider_class_reload: keys::SECRET_PROVIDER_CLASS_RELOAD.into(),
+            secret_provider_class_exclude: keys::SECRET_PROVIDER_CLASS_EXCLUDE.into(),
             pause_period: PauseKey::EveryKind(keys::PAUSE_PERIOD.into()),
         }
     }
@@ -75,6 +82,7 @@ impl AnnotationKeys {
         match kind {
             SourceKind::Secret => &self.secret_auto,
             SourceKind::ConfigMap => &self.configmap_auto,
+            SourceKind::SecretProviderClass => &self.secret_provider_class_auto,
         }
     }
 
@@ -82,6 +90,7 @@ impl AnnotationKeys {
         match kind {
             SourceKind::Secret => &self.secret_reload,
             SourceKind::ConfigMap => &self.configmap_reload,
+            SourceKind::SecretProviderClass => &self.secret_provider_class_reload,
         }
     }
 
@@ -89,6 +98,7 @@ impl AnnotationKeys {
         match kind {
             SourceKind::Secret => &self.secret_exclude,
             SourceKind::ConfigMap => &self.configmap_exclude,
+            SourceKind::SecretProviderClass => &self.secret_provider_class_exclude,
         }
     }
 
@@ -230,6 +240,7 @@ pub struct WorkloadPolicy {
     pub kind: WorkloadKind,
     pub secret: KindPolicy,
     pub configmap: KindPolicy,
+    pub secret_provider_class: KindPolicy,
     /// Raw Go duration from `<kind>.reloader.stakater.com/pause-period` on workload metadata.
     pub pause_period: Option<String>,
     pub warnings: Vec<PolicyWarning>,
@@ -260,6 +271,7 @@ impl WorkloadPolicy {
             |source: SourceKind| parse_kind(source, workload, template, keys, &mut warnings);
         let secret = kind_policy(SourceKind::Secret);
         let configmap = kind_policy(SourceKind::ConfigMap);
+        let secret_provider_class = kind_policy(SourceKind::SecretProviderClass);
         // The generic keys are read once per source kind; report each problem once.
         let mut seen = HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
@@ -267,6 +279,7 @@ impl WorkloadPolicy {
             kind,
             secret,
             configmap,
+            secret_provider_class,
             pause_period: keys
                 .pause_period_key(kind)
                 .and_then(|key| workload.get(&key).cloned()),
@@ -278,6 +291,7 @@ impl WorkloadPolicy {
         match kind {
             SourceKind::Secret => &self.secret,
             SourceKind::ConfigMap => &self.configmap,
+            SourceKind::SecretProviderClass => &self.secret_provider_class,
         }
     }
 
@@ -395,13 +409,23 @@ pub struct GlobalOptions {
     pub ignore_configmaps: bool,
     /// `--auto-reload-all`.
     pub auto_reload_all: bool,
+    /// `--enable-csi-integration`: SecretProviderClasses are followed at all.
+    pub csi: bool,
 }
 
 impl GlobalOptions {
+    /// Whether sources of this kind are followed at all: SecretProviderClasses only with
+    /// `--enable-csi-integration` (what `--resources-to-ignore` ignores is still indexed,
+    /// and skipped when it changes).
+    pub fn follows_kind(&self, kind: SourceKind) -> bool {
+        kind != SourceKind::SecretProviderClass || self.csi
+    }
+
     fn ignores_kind(&self, kind: SourceKind) -> bool {
         match kind {
             SourceKind::Secret => self.ignore_secrets,
             SourceKind::ConfigMap => self.ignore_configmaps,
+            SourceKind::SecretProviderClass => !self.csi,
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Which Secrets and ConfigMaps a pod spec uses, and which container uses each.
+//! Which sources a pod spec uses, and which container uses each.
 //!
 //! Counted: `env[].valueFrom.{secretKeyRef,configMapKeyRef}`, `envFrom[].{secretRef,configMapRef}`,
 //! `volumes[].{secret,configMap}` and `volumes[].projected.sources[].{secret,configMap}`, in
-//! containers, init containers and ephemeral containers, optional or not. CSI volumes are out of
-//! scope: their contents come from a driver, not from an object we can see change.
+//! containers, init containers and ephemeral containers, optional or not; and the
+//! SecretProviderClass a CSI volume names in `volumeAttributes.secretProviderClass` (whatever
+//! the driver, as stakater reads it), followed only with `--enable-csi-integration`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -237,6 +238,17 @@ fn volume_sources(volume: &Volume) -> Vec<SourceKey> {
     }
     if let Some(cm) = &volume.config_map {
         out.push(SourceKey::new(SourceKind::ConfigMap, cm.name.as_str()));
+    }
+    if let Some(class) = volume
+        .csi
+        .as_ref()
+        .and_then(|c| c.volume_attributes.as_ref())
+        .and_then(|a| a.get("secretProviderClass"))
+    {
+        out.push(SourceKey::new(
+            SourceKind::SecretProviderClass,
+            class.as_str(),
+        ));
     }
     let projections = volume
         .projected

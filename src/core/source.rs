@@ -1,22 +1,34 @@
-//! The objects a workload can follow: Secrets and ConfigMaps, named by namespace and name.
+//! The objects a workload can follow: Secrets and ConfigMaps, and (with CSI integration)
+//! the Secrets Store CSI driver's SecretProviderClasses, named by namespace and name.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The two kinds of object whose data changes trigger a reload.
+/// The kinds of object whose data changes trigger a reload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SourceKind {
     Secret,
     ConfigMap,
+    /// A `secrets-store.csi.x-k8s.io` SecretProviderClass: its "data" is the versions of
+    /// the objects the CSI driver mounted for it, as its SecretProviderClassPodStatuses
+    /// report them (see `csi`). Never admitted through the sources webhook.
+    SecretProviderClass,
 }
 
 impl SourceKind {
+    pub const ALL: [SourceKind; 3] = [
+        SourceKind::Secret,
+        SourceKind::ConfigMap,
+        SourceKind::SecretProviderClass,
+    ];
+
     /// The Kubernetes `kind` string.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Secret => "Secret",
             SourceKind::ConfigMap => "ConfigMap",
+            SourceKind::SecretProviderClass => "SecretProviderClass",
         }
     }
 
@@ -25,10 +37,12 @@ impl SourceKind {
         match self {
             SourceKind::Secret => "SECRET",
             SourceKind::ConfigMap => "CONFIGMAP",
+            SourceKind::SecretProviderClass => "SECRETPROVIDERCLASS",
         }
     }
 
-    /// Parses a Kubernetes `kind` string (`Secret`, `ConfigMap`).
+    /// Parses the `kind` of an admitted write (`Secret`, `ConfigMap`): the kinds the
+    /// sources webhook is called for.
     pub fn from_kind(kind: &str) -> Option<Self> {
         match kind {
             "Secret" => Some(SourceKind::Secret),
@@ -44,7 +58,7 @@ impl fmt::Display for SourceKind {
     }
 }
 
-/// One Secret or ConfigMap, by identity.
+/// One source, by identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SourceRef {
     pub namespace: String,

@@ -39,7 +39,7 @@ use crate::reload::status::{self, TargetOutcome};
 use crate::trigger::{Trigger, TriggerReceiver};
 use reloader_core::hash::KeyRing;
 use reloader_core::keys::COALESCE_WINDOW;
-use reloader_core::source::SourceRef;
+use reloader_core::source::{SourceKind, SourceRef};
 use reloader_core::workload::WorkloadRef;
 
 /// Start-up options of the engine.
@@ -149,14 +149,29 @@ impl EngineHandle {
             return;
         }
         let started = std::time::Instant::now();
-        let resource_type = match trigger.kind {
-            reloader_core::source::SourceKind::Secret => "secrets",
-            reloader_core::source::SourceKind::ConfigMap => "configmaps",
-        };
+        let kind = trigger.kind;
         let result = self.resolve_in_scope(trigger).await;
         self.metrics
             .stakater
-            .reconcile(resource_type, result, started.elapsed());
+            .reconcile(resource_type(kind), result, started.elapsed());
+    }
+
+    /// Resolves a change a watch saw (a CSI driver's status): already stored, so nothing
+    /// to wait for; queues the followers of `source` as `stored` shows it.
+    pub async fn resolve_observed(&self, source: SourceRef, stored: StoredSource) {
+        if !self.options.scope.includes(&source.namespace) {
+            self.metrics.stakater.skipped("ignored_or_not_selected");
+            return;
+        }
+        let started = std::time::Instant::now();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let kind = source.kind;
+        let result = self
+            .queue_followers(&source, Some(stored), seq, Some(SystemTime::now()))
+            .await;
+        self.metrics
+            .stakater
+            .reconcile(resource_type(kind), result, started.elapsed());
     }
 
     /// [`Self::resolve_trigger`] past the scope check: `success`, or `error` when the
@@ -189,6 +204,21 @@ impl EngineHandle {
                 return "error";
             }
         };
+        self.queue_followers(&source, stored, seq, Some(trigger.admitted_at))
+            .await
+    }
+
+    /// The source as stored now (`None`: deleted) to its followers' records, queued; or,
+    /// with `--webhook-url`, posted.
+    async fn queue_followers(
+        &self,
+        source: &SourceRef,
+        stored: Option<StoredSource>,
+        seq: u64,
+        admitted: Option<SystemTime>,
+    ) -> &'static str {
+        let notify = self.options.notify_only.as_ref();
+        let source = source.clone();
         let selected = stored
             .as_ref()
             .is_none_or(|s| self.options.resource_selector.matches(&s.labels));
@@ -204,7 +234,6 @@ impl EngineHandle {
             }
             return "success";
         }
-        let admitted = Some(trigger.admitted_at);
         let batch = self.batch(&source, stored.as_ref(), false, seq, admitted);
         tracing::debug!(%source, followers = batch.len(), "trigger resolved");
         self.metrics.trigger_result(if batch.is_empty() {
@@ -299,7 +328,16 @@ impl EngineHandle {
         self.status.try_send(update).is_ok()
     }
 
+    /// The hash key of new records and the schemes of older ones.
+    pub fn hash_keys(&self) -> &KeyRing {
+        &self.options.hash_keys
+    }
+
     /// Whether any follower (whatever its decision) is listed for the source.
+    pub fn follows(&self, source: &SourceRef) -> bool {
+        self.followed(source)
+    }
+
     fn followed(&self, source: &SourceRef) -> bool {
         !self
             .index
@@ -315,6 +353,15 @@ impl EngineHandle {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .sources()
+    }
+}
+
+/// stakater's `resource_type` metric label for a source kind.
+fn resource_type(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Secret => "secrets",
+        SourceKind::ConfigMap => "configmaps",
+        SourceKind::SecretProviderClass => "secretproviderclasspodstatuses",
     }
 }
 

@@ -56,6 +56,14 @@ async fn source_presence(client: &Client, source: &SourceRef) -> Presence {
         match source.kind {
             SourceKind::Secret => exists::<Secret>(client, source).await,
             SourceKind::ConfigMap => exists::<ConfigMap>(client, source).await,
+            SourceKind::SecretProviderClass => {
+                let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                    client.clone(),
+                    &source.namespace,
+                    &crate::reload::source_read::class_resource(),
+                );
+                Ok(api.get_metadata_opt(&source.name).await?.is_some())
+            }
         }
     };
     match tokio::time::timeout(WEBHOOK_READ_BUDGET, read).await {

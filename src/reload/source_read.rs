@@ -1,4 +1,5 @@
-//! Reading a Secret or ConfigMap as it is stored now: its hash, labels and annotations.
+//! Reading a source as it is stored now: its hash, labels and annotations (a Secret or
+//! ConfigMap by one GET; a SecretProviderClass from its CSI driver's statuses).
 //!
 //! The admission webhook only says a write was *admitted*; it may not be persisted yet, or
 //! ever (another webhook denied it, a conflict, a dry run). So the engine reads the source
@@ -13,8 +14,10 @@ use std::time::Duration;
 pub const WEBHOOK_READ_BUDGET: Duration = Duration::from_secs(2);
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{Api, Client};
 
+use reloader_core::csi::{MountedVersions, agreed};
 use reloader_core::hash::{Hasher, KeyRing, SourceHash, StakaterHash};
 use reloader_core::policy::Annotations;
 use reloader_core::source::{SourceKind, SourceRef};
@@ -39,6 +42,7 @@ pub fn absent_hash(hasher: &Hasher, kind: SourceKind) -> SourceHash {
     match kind {
         SourceKind::Secret => hasher.secret(&Secret::default()),
         SourceKind::ConfigMap => hasher.configmap(&ConfigMap::default()),
+        SourceKind::SecretProviderClass => hasher.maps(None, None),
     }
 }
 
@@ -96,7 +100,8 @@ impl SourceError {
     }
 }
 
-/// Reads a source once; `Ok(None)` when it does not exist.
+/// Reads a source once; `Ok(None)` when it does not exist (a SecretProviderClass: when
+/// its statuses do not agree on one set of versions, see `csi::read_class`).
 pub async fn read(
     client: &Client,
     ring: &KeyRing,
@@ -113,6 +118,7 @@ pub async fn read(
         )
     };
     match source.kind {
+        SourceKind::SecretProviderClass => read_class(client, ring, source).await.map_err(wrap),
         SourceKind::Secret => {
             let api: Api<Secret> = Api::namespaced(client.clone(), &source.namespace);
             Ok(api.get_opt(&source.name).await.map_err(wrap)?.map(|s| {
@@ -145,6 +151,83 @@ pub async fn read(
                 }
             }))
         }
+    }
+}
+
+/// The Secrets Store CSI driver's API group (`--enable-csi-integration`, see `csi`).
+const CSI_GROUP: &str = "secrets-store.csi.x-k8s.io";
+const CSI_VERSION: &str = "v1";
+
+fn csi_resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource {
+        group: CSI_GROUP.into(),
+        version: CSI_VERSION.into(),
+        api_version: format!("{CSI_GROUP}/{CSI_VERSION}"),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// `secretproviderclasspodstatuses`: one per pod and mounted class, written by the driver.
+pub fn status_resource() -> ApiResource {
+    csi_resource(
+        "SecretProviderClassPodStatus",
+        "secretproviderclasspodstatuses",
+    )
+}
+
+/// `secretproviderclasses`: read for their labels and annotations only.
+pub fn class_resource() -> ApiResource {
+    csi_resource("SecretProviderClass", "secretproviderclasses")
+}
+
+/// A class as stored now: the versions all its statuses agree on, or `None` when no pod
+/// mounts it or a rotation is in progress (nothing to reconcile with yet).
+pub async fn read_class(
+    client: &Client,
+    ring: &KeyRing,
+    source: &SourceRef,
+) -> Result<Option<StoredSource>, kube::Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &source.namespace, &status_resource());
+    let statuses: Vec<MountedVersions> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .filter_map(|o| MountedVersions::from_object(&o.data))
+        .filter(|v| v.class == source.name)
+        .collect();
+    match agreed(statuses.iter()) {
+        Some(versions) => Ok(Some(stored(client, ring, source, versions).await)),
+        None => Ok(None),
+    }
+}
+
+/// The source as `versions` say, with the class's labels and annotations (for
+/// `--resource-label-selector`, the ignore and match annotations). A class that cannot be
+/// read counts as unlabelled, as stakater counts it.
+pub async fn stored(
+    client: &Client,
+    ring: &KeyRing,
+    source: &SourceRef,
+    versions: &MountedVersions,
+) -> StoredSource {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &source.namespace, &class_resource());
+    let meta = match api.get_metadata_opt(&source.name).await {
+        Ok(found) => found.map(|o| o.metadata).unwrap_or_default(),
+        Err(e) => {
+            tracing::debug!(%source, error = %e, "SecretProviderClass read failed; no labels");
+            Default::default()
+        }
+    };
+    StoredSource {
+        hash: versions.hash(ring.current()),
+        same_data: ring.same_data(|h| versions.hash(h)),
+        stakater: versions.stakater(),
+        labels: meta.labels.unwrap_or_default(),
+        annotations: meta.annotations.unwrap_or_default(),
     }
 }
 

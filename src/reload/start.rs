@@ -1,4 +1,5 @@
-//! Starting the engine from `reloader serve`'s flags: caches, engine loop, resync, lease.
+//! Starting the engine from `reloader serve`'s flags: caches, engine loop, resync, lease,
+//! and with `--enable-csi-integration` the watch of the CSI driver's statuses.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -11,6 +12,7 @@ use crate::alerts::AlertSender;
 use crate::metrics::Metrics;
 use crate::reload::baseline::Baseline;
 use crate::reload::cache;
+use crate::reload::csi;
 use crate::reload::discovery::{self, Detect};
 use crate::reload::existence::Presences;
 use crate::reload::leader::{self, LeaseOptions};
@@ -122,6 +124,7 @@ pub fn start(
         hash_keys: settings.engine.hash_keys.clone(),
         keep_stakater: settings.engine.keep_stakater,
     };
+    let csi_scope = settings.engine.scope.clone();
     let existence = Presences {
         client: client.clone(),
         workloads: workloads.clone(),
@@ -137,6 +140,13 @@ pub fn start(
     .with_alerts(alerts);
     let handle = engine.handle();
     background.spawn(engine.run(triggers, shutdown.clone()));
+    if settings.global.csi {
+        caches.spawn(csi::watch_statuses(
+            client.clone(),
+            handle.clone(),
+            csi_scope,
+        ));
+    }
 
     let (leader_tx, leader_rx) = watch::channel(settings.lease.is_none());
     if let Some(options) = settings.lease.clone() {

@@ -174,6 +174,8 @@ impl SourceParts<'_> {
                 }
                 Ok(h.finish())
             }
+            // `decide` admits Secrets and ConfigMaps only.
+            SourceKind::SecretProviderClass => Err(wrong_kind(kind.as_str())),
         }
     }
 
@@ -223,6 +225,15 @@ pub fn parse(body: &[u8]) -> Result<Review<'_, SourceParts<'_>>, ReviewError> {
     review::parse_as(body, "Secret or ConfigMap")
 }
 
+/// A review of a kind this endpoint is not for.
+fn wrong_kind(got: &str) -> ReviewError {
+    ReviewError::WrongKind {
+        got: got.to_owned(),
+        path: PATH,
+        allowed: "Secret and ConfigMap (core group)",
+    }
+}
+
 /// Decides what an admitted Secret or ConfigMap write means for the reload engine.
 /// Cheap checks come first so dry runs and unfollowed operations decode no data.
 pub fn decide(
@@ -232,11 +243,7 @@ pub fn decide(
 ) -> Result<Verdict, ReviewError> {
     let kind = SourceKind::from_kind(&review.kind.kind)
         .filter(|_| review.kind.group.is_empty())
-        .ok_or_else(|| ReviewError::WrongKind {
-            got: review.kind.kind.clone(),
-            path: PATH,
-            allowed: "Secret and ConfigMap (core group)",
-        })?;
+        .ok_or_else(|| wrong_kind(&review.kind.kind))?;
     if review.dry_run {
         return Ok(Verdict::Ignore(IgnoreReason::DryRun));
     }
@@ -276,6 +283,7 @@ pub fn decide(
         let same = match kind {
             SourceKind::Secret => o.same_secret_text(n),
             SourceKind::ConfigMap => o.same_configmap_text(n),
+            SourceKind::SecretProviderClass => return Err(wrong_kind(kind.as_str())),
         };
         if same {
             return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));

@@ -251,6 +251,13 @@ impl Deployment {
         self.volume(volume, json!({"configMap": {"name": configmap}}))
     }
 
+    /// A Secrets Store CSI volume `volume` naming the SecretProviderClass `class`.
+    pub fn csi_volume(self, volume: &str, class: &str) -> Deployment {
+        let csi = json!({"driver": "secrets-store.csi.k8s.io", "readOnly": true,
+                         "volumeAttributes": {"secretProviderClass": class}});
+        self.volume(volume, json!({ "csi": csi }))
+    }
+
     /// The ConfigMap as the one source of a projected volume `volume`, at `/<volume>`.
     pub fn projected_configmap_volume(self, volume: &str, configmap: &str) -> Deployment {
         let sources = json!([{"configMap": {"name": configmap}}]);

@@ -21,6 +21,7 @@
 //! | `reload/hash_key.rs` | GET, or else create, the hash key Secret in its own namespace | `get`, `create` |
 //! | `cmd/meta_info.rs` | GET, then create or replace, `reloader-meta-info` in its own namespace | `create`; `get`, `update` by name |
 //! | `reload/scope.rs` | watch Namespaces, only with `--namespace-selector` | `list`, `watch` |
+//! | `reload/csi.rs`, `reload/source_read.rs` | watch and list SecretProviderClassPodStatuses, GET a SecretProviderClass's metadata, only with `--enable-csi-integration` | `list`, `watch`; `get` |
 //!
 //! Granted but not called today (tolerated, listed in [`ALLOWED`] as such): `get` on
 //! namespaces and on reloaderconfigs, `update` on reloaderconfigs/status, and `list`,
@@ -115,6 +116,20 @@ const ALLOWED: &[Allowed] = &[
         &["create", "patch"],
         Where::Acting,
         "events.rs: the same, through events.k8s.io/v1",
+    ),
+    (
+        "secrets-store.csi.x-k8s.io",
+        "secretproviderclasspodstatuses",
+        &["list", "watch"],
+        Where::Acting,
+        "csi.rs watches the CSI driver's statuses; source_read.rs lists them to read a class",
+    ),
+    (
+        "secrets-store.csi.x-k8s.io",
+        "secretproviderclasses",
+        &["get"],
+        Where::Acting,
+        "source_read.rs reads a class's labels and annotations",
     ),
     (
         "batch",
@@ -627,6 +642,11 @@ fn renderings() -> Vec<Rendering> {
             "the chart with reloader.reloadJobs",
             Mode::ClusterWide,
             &["--set", "reloader.reloadJobs=true"],
+        ),
+        chart(
+            "the chart with reloader.enableCSIIntegration",
+            Mode::ClusterWide,
+            &["--set", "reloader.enableCSIIntegration=true"],
         ),
         chart(
             "the chart's namespaced mode, in the release namespace",

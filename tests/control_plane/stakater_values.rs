@@ -215,6 +215,43 @@ fn enable_ha_false_caps_the_replicas_at_one_as_in_stakaters_chart() {
 }
 
 #[test]
+fn csi_integration_passes_the_flag_and_grants_the_drivers_statuses_read_only() {
+    for (name, set, on) in [
+        ("on", "reloader.enableCSIIntegration=true", true),
+        ("off", "reloader.enableCSIIntegration=false", false),
+    ] {
+        let docs = render(&["--set", set]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let args = serde_yaml::to_string(at(
+            find(&docs, "Deployment"),
+            "spec.template.spec.containers.0.args",
+        ))
+        .unwrap();
+        assert_eq!(
+            args.contains("--enable-csi-integration"),
+            on,
+            "{name}: {args}"
+        );
+        let rules = at(find(&docs, "ClusterRole"), "rules")
+            .as_sequence()
+            .unwrap();
+        let csi: Vec<&Value> = rules
+            .iter()
+            .filter(|r| at(r, "apiGroups.0") == "secrets-store.csi.x-k8s.io")
+            .collect();
+        assert_eq!(csi.len(), if on { 2 } else { 0 }, "{name}: {csi:?}");
+        for rule in csi {
+            let verbs = serde_yaml::to_string(at(rule, "verbs")).unwrap();
+            assert!(
+                !["create", "update", "patch", "delete"]
+                    .iter()
+                    .any(|v| verbs.contains(v)),
+                "{name}: read only: {verbs}"
+            );
+        }
+    }
+}
+
+#[test]
 fn netpol_keeps_the_webhook_reachable_and_narrows_metrics_and_egress() {
     let docs = render(&[
         "--set",
@@ -337,10 +374,6 @@ fn the_vertical_pod_autoscaler_renders_where_the_cluster_serves_it() {
 #[test]
 fn what_the_chart_cannot_honour_fails_the_render_naming_the_key() {
     let cases = [
-        (
-            "reloader.enableCSIIntegration=true",
-            "reloader.enableCSIIntegration",
-        ),
         ("reloader.custom_annotations.bogus=x", "'bogus' not allowed"),
         ("reloader.deploymnt.replicas=2", "'deploymnt' not allowed"),
         ("reloader.deployment.replicaz=2", "'replicaz' not allowed"),

@@ -8,6 +8,7 @@ mod alerts;
 mod baseline;
 mod basics;
 mod coalescing;
+mod csi;
 mod dashboard;
 mod exactly_once;
 mod faults;

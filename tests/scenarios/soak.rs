@@ -24,7 +24,6 @@ use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use reloader::reload::cache::api_resource;
 use reloader_core::hash::{hash_configmap, hash_secret};
 use reloader_core::patch::env_var_name;
-use reloader_core::source::SourceKind;
 use reloader_core::workload::{KINDS, WorkloadKind};
 use serde_json::{Value, json};
 
@@ -79,10 +78,26 @@ impl Run {
     }
 }
 
+/// The kinds the soak changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    Secret,
+    ConfigMap,
+}
+
+impl From<Kind> for reloader_core::source::SourceKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Secret => Self::Secret,
+            Kind::ConfigMap => Self::ConfigMap,
+        }
+    }
+}
+
 /// A Secret or ConfigMap of the run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct SourceId {
-    kind: SourceKind,
+    kind: Kind,
     namespace: String,
     name: String,
 }
@@ -104,7 +119,7 @@ fn sources() -> Vec<SourceId> {
     let mut out = Vec::new();
     for ns in (0..NAMESPACES).map(namespace_name) {
         for i in 0..SOURCES_PER_KIND {
-            for (kind, prefix) in [(SourceKind::Secret, "s"), (SourceKind::ConfigMap, "c")] {
+            for (kind, prefix) in [(Kind::Secret, "s"), (Kind::ConfigMap, "c")] {
                 out.push(SourceId {
                     kind,
                     namespace: ns.clone(),
@@ -154,8 +169,8 @@ fn followers(rng: &mut fastrand::Rng, sources: &[SourceId]) -> Vec<(Follower, bo
 
 fn source_document(source: &SourceId) -> String {
     let (kind, data) = match source.kind {
-        SourceKind::Secret => ("Secret", json!({"v": base64("0")})),
-        SourceKind::ConfigMap => ("ConfigMap", json!({"v": "0"})),
+        Kind::Secret => ("Secret", json!({"v": base64("0")})),
+        Kind::ConfigMap => ("ConfigMap", json!({"v": "0"})),
     };
     json!({
         "apiVersion": "v1", "kind": kind,
@@ -179,18 +194,15 @@ fn workload_document(follower: &Follower, by_reference: bool) -> String {
             .follows
             .iter()
             .map(|s| match s.kind {
-                SourceKind::Secret => json!({"secretRef": {"name": s.name}}),
-                SourceKind::ConfigMap => json!({"configMapRef": {"name": s.name}}),
+                Kind::Secret => json!({"secretRef": {"name": s.name}}),
+                Kind::ConfigMap => json!({"configMapRef": {"name": s.name}}),
             })
             .collect();
         container["envFrom"] = json!(refs);
     } else {
         for (kind, key) in [
-            (SourceKind::Secret, "secret.reloader.stakater.com/reload"),
-            (
-                SourceKind::ConfigMap,
-                "configmap.reloader.stakater.com/reload",
-            ),
+            (Kind::Secret, "secret.reloader.stakater.com/reload"),
+            (Kind::ConfigMap, "configmap.reloader.stakater.com/reload"),
         ] {
             let names: Vec<&str> = follower
                 .follows
@@ -262,14 +274,14 @@ async fn write_changes(
         let at = Instant::now();
         let params = PatchParams::default();
         let result = match source.kind {
-            SourceKind::Secret => {
+            Kind::Secret => {
                 let api: Api<Secret> = Api::namespaced(client.clone(), &source.namespace);
                 let patch = json!({"data": {"v": base64(&value)}});
                 api.patch(&source.name, &params, &Patch::Merge(patch))
                     .await
                     .map(drop)
             }
-            SourceKind::ConfigMap => {
+            Kind::ConfigMap => {
                 let api: Api<ConfigMap> = Api::namespaced(client.clone(), &source.namespace);
                 let patch = json!({"data": {"v": value}});
                 api.patch(&source.name, &params, &Patch::Merge(patch))
@@ -585,7 +597,7 @@ async fn wait_all_recorded(
         for f in followers {
             let template = &templates[&(f.kind, f.namespace.clone(), f.name.clone())];
             for source in &f.follows {
-                let var = env_var_name(source.kind, &source.name);
+                let var = env_var_name(source.kind.into(), &source.name);
                 let recorded = recorded(template, &var);
                 let want = &hashes[source];
                 let changed = changes.iter().any(|c| &c.source == source);
@@ -623,15 +635,10 @@ async fn current_hashes(cluster: &Cluster) -> BTreeMap<SourceId, String> {
     let secrets = secrets.expect("secrets").into_iter();
     let configmaps = configmaps.expect("configmaps").into_iter();
     secrets
-        .map(|s| {
-            (
-                id(SourceKind::Secret, &s.metadata),
-                hash_secret(&s).to_string(),
-            )
-        })
+        .map(|s| (id(Kind::Secret, &s.metadata), hash_secret(&s).to_string()))
         .chain(configmaps.map(|c| {
             (
-                id(SourceKind::ConfigMap, &c.metadata),
+                id(Kind::ConfigMap, &c.metadata),
                 hash_configmap(&c).to_string(),
             )
         }))

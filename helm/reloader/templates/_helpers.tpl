@@ -148,6 +148,16 @@ tests/control_plane/rbac.rs for the calls). */}}
   resources: [jobs]
   verbs: [create]
 {{- end }}
+{{- if .Values.reloader.enableCSIIntegration }}
+# --enable-csi-integration: the CSI driver's statuses (object versions, never secret
+# values) are watched, and their classes read for labels and annotations.
+- apiGroups: [secrets-store.csi.x-k8s.io]
+  resources: [secretproviderclasspodstatuses]
+  verbs: [list, watch]
+- apiGroups: [secrets-store.csi.x-k8s.io]
+  resources: [secretproviderclasses]
+  verbs: [get]
+{{- end }}
 {{- end -}}
 
 {{/* Namespaced mode: a webhook namespaceSelector expression matching only the namespaces

@@ -54,6 +54,22 @@ impl StakaterHash {
     }
 }
 
+impl StakaterHash {
+    /// stakater's hash of a SecretProviderClassPodStatus: one `id=version` string per
+    /// mounted object and `SecretProviderClassName=<class>`, sorted and joined as above.
+    pub fn secret_provider_class(
+        class: &str,
+        objects: &std::collections::BTreeMap<String, String>,
+    ) -> StakaterHash {
+        let mut entries: Vec<Vec<u8>> = objects
+            .iter()
+            .map(|(id, version)| entry(id, version.as_bytes()))
+            .collect();
+        entries.push(entry("SecretProviderClassName", class.as_bytes()));
+        digest(entries)
+    }
+}
+
 fn entry(key: &str, value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + 1 + value.len());
     out.extend_from_slice(key.as_bytes());

@@ -573,3 +573,83 @@ mod model {
         agrees_with_brute_force(ops, false, false).unwrap();
     }
 }
+
+#[test]
+fn secret_provider_classes_are_followed_only_with_csi_integration() {
+    const SPC: SourceKind = SourceKind::SecretProviderClass;
+    let class = src("shop", SPC, "vault-db");
+    let workloads = [
+        workload(
+            "shop",
+            "auto",
+            &[("reloader.stakater.com/auto", "true")],
+            &[(SPC, "vault-db")],
+        ),
+        workload(
+            "shop",
+            "typed",
+            &[("secretproviderclass.reloader.stakater.com/auto", "true")],
+            &[(SPC, "vault-db")],
+        ),
+        workload(
+            "shop",
+            "named",
+            &[(
+                "secretproviderclass.reloader.stakater.com/reload",
+                "vault-.*",
+            )],
+            &[],
+        ),
+        workload(
+            "shop",
+            "excluded",
+            &[
+                ("reloader.stakater.com/auto", "true"),
+                (
+                    "secretproviderclasses.exclude.reloader.stakater.com/reload",
+                    "vault-db",
+                ),
+            ],
+            &[(SPC, "vault-db")],
+        ),
+        workload(
+            "shop",
+            "secret-auto-only",
+            &[("secret.reloader.stakater.com/auto", "true")],
+            &[(SPC, "vault-db")],
+        ),
+    ];
+    let cases = [
+        ("without the flag nothing follows a class", false, vec![]),
+        (
+            "with it, auto, typed auto and the reload list do",
+            true,
+            vec![
+                reload("auto", ReloadReason::Auto),
+                reload("named", ReloadReason::Explicit),
+                reload("typed", ReloadReason::Auto),
+            ],
+        ),
+    ];
+    for (name, csi, want) in cases {
+        let global = GlobalOptions {
+            csi,
+            ..GlobalOptions::default()
+        };
+        let mut index = FollowerIndex::new(AnnotationKeys::default(), global);
+        for w in workloads.clone() {
+            index.apply_workload(w);
+        }
+        let mut got: Vec<(String, Decision)> = found(&index, &class)
+            .into_iter()
+            .filter(|(_, d)| d.reloads())
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            index.sources().contains(&class),
+            csi,
+            "{name}: resync reads the class only when followed"
+        );
+    }
+}

@@ -20,6 +20,7 @@ fn main(index: usize, name: &str) -> ContainerId {
 
 const CM: SourceKind = SourceKind::ConfigMap;
 const SECRET: SourceKind = SourceKind::Secret;
+const SPC: SourceKind = SourceKind::SecretProviderClass;
 
 #[test]
 fn env_value_from_secret_and_configmap_key_refs_are_found() {
@@ -59,7 +60,9 @@ fn secret_configmap_and_projected_volumes_are_found_with_their_mounting_containe
             {"name": "v-proj", "projected": {"sources": [
                 {"secret": {"name": "s2"}}, {"configMap": {"name": "c2"}}, {"downwardAPI": {}}
             ]}},
-            {"name": "v-csi", "csi": {"driver": "secrets-store.csi.k8s.io"}}
+            {"name": "v-csi", "csi": {"driver": "secrets-store.csi.k8s.io"}},
+            {"name": "v-spc", "csi": {"driver": "secrets-store.csi.k8s.io",
+                "volumeAttributes": {"secretProviderClass": "vault-db"}}}
         ]
     }));
     assert_eq!(
@@ -75,7 +78,16 @@ fn secret_configmap_and_projected_volumes_are_found_with_their_mounting_containe
         r.usage(CM, "c2").unwrap().volumes,
         vec!["v-proj".to_string()]
     );
-    assert_eq!(r.sources.len(), 4, "CSI volumes are not followed");
+    assert_eq!(
+        r.usage(SPC, "vault-db").unwrap().volumes,
+        vec!["v-spc".to_string()],
+        "a CSI volume names its SecretProviderClass"
+    );
+    assert_eq!(
+        r.sources.len(),
+        5,
+        "a CSI volume without a class names nothing"
+    );
 }
 
 #[test]
