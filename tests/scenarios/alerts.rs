@@ -1,7 +1,8 @@
 //! Alerts on the control plane: a reload through a ReloaderConfig with a webhook sink is
 //! announced once, to the URL held in a Secret, naming the workload and never the Secret's
 //! data; a Secret followed by 200 Deployments is one Slack message counting 200 rollouts;
-//! a reload the API refuses (RBAC without `patch`) is announced with the API's 403.
+//! a reload the API refuses (RBAC without `patch`) is announced with the API's 403; an
+//! `ALERT_SINK` stakater does not know falls back to the plain webhook, as stakater's does.
 
 use std::time::Duration;
 
@@ -81,6 +82,58 @@ async fn a_secret_change_rolls_the_followed_deployment_and_sends_one_alert() {
     let log = reloader.log_text();
     assert!(!log.contains(PASSWORD), "no Secret data in the log");
     assert!(!log.contains(TOKEN), "no alert URL path in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_alert_sink_posts_to_the_plain_webhook_as_stakaters_raw_fallback() {
+    let (receiver, base) = Receiver::start(&[]).await;
+    let mut cluster = Cluster::start().await;
+    cluster.apply(&documents(&[
+        namespace("alerting"),
+        db("first"),
+        deployment("alerting", "web")
+            .annotation(AUTO, "true")
+            .env_from_secret("db")
+            .yaml(),
+    ]));
+    cluster.wait_rolled("alerting", "web", 1).await;
+    // stakater's environment, as its chart's `reloader.deployment.env` would set it.
+    let env = [
+        ("ALERT_ON_RELOAD", "true".to_owned()),
+        ("ALERT_SINK", "Discord".to_owned()),
+        ("ALERT_WEBHOOK_URL", format!("{base}/hooks/{TOKEN}")),
+    ];
+    let reloader = cluster.launch(&Launch {
+        kubeconfig: cluster.kubeconfig().to_path_buf(),
+        webhook_port: cluster.webhook_port,
+        flags: ["--allow-insecure-alert-urls", "--alert-group-wait", "500ms"]
+            .map(str::to_owned)
+            .to_vec(),
+        pod_name: "reloader".into(),
+        pod_namespace: None,
+        without_subcommand: false,
+        env: env.map(|(k, v)| (k.to_owned(), v)).to_vec(),
+    });
+    cluster.register_webhook();
+    cluster.apply(&db(PASSWORD));
+    cluster.wait_rolled("alerting", "web", 2).await;
+    eventually("an alert at the receiver", || async {
+        !receiver.got().is_empty()
+    })
+    .await;
+    let got = receiver.got();
+    let (path, body) = &got[0];
+    assert_eq!(path, &format!("/hooks/{TOKEN}"));
+    assert_eq!(
+        body["workloads"][0]["name"], "web",
+        "the plain webhook's body: {body}"
+    );
+    assert!(!body.to_string().contains(PASSWORD));
+    let metrics = http_get(reloader.metrics_port, "/metrics").expect("metrics served");
+    assert!(
+        metrics.contains(r#"reloader_alerts_sent_total{sink="webhook",result="success"} 1"#),
+        "{metrics}"
+    );
 }
 
 /// The process-wide Slack sink of stakater's flags, posting to `url`.
