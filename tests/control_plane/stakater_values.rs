@@ -374,6 +374,15 @@ fn the_vertical_pod_autoscaler_renders_where_the_cluster_serves_it() {
 #[test]
 fn what_the_chart_cannot_honour_fails_the_render_naming_the_key() {
     let cases = [
+        ("reloader.enablePProf=true", "reloader.enablePProf"),
+        (
+            "reloader.deployment.gomaxprocsOverride=2",
+            "reloader.deployment.gomaxprocsOverride",
+        ),
+        (
+            "reloader.deployment.gomemlimitOverride=100MiB",
+            "reloader.deployment.gomemlimitOverride",
+        ),
         ("reloader.custom_annotations.bogus=x", "'bogus' not allowed"),
         ("reloader.deploymnt.replicas=2", "'deploymnt' not allowed"),
         ("reloader.deployment.replicaz=2", "'replicaz' not allowed"),
