@@ -1,9 +1,10 @@
 //! Watch-fed caches of the workloads and ReloaderConfigs, feeding the follower index.
 //!
 //! Every workload kind is cached the same way, from its row in `workload::KINDS`: a
-//! kube-runtime reflector of `DynamicObject`s (a store other parts can read) over a watcher
-//! with the default backoff, where `.modify()` prunes what reloader never reads before an
-//! object is stored (see `pod_template::prune`). Kinds whose API is optional are watched
+//! kube-runtime watcher of `DynamicObject`s with the default backoff, where `.modify()`
+//! prunes what reloader never reads (see `pod_template::prune`); each event is indexed
+//! from the whole object, and a compact `workload_store` keeps only its identity and
+//! coalescing window, so no object is held whole. Kinds whose API is optional are watched
 //! only once discovery finds them served. Secrets and ConfigMaps are never listed or
 //! watched. With `--namespaces`, each of those namespaces is watched by itself
 //! (`namespaced`), so Roles in them suffice; otherwise one watch covers the cluster.
@@ -12,13 +13,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
 
+pub use crate::reload::cache::workload_store::WorkloadStore;
 use crate::reload::discovery::{self, Detect};
 use crate::reload::scope::Scope;
 use reloader_core::crd::ReloaderConfig;
@@ -167,29 +169,28 @@ pub fn apply_workload_event(
     }
 }
 
-/// The reflector stores of the watched workload kinds, for reading a workload's metadata.
-/// A kind not watched (ignored, turned off) has no store; one whose API is not served has a
-/// store that stays empty.
+/// The compact stores of the watched workload kinds (see `workload_store`). A kind not
+/// watched (ignored, turned off) has no store; one whose API is not served has a store that
+/// stays empty.
 #[derive(Clone, Default)]
-pub struct WorkloadStores(pub BTreeMap<WorkloadKind, Store<DynamicObject>>);
+pub struct WorkloadStores(pub BTreeMap<WorkloadKind, WorkloadStore>);
 
 impl WorkloadStores {
-    /// A metadata annotation of a cached workload.
-    pub fn annotation(&self, w: &WorkloadRef, key: &str) -> Option<String> {
-        let store = self.0.get(&w.kind)?;
-        cached(store, w)?.annotations().get(key).cloned()
+    /// The coalescing-window annotation of a cached workload.
+    pub fn coalesce_window(&self, w: &WorkloadRef) -> Option<String> {
+        self.0.get(&w.kind)?.coalesce_window(&w.namespace, &w.name)
     }
 
     /// Whether the caches hold `w`: `Unknown` for a kind not watched, or while its store
-    /// is still listing (or its API is not served).
+    /// is still listing; `Missing` too where its API is not served.
     pub fn presence(&self, w: &WorkloadRef) -> Presence {
         let Some(store) = self.0.get(&w.kind) else {
             return Presence::Unknown;
         };
-        match store.wait_until_ready().now_or_never() {
-            Some(Ok(())) if cached(store, w).is_some() => Presence::Exists,
-            Some(Ok(())) => Presence::Missing,
-            Some(Err(_)) | None => Presence::Unknown,
+        match (store.is_ready(), store.contains(&w.namespace, &w.name)) {
+            (false, _) => Presence::Unknown,
+            (true, true) => Presence::Exists,
+            (true, false) => Presence::Missing,
         }
     }
 
@@ -205,15 +206,9 @@ impl WorkloadStores {
     /// ready at once: its writer is gone).
     pub async fn wait_until_ready(&self) {
         for store in self.0.values() {
-            let _ = store.wait_until_ready().await;
+            store.wait_until_ready().await;
         }
     }
-}
-
-/// The object `w` as `store` holds it.
-fn cached(store: &Store<DynamicObject>, w: &WorkloadRef) -> Option<Arc<DynamicObject>> {
-    let key = reflector::ObjectRef::new_with(&w.name, api_resource(w.kind)).within(&w.namespace);
-    store.get(&key)
 }
 
 /// Starts the cache of one workload kind; the returned future runs it forever. For an
@@ -225,10 +220,10 @@ pub fn workload_cache(
     detect: Detect,
     index: SharedIndex,
     scope: Scope,
-) -> (Store<DynamicObject>, impl Future<Output = ()> + Send) {
+) -> (WorkloadStore, impl Future<Output = ()> + Send) {
     let resource = api_resource(kind);
-    let writer = Writer::new(resource.clone());
-    let reader = writer.as_reader();
+    let (reader, mut writer) = workload_store::store(resource.clone());
+    let held = reader.clone();
     let task = async move {
         if kind.spec().optional_api
             && !discovery::should_watch(&client, kind, &resource, detect).await
@@ -251,13 +246,12 @@ pub fn workload_cache(
                         (ns, watch(api))
                     })
                     .collect(),
-                writer.as_reader(),
+                held,
             )
             .boxed(),
         };
-        let stream = reflector::reflector(writer, events);
         let (mut seen, mut known) = (None, HashSet::new());
-        let mut stream = std::pin::pin!(stream);
+        let mut stream = events;
         while let Some(event) = stream.next().await {
             match event {
                 Ok(event) => {
@@ -265,7 +259,9 @@ pub fn workload_cache(
                         seen: &mut seen,
                         known: &mut known,
                     };
+                    // Indexed from the whole object, then all but its identity dropped.
                     apply_workload_event(&index, &scope, &mut relist, kind, &event);
+                    writer.apply(&event);
                 }
                 Err(e) => tracing::warn!(%kind, error = %e, "watch failed; retrying"),
             }
@@ -352,6 +348,7 @@ pub fn config_cache(
 }
 
 mod namespaced;
+pub mod workload_store;
 
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,6 @@ use crate::reload::source_read::{self, StoredSource};
 use crate::reload::status::{self, TargetOutcome};
 use crate::trigger::{Trigger, TriggerReceiver};
 use reloader_core::hash::KeyRing;
-use reloader_core::keys::COALESCE_WINDOW;
 use reloader_core::source::{SourceKind, SourceRef};
 use reloader_core::workload::WorkloadRef;
 
@@ -132,7 +131,7 @@ impl EngineHandle {
         let annotation = self
             .workloads
             .as_ref()
-            .and_then(|s| s.annotation(workload, COALESCE_WINDOW));
+            .and_then(|s| s.coalesce_window(workload));
         coalesce::window(entry.coalesce, annotation.as_deref(), self.options.coalesce)
     }
 

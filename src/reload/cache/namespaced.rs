@@ -27,11 +27,31 @@ use kube::{Resource, ResourceExt};
 /// What a watch stream yields.
 pub type Item<K> = Result<Event<K>, watcher::Error>;
 
+/// What `merge` reads of the store its stream feeds: the objects a namespace holds now
+/// (a reflector `Store`, or the caches' compact `WorkloadStore`).
+pub trait Holding<K>: Send + 'static {
+    fn held_in(&self, namespace: &str) -> Vec<K>;
+}
+
+impl<K> Holding<K> for Store<K>
+where
+    K: Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+{
+    fn held_in(&self, namespace: &str) -> Vec<K> {
+        self.state()
+            .into_iter()
+            .filter(|o| o.namespace().as_deref() == Some(namespace))
+            .map(|o| (*o).clone())
+            .collect()
+    }
+}
+
 /// One stream of all `streams` (each the watch of the namespace it is paired with) that a
-/// single reflector writing `store` can consume.
+/// single writer of `store` can consume.
 pub fn merge<K>(
     streams: Vec<(String, BoxStream<'static, Item<K>>)>,
-    store: Store<K>,
+    store: impl Holding<K>,
 ) -> impl Stream<Item = Item<K>> + Send + 'static
 where
     K: Resource + Clone + Send + Sync + 'static,
@@ -46,7 +66,7 @@ where
     // No namespace (all of them ignored) or every watch ended: the store stays as it is.
     .chain(stream::pending());
     let mut merge = Merge {
-        store,
+        store: Box::new(store),
         ready: false,
         listing,
         held: VecDeque::new(),
@@ -84,7 +104,7 @@ struct Merge<K: Resource + Clone + 'static>
 where
     K::DynamicType: Eq + Hash + Clone,
 {
-    store: Store<K>,
+    store: Box<dyn Holding<K>>,
     /// The one `InitDone` has been passed on.
     ready: bool,
     /// Namespaces whose first listing is not done yet.
@@ -106,12 +126,12 @@ where
             match self.due.pop_front()? {
                 Due::Emit(item) => return Some(item),
                 Due::DeleteUnlisted { namespace, listed } => {
-                    let gone = self.store.state().into_iter().filter(|o| {
-                        o.namespace().as_deref() == Some(namespace.as_str())
-                            && !listed.contains(&o.name_any())
-                    });
-                    let deletes: Vec<Due<K>> = gone
-                        .map(|o| Due::Emit(Ok(Event::Delete((*o).clone()))))
+                    let deletes: Vec<Due<K>> = self
+                        .store
+                        .held_in(&namespace)
+                        .into_iter()
+                        .filter(|o| !listed.contains(&o.name_any()))
+                        .map(|o| Due::Emit(Ok(Event::Delete(o))))
                         .collect();
                     for d in deletes.into_iter().rev() {
                         self.due.push_front(d);

@@ -278,11 +278,11 @@ fn rollout_events_feed_the_index_and_a_switch_to_workload_ref_removes_it() {
 
 #[test]
 fn sizes_count_the_objects_of_each_watched_kind() {
-    let mut deployments = Writer::new(api_resource(DEPLOYMENT));
-    let rollouts = Writer::new(api_resource(ROLLOUT));
+    let (deployment_store, mut deployments) = workload_store::store(api_resource(DEPLOYMENT));
+    let (rollout_store, _rollouts) = workload_store::store(api_resource(ROLLOUT));
     let mut stores = WorkloadStores::default();
-    stores.0.insert(DEPLOYMENT, deployments.as_reader());
-    stores.0.insert(ROLLOUT, rollouts.as_reader());
+    stores.0.insert(DEPLOYMENT, deployment_store);
+    stores.0.insert(ROLLOUT, rollout_store);
     let steps: &[(&str, Event<DynamicObject>, usize)] = &[
         ("added", Event::Apply(deployment("ns", "a", "db")), 1),
         ("another", Event::Apply(deployment("ns", "b", "db")), 2),
@@ -290,7 +290,7 @@ fn sizes_count_the_objects_of_each_watched_kind() {
         ("deleted", Event::Delete(deployment("ns", "a", "db")), 1),
     ];
     for (name, event, want) in steps {
-        deployments.apply_watcher_event(event);
+        deployments.apply(event);
         assert_eq!(
             stores.sizes(),
             vec![(DEPLOYMENT, *want), (ROLLOUT, 0)],
