@@ -23,7 +23,7 @@ K8S_VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION
   -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
   -X k8s.io/component-base/version.gitTreeState=clean
 
-.PHONY: certs webhook-config bench build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim e2e-smoke-real demo demo-real control-plane kubectl
+.PHONY: certs webhook-config bench bench-scale build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim e2e-smoke-real demo demo-real control-plane kubectl
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -81,10 +81,17 @@ certs:
 webhook-config:
 	$(CARGO) run -q -- webhook-config --out-dir webhook-config
 
-## bench: criterion on the webhook handler and a TLS load run (release build).
+## bench: criterion on the webhook handler, a TLS load run, and the caches' heap (dhat).
 bench:
 	$(CARGO) bench -p reloader --bench handler -- --warm-up-time 1 --measurement-time 3
 	$(CARGO) bench -p reloader --bench tls_load
+	$(CARGO) bench -p reloader --bench index_memory
+
+## bench-scale: memory at 1k/10k/50k workloads, admission → patch and fan-out on the real
+## control plane (docs/benchmarks.md; SCALE_SIZES, SCALE_SECRETS, SCALE_CHANGES, SCALE_FANOUT).
+bench-scale: control-plane kubectl
+	$(CARGO) build --release -p reloader --bin reloader
+	$(CARGO) bench -p reloader --bench scale
 
 ## validate-manifests: every manifest against the Kubernetes schemas, offline and strict.
 validate-manifests: $(KUBERNETES_VALIDATE)

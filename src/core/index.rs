@@ -11,6 +11,7 @@
 //! entries of the source's own namespace only.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,7 +20,7 @@ use crate::policy::{
     AnnotationKeys, Annotations, ConfigRule, Decision, GlobalOptions, PolicyWarning, SourceFacts,
     WorkloadPolicy, decide, decide_config,
 };
-use crate::refs::PodRefs;
+use crate::refs::{PodRefs, RefSummary, SourceKey};
 use crate::source::{SourceKind, SourceRef};
 use crate::workload::{WorkloadKind, WorkloadRef};
 
@@ -119,10 +120,13 @@ pub struct ConfigInput {
 /// target of a ReloaderConfig. The same workload can appear both ways; the planner coalesces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Follower {
-    Workload(WorkloadRef),
+    /// Shared between the sources it is listed under.
+    Workload(Arc<WorkloadRef>),
+    /// Shared between the sources it is listed under (and small: a follower is stored once
+    /// per source it follows).
     ConfigTarget {
-        config: ConfigId,
-        target: WorkloadRef,
+        config: Arc<ConfigId>,
+        target: Arc<WorkloadRef>,
     },
 }
 
@@ -148,9 +152,10 @@ pub struct Candidate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkloadEntry {
     pub policy: WorkloadPolicy,
-    pub refs: PodRefs,
-    /// Keys this workload is listed under, so a re-apply or delete removes exactly them.
-    keys: Vec<SourceRef>,
+    pub refs: RefSummary,
+    /// Keys this workload is listed under (in its own namespace), so a re-apply or delete
+    /// removes exactly them.
+    keys: Vec<SourceKey>,
     pattern_kinds: Vec<SourceKind>,
 }
 
@@ -238,26 +243,22 @@ impl FollowerIndex {
             let p = policy.for_kind(kind);
             for pattern in &p.reload {
                 match pattern.literal() {
-                    Some(name) => keys.push(SourceRef::new(&workload.namespace, kind, name)),
+                    Some(name) => keys.push(SourceKey::new(kind, name)),
                     None if !pattern_kinds.contains(&kind) => pattern_kinds.push(kind),
                     None => {}
                 }
             }
             if policy.follows_references(kind, &self.global) {
-                keys.extend(
-                    input
-                        .refs
-                        .referenced()
-                        .filter(|k| k.kind == kind)
-                        .map(|k| SourceRef::new(&workload.namespace, kind, &k.name)),
-                );
+                keys.extend(input.refs.referenced().filter(|k| k.kind == kind).cloned());
             }
         }
         keys.sort();
         keys.dedup();
-        let follower = Follower::Workload(workload.clone());
+        // One allocation of the identity, shared by every source it is listed under.
+        let follower = Follower::Workload(Arc::new(workload.clone()));
         for key in &keys {
-            list(&mut self.by_source, key.clone(), follower.clone());
+            let source = SourceRef::new(&workload.namespace, key.kind, &key.name);
+            list(&mut self.by_source, source, follower.clone());
         }
         for kind in &pattern_kinds {
             self.patterns
@@ -269,7 +270,7 @@ impl FollowerIndex {
         let warnings = policy.warnings.clone();
         let entry = WorkloadEntry {
             policy,
-            refs: input.refs,
+            refs: RefSummary::of(&input.refs),
             keys,
             pattern_kinds,
         };
@@ -342,7 +343,7 @@ impl FollowerIndex {
                         .any(|p| p.literal().is_none() && p.matches(&source.name))
                 });
                 if matches {
-                    followers.push(Follower::Workload(workload.clone()));
+                    followers.push(Follower::Workload(Arc::new(workload.clone())));
                 }
             }
         }
@@ -420,9 +421,10 @@ impl FollowerIndex {
         let Some(entry) = self.workloads.get_mut(workload) else {
             return;
         };
-        let follower = Follower::Workload(workload.clone());
+        let follower = Follower::Workload(Arc::new(workload.clone()));
         for key in std::mem::take(&mut entry.keys) {
-            unlist(&mut self.by_source, &key, &follower);
+            let source = SourceRef::new(&workload.namespace, key.kind, key.name);
+            unlist(&mut self.by_source, &source, &follower);
         }
         if let Some(patterns) = self.patterns.get_mut(&workload.namespace) {
             for kind in std::mem::take(&mut entry.pattern_kinds) {
@@ -471,8 +473,8 @@ impl FollowerIndex {
         keys.sort();
         keys.dedup();
         let follower = Follower::ConfigTarget {
-            config: id.clone(),
-            target: target.clone(),
+            config: Arc::new(id.clone()),
+            target: Arc::new(target.clone()),
         };
         for key in &keys {
             list(&mut self.by_source, key.clone(), follower.clone());
@@ -485,8 +487,8 @@ impl FollowerIndex {
             return;
         };
         let follower = Follower::ConfigTarget {
-            config: id.clone(),
-            target: target.clone(),
+            config: Arc::new(id.clone()),
+            target: Arc::new(target.clone()),
         };
         for key in &keys {
             unlist(&mut self.by_source, key, &follower);

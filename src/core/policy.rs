@@ -164,20 +164,43 @@ impl Flag {
 pub struct ReloadPattern {
     /// The trimmed entry as written.
     pub entry: String,
-    /// The entry anchored as `^(?:entry)$`.
-    pub regex: Regex,
+    /// The entry anchored as `^(?:entry)$`; `None` for an entry without regex syntax,
+    /// which matches exactly itself. Most entries are plain names, and a compiled regex
+    /// costs kilobytes: a cache of thousands of workloads keeps only the names.
+    regex: Option<Regex>,
 }
 
 impl ReloadPattern {
+    /// The entry as a pattern, or why it is not a valid regex.
+    pub fn new(entry: &str) -> Result<ReloadPattern, regex::Error> {
+        if !entry.chars().any(regex_syntax_char) {
+            return Ok(ReloadPattern {
+                entry: entry.to_owned(),
+                regex: None,
+            });
+        }
+        // A size limit keeps a hostile annotation from costing much memory; over it is an
+        // ordinary compile error, reported like any invalid regex.
+        let regex = regex::RegexBuilder::new(&format!("^(?:{entry})$"))
+            .size_limit(1 << 20)
+            .build()?;
+        Ok(ReloadPattern {
+            entry: entry.to_owned(),
+            regex: Some(regex),
+        })
+    }
+
     /// The exact name this entry matches when it has no regex syntax at all, so an index can
     /// find it by hash lookup instead of running the regex.
     pub fn literal(&self) -> Option<&str> {
-        let plain = !self.entry.chars().any(regex_syntax_char);
-        plain.then_some(self.entry.as_str())
+        self.regex.is_none().then_some(self.entry.as_str())
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.regex.is_match(name)
+        match &self.regex {
+            Some(regex) => regex.is_match(name),
+            None => self.entry == name,
+        }
     }
 }
 
@@ -369,16 +392,8 @@ fn parse_reload(
     };
     let mut patterns = Vec::new();
     for entry in comma_list(value) {
-        // A size limit keeps a hostile annotation from costing much memory; over it is an
-        // ordinary compile error, reported like any invalid regex.
-        let compiled = regex::RegexBuilder::new(&format!("^(?:{entry})$"))
-            .size_limit(1 << 20)
-            .build();
-        match compiled {
-            Ok(regex) => patterns.push(ReloadPattern {
-                entry: entry.to_owned(),
-                regex,
-            }),
+        match ReloadPattern::new(entry) {
+            Ok(pattern) => patterns.push(pattern),
             Err(e) => warnings.push(PolicyWarning::InvalidRegex {
                 key: key.to_owned(),
                 entry: truncate(entry),

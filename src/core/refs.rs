@@ -174,6 +174,80 @@ impl PodRefs {
     }
 }
 
+/// What the follower index keeps of a pod spec's references: per source, whether some
+/// container uses it and which main container carries its marker, in one sorted list.
+/// [`PodRefs`]' container and volume names are dropped: they cost more than the rest of an
+/// index entry, in a cache of tens of thousands of workloads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefSummary {
+    sources: Vec<(SourceKey, Used)>,
+    main_containers: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Used {
+    referenced: bool,
+    /// The first main container mounting it, else the first reading it through env.
+    marker: Option<u16>,
+}
+
+impl RefSummary {
+    pub fn of(refs: &PodRefs) -> RefSummary {
+        let main = |ids: &[ContainerId]| {
+            ids.iter()
+                .find(|c| c.group == ContainerGroup::Main && c.index < refs.main_containers)
+                .and_then(|c| u16::try_from(c.index).ok())
+        };
+        RefSummary {
+            // A BTreeMap iterates sorted: the list is sorted by key.
+            sources: refs
+                .sources
+                .iter()
+                .map(|(key, usage)| {
+                    let used = Used {
+                        referenced: usage.is_referenced(),
+                        marker: main(&usage.mounted_by).or_else(|| main(&usage.env_from)),
+                    };
+                    (key.clone(), used)
+                })
+                .collect(),
+            main_containers: u16::try_from(refs.main_containers).unwrap_or(u16::MAX),
+        }
+    }
+
+    fn used(&self, kind: SourceKind, name: &str) -> Option<Used> {
+        self.sources
+            .binary_search_by(|(k, _)| (k.kind, k.name.as_str()).cmp(&(kind, name)))
+            .ok()
+            .map(|at| self.sources[at].1)
+    }
+
+    /// As [`PodRefs::references`].
+    pub fn references(&self, kind: SourceKind, name: &str) -> bool {
+        self.used(kind, name).is_some_and(|u| u.referenced)
+    }
+
+    /// As [`PodRefs::referenced`].
+    pub fn referenced(&self) -> impl Iterator<Item = &SourceKey> {
+        self.sources
+            .iter()
+            .filter(|(_, u)| u.referenced)
+            .map(|(k, _)| k)
+    }
+
+    /// As [`PodRefs::container_for`].
+    pub fn container_for(&self, kind: SourceKind, name: &str, mode: FollowMode) -> Option<usize> {
+        let first = (self.main_containers > 0).then_some(0);
+        match self.used(kind, name) {
+            Some(u) if u.referenced => u.marker.map(usize::from).or(first),
+            _ => match mode {
+                FollowMode::Explicit => first,
+                FollowMode::Auto => None,
+            },
+        }
+    }
+}
+
 fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);

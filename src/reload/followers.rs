@@ -88,7 +88,7 @@ pub fn entries_for(
                         entry.and_then(|t| t.coalesce_window.as_deref()),
                         rc.spec.coalesce_window.as_deref(),
                     );
-                    (strategy, pause, coalesce, Some(config.clone()))
+                    (strategy, pause, coalesce, Some((**config).clone()))
                 }
             };
             let entry = Entry {

@@ -269,8 +269,8 @@ fn reloaderconfig_targets_follow_watched_resources_even_unreferenced() {
     assert_eq!(
         got[0].follower,
         Follower::ConfigTarget {
-            config: id,
-            target: deployment("ns", "web")
+            config: Arc::new(id),
+            target: Arc::new(deployment("ns", "web"))
         }
     );
     assert_eq!(got[0].decision, Decision::Reload(ReloadReason::Explicit));

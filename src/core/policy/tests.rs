@@ -584,3 +584,27 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_plain_entry_matches_exactly_itself_without_a_regex_and_a_regex_is_anchored() {
+    let cases = [
+        // (entry, name, matches, literal)
+        ("db", "db", true, true),
+        ("db", "db2", false, true),
+        ("db", "my-db", false, true),
+        ("db-creds_1", "db-creds_1", true, true),
+        ("db.*", "db-creds", true, false),
+        ("db.*", "my-db", false, false),
+        ("a|b", "b", true, false),
+        ("a|b", "ab", false, false),
+    ];
+    for (entry, name, matches, literal) in cases {
+        let p = ReloadPattern::new(entry).unwrap();
+        assert_eq!(p.matches(name), matches, "{entry} ~ {name}");
+        assert_eq!(p.literal().is_some(), literal, "{entry} literal");
+    }
+    assert!(
+        ReloadPattern::new("db(").is_err(),
+        "an invalid regex is an error"
+    );
+}

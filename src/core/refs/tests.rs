@@ -6,8 +6,33 @@ fn spec(v: serde_json::Value) -> PodSpec {
     serde_json::from_value(v).expect("valid pod spec")
 }
 
+/// The pod spec's refs; every test also checks that the index's [`RefSummary`] of them
+/// answers as they do, for each source they name and for one they do not.
 fn refs(v: serde_json::Value) -> PodRefs {
-    PodRefs::from_pod_spec(&spec(v))
+    let refs = PodRefs::from_pod_spec(&spec(v));
+    let summary = RefSummary::of(&refs);
+    let names: Vec<SourceKey> = refs
+        .sources
+        .keys()
+        .cloned()
+        .chain([SourceKey::new(SourceKind::Secret, "absent")])
+        .collect();
+    for key in &names {
+        assert_eq!(
+            summary.references(key.kind, &key.name),
+            refs.references(key.kind, &key.name),
+            "{key:?}"
+        );
+        for mode in [FollowMode::Auto, FollowMode::Explicit] {
+            assert_eq!(
+                summary.container_for(key.kind, &key.name, mode),
+                refs.container_for(key.kind, &key.name, mode),
+                "{key:?} {mode:?}"
+            );
+        }
+    }
+    assert!(summary.referenced().eq(refs.referenced()));
+    refs
 }
 
 fn main(index: usize, name: &str) -> ContainerId {
