@@ -87,7 +87,7 @@ async fn live_reloader(
     .await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(180);
     let start_gen = deployments
         .get("p")
         .await
@@ -270,17 +270,15 @@ pub async fn fan_out(
         )
         .await
         .expect("patch");
+    // A bound, reported rather than asserted: this is a measurement.
     let all_patched = loop {
         let g = generations(one).await;
-        if g.iter().all(|g| *g >= 2) {
+        if g.iter().all(|g| *g >= 2) || started.elapsed() > Duration::from_secs(300) {
             break started.elapsed();
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "fan-out unfinished"
-        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let one_unpatched = generations(one).await.iter().filter(|g| **g < 2).count();
 
     let secrets: Api<Secret> = Api::namespaced(client.clone(), many);
     let started = Instant::now();
@@ -303,15 +301,12 @@ pub async fn fan_out(
     let written = started.elapsed();
     let many_patched = loop {
         let g = generations(many).await;
-        if g.iter().all(|g| *g >= 2) {
+        if g.iter().all(|g| *g >= 2) || started.elapsed() > Duration::from_secs(300) {
             break started.elapsed();
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "many unfinished"
-        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    let many_unpatched = generations(many).await.iter().filter(|g| **g < 2).count();
     // Quiet for a while: anything rolled twice shows now.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let twice_one = generations(one).await.iter().filter(|g| **g > 2).count();
@@ -325,13 +320,13 @@ pub async fn fan_out(
     .unwrap();
     writeln!(
         out,
-        "- one Secret followed by {n} Deployments: all patched {:.2} s after the write (the 1 s coalescing window included); rolled more than once: {twice_one}.",
+        "- one Secret followed by {n} Deployments: all patched {:.2} s after the write (the 1 s coalescing window included); not patched: {one_unpatched}; rolled more than once: {twice_one}.",
         all_patched.as_secs_f64()
     )
     .unwrap();
     writeln!(
         out,
-        "- {n} Secrets changed at once (written in {:.2} s, 32 writes in flight), each followed by one Deployment: all patched {:.2} s after the first write; rolled more than once: {twice_many}.",
+        "- {n} Secrets changed at once (written in {:.2} s, 32 writes in flight), each followed by one Deployment: all patched {:.2} s after the first write; not patched: {many_unpatched}; rolled more than once: {twice_many}.",
         written.as_secs_f64(),
         many_patched.as_secs_f64()
     )

@@ -163,13 +163,15 @@ async fn main() {
             delete_secrets(&client, &namespaces, "bench=noise").await;
         }
         if size == 10_000 || (latency_report.is_none() && size == *sizes.last().unwrap()) {
-            latency_report = Some(
+            let l =
                 latency::admission_to_patch(&cp, &client, &ca, &certs, dir.path(), size, changes)
-                    .await,
-            );
+                    .await;
+            eprintln!("{l}");
+            latency_report = Some(l);
         }
     }
     let fanout_report = latency::fan_out(&cp, &client, &ca, &certs, dir.path(), fanout).await;
+    eprintln!("{fanout_report}");
 
     let mut report = String::new();
     writeln!(

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::jiff::Timestamp;
@@ -80,6 +80,8 @@ pub struct EngineHandle {
     options: Arc<EngineOptions>,
     seq: Arc<AtomicU64>,
     inbox: mpsc::Sender<Batch>,
+    /// Workloads whose reconcile is due within a minute (the run loop's `PendingSet`).
+    pending: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
     workloads: Option<WorkloadStores>,
     status: mpsc::Sender<status::Update>,
@@ -327,6 +329,12 @@ impl EngineHandle {
         self.status.try_send(update).is_ok()
     }
 
+    /// How many workloads wait for a reconcile due within a minute (resync reads no
+    /// further source while many do; a paused one does not count).
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// The hash key of new records and the schemes of older ones.
     pub fn hash_keys(&self) -> &KeyRing {
         &self.options.hash_keys
@@ -416,6 +424,7 @@ impl Engine {
             configs,
             options: options.clone(),
             seq: Arc::new(AtomicU64::new(1)),
+            pending: Arc::new(AtomicUsize::new(0)),
             inbox: tx,
             metrics: metrics.clone(),
             workloads,
@@ -469,6 +478,8 @@ impl Engine {
             for (workload, p) in pending.take_due(now, |w| busy.contains(w), room) {
                 self.spawn_apply(&mut applying, &mut busy, workload, p);
             }
+            let soon = pending.due_within(now, Duration::from_secs(60));
+            self.handle.pending.store(soon, Ordering::Relaxed);
             // At capacity, only a finished reconcile makes room.
             let wait = (applying.len() < self.options.max_concurrent)
                 .then(|| pending.next_due(|w| busy.contains(w)))

@@ -184,6 +184,13 @@ impl PendingSet {
             .min()
     }
 
+    /// How many workloads are due before `now + horizon` (a paused one waits for its
+    /// pause's end and does not count until then).
+    pub fn due_within(&self, now: Timestamp, horizon: Duration) -> usize {
+        let until = after(now, horizon);
+        self.by_workload.values().filter(|p| p.due <= until).count()
+    }
+
     /// Drops a workload's pending changes (it was deleted).
     pub fn forget(&mut self, workload: &WorkloadRef) {
         self.by_workload.remove(workload);

@@ -310,3 +310,24 @@ fn a_limit_hands_out_the_earliest_due_and_keeps_the_rest() {
     assert_eq!(names(set.take_due(at(1_000), |_| false, 2)), ["c"]);
     assert!(set.is_empty());
 }
+
+#[test]
+fn only_changes_due_soon_count_as_waiting() {
+    let now = Timestamp::now();
+    let mut set = PendingSet::default();
+    let minute = Duration::from_secs(60);
+    for (name, coalesce) in [
+        ("soon", Duration::from_secs(1)),
+        ("later", Duration::from_secs(3600)),
+    ] {
+        let w = WorkloadRef::new("ns", WorkloadKind::Deployment, name);
+        set.add(w, entry(SourceKind::Secret, name, "v1", 1), now, coalesce);
+    }
+    assert_eq!(set.len(), 2);
+    assert_eq!(
+        set.due_within(now, minute),
+        1,
+        "the one due in an hour waits"
+    );
+    assert_eq!(set.due_within(now, Duration::from_secs(7200)), 2);
+}
