@@ -119,7 +119,9 @@ fn check_parse(input: &Input, policy: &WorkloadPolicy, akeys: &AnnotationKeys, k
     }
     assert_eq!(
         policy.pause_period.as_ref(),
-        input.workload.get(&akeys.pause_period_key(kind))
+        akeys
+            .pause_period_key(kind)
+            .and_then(|key| input.workload.get(&key))
     );
     for source in KINDS {
         let p = policy.for_kind(source);
@@ -245,15 +247,17 @@ fn check_decisions(input: &Input, policy: &WorkloadPolicy, index: &FollowerIndex
 fn pod_spec(referenced: &BTreeSet<(SourceKind, String)>) -> PodSpec {
     let env_from = referenced
         .iter()
-        .map(|(kind, name)| match kind {
-            SourceKind::Secret => EnvFromSource {
+        .filter_map(|(kind, name)| match kind {
+            SourceKind::Secret => Some(EnvFromSource {
                 secret_ref: Some(SecretEnvSource { name: name.clone(), optional: None }),
                 ..EnvFromSource::default()
-            },
-            SourceKind::ConfigMap => EnvFromSource {
+            }),
+            SourceKind::ConfigMap => Some(EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource { name: name.clone(), optional: None }),
                 ..EnvFromSource::default()
-            },
+            }),
+            // This target draws Secrets and ConfigMaps only (`KINDS`).
+            SourceKind::SecretProviderClass => None,
         })
         .collect();
     PodSpec {

@@ -39,6 +39,8 @@ fn typed_hash(
         SourceKind::ConfigMap => review::decode_object::<ConfigMap>(raw, field, "ConfigMap")
             .ok()
             .map(|c| hasher.configmap(&c)),
+        // Never admitted through /validate/sources (`decide` refuses it first).
+        SourceKind::SecretProviderClass => None,
     }
 }
 
