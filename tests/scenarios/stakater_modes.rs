@@ -102,8 +102,15 @@ async fn stakaters_flags_only_command_line_runs_serve() {
         namespace("shop"),
         secret("shop", "creds", &[("password", "one")]),
         follows_creds("web").yaml(),
+        namespace("elsewhere"),
+        secret("elsewhere", "creds", &[("password", "one")]),
+        deployment("elsewhere", "web")
+            .annotation(AUTO, "true")
+            .env_from_secret("creds")
+            .yaml(),
     ]));
     cluster.wait_rolled("shop", "web", 1).await;
+    cluster.wait_rolled("elsewhere", "web", 1).await;
     // The forms stakater's chart writes into `args`, with no subcommand.
     let flags = [
         "--log-level=info",
@@ -126,12 +133,18 @@ async fn stakaters_flags_only_command_line_runs_serve() {
         env: vec![
             ("RELOADER_NAMESPACE".into(), "shop".into()),
             ("RELOADER_DEPLOYMENT_NAME".into(), "reloader".into()),
+            // What stakater's chart sets when watchGlobally is false: only that namespace.
+            ("KUBERNETES_NAMESPACE".into(), "shop".into()),
         ],
     });
     cluster.register_webhook();
+    cluster.apply(&secret("elsewhere", "creds", &[("password", "two")]));
     cluster.apply(&secret("shop", "creds", &[("password", "two")]));
     cluster.wait_rolled("shop", "web", 2).await;
     cluster.stays_rolled("shop", "web", 2, HOLD).await;
+    cluster
+        .stays_rolled("elsewhere", "web", 1, Duration::ZERO)
+        .await;
     // --enable-ha is leader election: the Lease is held in the pod's namespace.
     let lease = cluster.kubectl(&[
         "get",
@@ -303,7 +316,18 @@ async fn stakaters_metric_names_are_served_after_a_reload() {
     if cluster.is_real() {
         cluster.freeze("shop", "locked").await;
     }
-    let reloader = cluster.start_reloader(&["--metrics-by-namespace"]);
+    // stakater's switch for the _by_namespace families, as its chart sets it.
+    let reloader = cluster.launch(&Launch {
+        kubeconfig: cluster.kubeconfig().to_path_buf(),
+        webhook_port: cluster.webhook_port,
+        flags: ["--coalesce-window=150ms", "--source-wait=2s"]
+            .map(str::to_owned)
+            .to_vec(),
+        pod_name: "reloader".into(),
+        pod_namespace: None,
+        without_subcommand: false,
+        env: vec![("METRICS_COUNT_BY_NAMESPACE".into(), "enabled".into())],
+    });
     cluster.register_webhook();
     cluster.apply(&secret("shop", "creds", &[("password", "two")]));
     cluster.wait_rolled("shop", "open", 2).await;
