@@ -57,12 +57,9 @@ async fn source_presence(client: &Client, source: &SourceRef) -> Presence {
             SourceKind::Secret => exists::<Secret>(client, source).await,
             SourceKind::ConfigMap => exists::<ConfigMap>(client, source).await,
             SourceKind::SecretProviderClass => {
-                let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
-                    client.clone(),
-                    &source.namespace,
-                    &crate::reload::source_read::class_resource(),
-                );
-                Ok(api.get_metadata_opt(&source.name).await?.is_some())
+                Ok(crate::reload::source_read::class_metadata(client, source)
+                    .await?
+                    .is_some())
             }
         }
     };

@@ -24,12 +24,6 @@ pub struct ResyncOptions {
     pub sync_after_restart: bool,
 }
 
-/// A pass reads its next source only while at most this many workloads wait for their
-/// reconcile. Sources are shared: a pass over tens of thousands of followers would
-/// otherwise queue every one of them within seconds, and the allocator keeps that peak
-/// (measured at 50,000 workloads: hundreds of MiB).
-pub const PENDING_LIMIT: usize = 1024;
-
 /// One pass over every followed source (see [`EngineHandle::resync_source`] for
 /// `baseline_required`). Returns how many sources were read.
 pub async fn pass(
@@ -41,7 +35,8 @@ pub async fn pass(
     let sources = handle.followed_sources();
     let mut read = 0;
     for source in &sources {
-        while handle.pending() > PENDING_LIMIT {
+        // The engine is working through earlier followers: let it, before queueing more.
+        while handle.busy() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let wait = bucket.take(Instant::now());

@@ -204,6 +204,19 @@ pub async fn read_class(
     }
 }
 
+/// A SecretProviderClass's metadata (never more of it); `None` when it does not exist.
+pub async fn class_metadata(
+    client: &Client,
+    source: &SourceRef,
+) -> Result<Option<kube::api::ObjectMeta>, kube::Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &source.namespace, &class_resource());
+    Ok(api
+        .get_metadata_opt(&source.name)
+        .await?
+        .map(|o| o.metadata))
+}
+
 /// The source as `versions` say, with the class's labels and annotations (for
 /// `--resource-label-selector`, the ignore and match annotations). A class that cannot be
 /// read counts as unlabelled, as stakater counts it.
@@ -213,10 +226,8 @@ pub async fn stored(
     source: &SourceRef,
     versions: &MountedVersions,
 ) -> StoredSource {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), &source.namespace, &class_resource());
-    let meta = match api.get_metadata_opt(&source.name).await {
-        Ok(found) => found.map(|o| o.metadata).unwrap_or_default(),
+    let meta = match class_metadata(client, source).await {
+        Ok(found) => found.unwrap_or_default(),
         Err(e) => {
             tracing::debug!(%source, error = %e, "SecretProviderClass read failed; no labels");
             Default::default()
