@@ -23,7 +23,7 @@ K8S_VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION
   -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
   -X k8s.io/component-base/version.gitTreeState=clean
 
-.PHONY: certs webhook-config bench bench-scale build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim e2e-smoke-real demo demo-real control-plane kubectl
+.PHONY: certs webhook-config bench bench-scale wrk build bins test lint fmt unit crds validate-manifests tools helm-lint e2e-sim e2e-smoke-real demo demo-real control-plane kubectl
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -81,17 +81,42 @@ certs:
 webhook-config:
 	$(CARGO) run -q -- webhook-config --out-dir webhook-config
 
+# Built tools that rules below name as prerequisites (make expands those when it reads
+# the rule, so these must come first).
+FLOOR_SRC ?= ../shared/bench/floor
+FLOOR := $(TOOLS)/floor/target/release/floor
+PEER := $(TOOLS)/peer/stakater-reloader
+
 ## bench: criterion on the webhook handler, a TLS load run, and the caches' heap (dhat).
-bench:
+bench: $(FLOOR) wrk
 	$(CARGO) bench -p reloader --bench handler -- --warm-up-time 1 --measurement-time 3
 	$(CARGO) bench -p reloader --bench tls_load
+	FLOOR_BIN=$(FLOOR) $(CARGO) bench -p reloader --bench webhook_floor
 	$(CARGO) bench -p reloader --bench index_memory
+
+# The reference floor server for the webhook benchmark, built from a copy of its source
+# (FLOOR_SRC may be read-only); FLOOR is defined above, where `bench` names it.
+$(FLOOR):
+	@test -f $(FLOOR_SRC)/Cargo.toml || { echo "no floor source at $(FLOOR_SRC) (set FLOOR_SRC)"; exit 1; }
+	rm -rf $(TOOLS)/floor && mkdir -p $(TOOLS) && cp -r $(FLOOR_SRC) $(TOOLS)/floor
+	cd $(TOOLS)/floor && $(CARGO) build --release --quiet
+
+## wrk: the HTTP load client of `make bench` (Debian's, installed when missing and root).
+wrk:
+	@command -v wrk >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make bench needs wrk: apt-get install wrk (as root)"; exit 1; }
 
 ## bench-scale: memory at 1k/10k/50k workloads, admission → patch and fan-out on the real
 ## control plane (docs/benchmarks.md; SCALE_SIZES, SCALE_SECRETS, SCALE_CHANGES, SCALE_FANOUT).
-bench-scale: control-plane kubectl
+bench-scale: control-plane kubectl $(PEER)
 	$(CARGO) build --release -p reloader --bin reloader
-	$(CARGO) bench -p reloader --bench scale
+	PEER_BIN=$(PEER) $(CARGO) bench -p reloader --bench scale
+
+# The peer of the scale benchmark: stakater/Reloader at the release pinned in
+# benches/peer/go.mod, built with the go command (nothing of it is committed).
+$(PEER): benches/peer/go.mod benches/peer/go.sum
+	mkdir -p $(dir $(PEER))
+	cd benches/peer && go build -buildvcs=false -o $(PEER) github.com/stakater/Reloader
 
 ## validate-manifests: every manifest against the Kubernetes schemas, offline and strict.
 validate-manifests: $(KUBERNETES_VALIDATE)

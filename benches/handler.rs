@@ -15,23 +15,6 @@ use reloader::webhook::sources::{self, SourcesOptions};
 use tower::ServiceExt;
 use webhook_harness::*;
 
-/// An UPDATE review of a Secret with five keys, about `total` bytes long.
-pub fn review_of_size(total: usize) -> Vec<u8> {
-    let per_key = ((total.saturating_sub(1100)) / 2 * 3 / 4 / 5).max(1);
-    let data = |seed: u8| -> Vec<(String, Vec<u8>)> {
-        (0..5)
-            .map(|k| (format!("key-{k}"), blob(per_key, seed + k)))
-            .collect()
-    };
-    let as_refs = |d: &[(String, Vec<u8>)]| -> Value {
-        let pairs: Vec<(&str, &[u8])> = d.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
-        secret("app", &pairs)
-    };
-    Review::update(as_refs(&data(1)), as_refs(&data(2))).body()
-}
-
-use serde_json::Value;
-
 fn decide(c: &mut Criterion) {
     let opts = SourcesOptions::default();
     let mut group = c.benchmark_group("sources::decide");

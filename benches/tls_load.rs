@@ -52,18 +52,6 @@ fn floor_router() -> axum::Router {
     )
 }
 
-fn review_of_size(total: usize) -> Vec<u8> {
-    let per_key = ((total.saturating_sub(1100)) / 2 * 3 / 4 / 5).max(1);
-    let obj = |seed: u8| {
-        let d: Vec<(String, Vec<u8>)> = (0..5)
-            .map(|k| (format!("key-{k}"), blob(per_key, seed + k)))
-            .collect();
-        let pairs: Vec<(&str, &[u8])> = d.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
-        secret("app", &pairs)
-    };
-    Review::update(obj(1), obj(2)).body()
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;

@@ -98,6 +98,14 @@ pub fn resource(plural: &str) -> ApiResource {
     }
 }
 
+/// A Namespace to create with [`create_all`].
+pub fn namespace(name: &str) -> (&'static str, Value) {
+    (
+        "namespaces",
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+    )
+}
+
 /// Creates `objects` (plural, object), 32 at a time; returns how long it took.
 pub async fn create_all(client: &Client, objects: Vec<(&'static str, Value)>) -> Duration {
     let started = Instant::now();
@@ -134,11 +142,10 @@ pub async fn create_all(client: &Client, objects: Vec<(&'static str, Value)>) ->
     took
 }
 
-/// Deletes the Secrets labelled `selector` in each of `namespaces`.
-pub async fn delete_secrets(client: &Client, namespaces: &[String], selector: &str) {
+/// Deletes the objects of kind `plural` labelled `selector` in each of `namespaces`.
+pub async fn delete_labelled(client: &Client, plural: &str, namespaces: &[String], selector: &str) {
     for ns in namespaces {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), ns, &resource("secrets"));
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource(plural));
         api.delete_collection(
             &DeleteParams::default(),
             &ListParams::default().labels(selector),

@@ -14,7 +14,9 @@ use kube::{Api, Client};
 use serde_json::{Value, json};
 
 use crate::MEASURED;
-use crate::cluster::{ControlPlane, create_all, kubectl_apply, repo_root, requests_answered};
+use crate::cluster::{
+    ControlPlane, create_all, kubectl_apply, namespace, repo_root, requests_answered,
+};
 use crate::reloader::Reloader;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -39,8 +41,21 @@ fn secret(ns: &str, name: &str) -> Value {
            "metadata": {"name": name, "namespace": ns}, "stringData": {"k": "0"}})
 }
 
-/// Starts reloader with `extra`, registers its sources webhook, and waits until a change
-/// of `probe` (followed by `probe_follower` in `ns`) rolls it: the webhook is live.
+/// The namespace `ns` with the Secret `secret` and a Deployment following it by name.
+async fn one_follower(client: &Client, ns: &str, secret_name: &str, deployment_name: &str) {
+    create_all(
+        client,
+        vec![
+            namespace(ns),
+            ("secrets", secret(ns, secret_name)),
+            ("deployments", deployment(ns, deployment_name, secret_name)),
+        ],
+    )
+    .await;
+}
+
+/// Starts reloader with `extra`, registers its sources webhook, and waits until it is
+/// live ([`wait_live`]).
 async fn live_reloader(
     cp: &ControlPlane,
     client: &Client,
@@ -71,20 +86,16 @@ async fn live_reloader(
         &cp.kubeconfig,
         &out.join("validating-webhook-configuration.yaml"),
     );
-    // The API server picks the configuration up from a watch: probe until a change rolls.
+    wait_live(client, &r).await;
+    r
+}
+
+/// Waits until a change of the Secret `probe/p` rolls the Deployment following it: the
+/// process `r` (reloader or the peer) reacts to writes. The API server picks a webhook
+/// configuration up from a watch, and the peer starts reacting once its caches are synced.
+pub async fn wait_live(client: &Client, r: &Reloader) {
     let ns = "probe";
-    create_all(
-        client,
-        vec![
-            (
-                "namespaces",
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-            ),
-            ("secrets", secret(ns, "p")),
-            ("deployments", deployment(ns, "p", "p")),
-        ],
-    )
-    .await;
+    one_follower(client, ns, "p", "p").await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -95,10 +106,11 @@ async fn live_reloader(
         .metadata
         .generation
         .unwrap_or(0);
+    let run = fastrand::u32(..);
     let mut round = 0;
     loop {
         round += 1;
-        let patch = json!({"stringData": {"k": format!("probe-{}-{round}", r.webhook_port)}});
+        let patch = json!({"stringData": {"k": format!("probe-{run}-{round}")}});
         secrets
             .patch("p", &PatchParams::default(), &Patch::Merge(&patch))
             .await
@@ -112,41 +124,48 @@ async fn live_reloader(
             .generation
             .unwrap_or(0);
         if generation > start_gen {
-            return r;
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "the webhook never went live:\n{}",
+            "no change of probe/p ever rolled probe/p:\n{}",
             r.log_text()
         );
     }
 }
 
-/// `changes` changes of one Secret followed by one Deployment, with `cached` workloads in
-/// the caches; `--coalesce-window 0s`, so the figure is the webhook and engine alone.
-pub async fn admission_to_patch(
-    cp: &ControlPlane,
-    client: &Client,
-    ca: &::reloader::cmd::certs::Ca,
-    certs: &Path,
-    dir: &Path,
-    cached: usize,
-    changes: usize,
-) -> String {
-    let ns = "latency";
-    create_all(
-        client,
-        vec![
-            (
-                "namespaces",
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-            ),
-            ("secrets", secret(ns, "s")),
-            ("deployments", deployment(ns, "d", "s")),
-        ],
-    )
-    .await;
-    let r = live_reloader(cp, client, ca, certs, dir, &["--coalesce-window=0s"]).await;
+/// Write → rollout times as a user sees them (sorted), and the requests kube-apiserver
+/// answered per change besides the change itself.
+pub struct Rollouts {
+    pub samples: Vec<Duration>,
+    pub requests_per_change: f64,
+}
+
+impl Rollouts {
+    pub fn p(&self, q: f64) -> Duration {
+        percentile(&self.samples, q)
+    }
+
+    pub fn max(&self) -> Duration {
+        self.samples[self.samples.len() - 1]
+    }
+
+    /// "p50 …, p90 …, p99 …, max …".
+    pub fn summary(&self) -> String {
+        format!(
+            "p50 {}, p90 {}, p99 {}, max {}",
+            ms(self.p(0.5)),
+            ms(self.p(0.9)),
+            ms(self.p(0.99)),
+            ms(self.max()),
+        )
+    }
+}
+
+/// `changes` changes of the Secret `ns/s`, followed by the Deployment `ns/d` (made by
+/// [`follower_pair`]), with `r` live: from each Secret PATCH sent to the Deployment's new
+/// generation seen by a watch; every change must roll it exactly once.
+pub async fn write_to_rollout(client: &Client, ns: &str, changes: usize) -> Rollouts {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let d = deployments.get("d").await.expect("d");
@@ -154,7 +173,7 @@ pub async fn admission_to_patch(
     let mut generation = d.metadata.generation.unwrap_or(0);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watch = deployments.clone();
-    tokio::spawn(async move {
+    let watcher = tokio::spawn(async move {
         let params = WatchParams::default()
             .fields("metadata.name=d")
             .timeout(290);
@@ -167,8 +186,9 @@ pub async fn admission_to_patch(
     });
     let before = requests_answered(client).await;
     let mut samples = Vec::with_capacity(changes);
+    let run = fastrand::u32(..);
     for round in 1..=changes {
-        let patch = json!({"stringData": {"k": round.to_string()}});
+        let patch = json!({"stringData": {"k": format!("{run}-{round}")}});
         let started = Instant::now();
         secrets
             .patch("s", &PatchParams::default(), &Patch::Merge(&patch))
@@ -188,13 +208,51 @@ pub async fn admission_to_patch(
         .expect("patched within 10 s");
         samples.push(arrived - started);
     }
-    // Settle, then count: reloader's requests, less this benchmark's own writes and the
-    // `/metrics` reads.
+    // Settle, then count: the process's requests, less this benchmark's own writes and
+    // the `/metrics` read.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = requests_answered(client).await;
-    let per_change = (after - before - changes as f64 - 1.0) / changes as f64;
-    r.stop();
+    watcher.abort();
     samples.sort();
+    Rollouts {
+        samples,
+        requests_per_change: (after - before - changes as f64 - 1.0) / changes as f64,
+    }
+}
+
+/// The namespace `ns` with the Secret `s` and the Deployment `d` following it.
+pub async fn follower_pair(client: &Client, ns: &str) {
+    one_follower(client, ns, "s", "d").await;
+}
+
+/// reloader started with `--coalesce-window 0s` (the figure is the webhook and engine
+/// alone), live.
+pub async fn live_uncoalesced(
+    cp: &ControlPlane,
+    client: &Client,
+    ca: &::reloader::cmd::certs::Ca,
+    certs: &Path,
+    dir: &Path,
+) -> Reloader {
+    live_reloader(cp, client, ca, certs, dir, &["--coalesce-window=0s"]).await
+}
+
+/// `changes` changes of one Secret followed by one Deployment, with `cached` workloads in
+/// the caches; `--coalesce-window 0s`, so the figure is the webhook and engine alone.
+pub async fn admission_to_patch(
+    cp: &ControlPlane,
+    client: &Client,
+    ca: &::reloader::cmd::certs::Ca,
+    certs: &Path,
+    dir: &Path,
+    cached: usize,
+    changes: usize,
+) -> String {
+    let ns = "latency";
+    follower_pair(client, ns).await;
+    let r = live_uncoalesced(cp, client, ca, certs, dir).await;
+    let rollouts = write_to_rollout(client, ns, changes).await;
+    r.stop();
     let mut out = String::new();
     writeln!(
         out,
@@ -203,11 +261,9 @@ pub async fn admission_to_patch(
     .unwrap();
     writeln!(
         out,
-        "{changes} changes of one Secret followed by one Deployment; from the Secret PATCH sent to the Deployment update seen by a watch: p50 {}, p90 {}, p99 {}, max {}. kube-apiserver answered {per_change:.1} requests per change besides the change itself.",
-        ms(percentile(&samples, 0.5)),
-        ms(percentile(&samples, 0.9)),
-        ms(percentile(&samples, 0.99)),
-        ms(samples[samples.len() - 1]),
+        "{changes} changes of one Secret followed by one Deployment; from the Secret PATCH sent to the Deployment update seen by a watch: {}. kube-apiserver answered {:.1} requests per change besides the change itself.",
+        rollouts.summary(),
+        rollouts.requests_per_change,
     )
     .unwrap();
     out
@@ -224,14 +280,8 @@ pub async fn fan_out(
 ) -> String {
     let (one, many) = ("fanout-one", "fanout-many");
     let mut objects = vec![
-        (
-            "namespaces",
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": one}}),
-        ),
-        (
-            "namespaces",
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": many}}),
-        ),
+        namespace(one),
+        namespace(many),
         ("secrets", secret(one, "shared")),
     ];
     for i in 0..n {

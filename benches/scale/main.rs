@@ -7,7 +7,9 @@
 //! 2. Admission → patch at 10k workloads cached: 100 Secret changes, each followed by
 //!    about 20 workloads, with `--coalesce-window 0s`: p50/p99 from the write to the last
 //!    follower's template change, and kube-apiserver's requests per change.
-//! 3. Fan-out: one Secret followed by 1,000 Deployments, at the default client settings;
+//! 3. Side by side at 10k workloads with 10k Secrets and 5k ConfigMaps (`peer`): the same
+//!    RSS and write → rollout figures for reloader and for stakater/Reloader (`PEER_BIN`).
+//! 4. Fan-out: one Secret followed by 1,000 Deployments, at the default client settings;
 //!    then 1,000 Secrets changed at once, each followed by one Deployment: every one is
 //!    patched exactly once (its generation counts template changes: without the controller
 //!    manager there are no ReplicaSets to count).
@@ -18,6 +20,7 @@
 
 mod cluster;
 mod latency;
+mod peer;
 mod reloader;
 mod workloads;
 
@@ -25,9 +28,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::json;
-
-use cluster::{ControlPlane, create_all, delete_secrets};
+use cluster::{ControlPlane, create_all, delete_labelled};
 use reloader::{Memory, Reloader};
 use workloads::{NAMESPACES, SOURCES, namespace};
 
@@ -120,15 +121,8 @@ async fn main() {
     std::fs::write(certs.join("tls.key"), key).expect("write");
 
     let namespaces: Vec<String> = (0..NAMESPACES).map(namespace).collect();
-    let mut setup: Vec<(&'static str, serde_json::Value)> = namespaces
-        .iter()
-        .map(|ns| {
-            (
-                "namespaces",
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-            )
-        })
-        .collect();
+    let mut setup: Vec<(&'static str, serde_json::Value)> =
+        namespaces.iter().map(|ns| cluster::namespace(ns)).collect();
     create_all(&client, std::mem::take(&mut setup)).await;
     for ns in &namespaces {
         for k in 0..SOURCES {
@@ -160,14 +154,16 @@ async fn main() {
             )
             .await;
             samples.push(measure(&cp, &certs, dir.path(), size, noise).await);
-            delete_secrets(&client, &namespaces, "bench=noise").await;
+            delete_labelled(&client, "secrets", &namespaces, "bench=noise").await;
         }
         if size == 10_000 || (latency_report.is_none() && size == *sizes.last().unwrap()) {
             let l =
                 latency::admission_to_patch(&cp, &client, &ca, &certs, dir.path(), size, changes)
                     .await;
             eprintln!("{l}");
-            latency_report = Some(l);
+            let p = peer::side_by_side(&cp, &client, &ca, &certs, dir.path(), size, changes).await;
+            eprintln!("{p}");
+            latency_report = Some(l + &p);
         }
     }
     let fanout_report = latency::fan_out(&cp, &client, &ca, &certs, dir.path(), fanout).await;

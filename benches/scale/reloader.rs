@@ -1,5 +1,5 @@
-//! `reloader serve` (the release binary) started against the benchmark's control plane,
-//! and its memory read from `/proc`.
+//! `reloader serve` (the release binary), or the peer, started against the benchmark's
+//! control plane, and its memory read from `/proc`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,10 +38,9 @@ impl Reloader {
             "{} missing: cargo build --release",
             binary.display()
         );
-        let log = dir.join(format!("reloader-{}.log", fastrand::u32(..)));
-        let file = std::fs::File::create(&log).expect("log");
         let webhook_port = free_port();
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("serve")
             .arg(format!("--kubeconfig={}", kubeconfig.display()))
             .arg(format!(
@@ -57,12 +56,33 @@ impl Reloader {
             .arg("--log-level=info")
             .args(extra)
             .env_remove("KUBECONFIG")
-            .env("POD_NAME", "reloader-bench")
+            .env("POD_NAME", "reloader-bench");
+        Self::spawn(command, dir, webhook_port)
+    }
+
+    /// stakater/Reloader (`PEER_BIN`, built by `make bench-scale`) against the same
+    /// cluster, at its defaults; it reads the cluster from `KUBECONFIG`. `None` without
+    /// the binary.
+    pub fn start_peer(kubeconfig: &Path, dir: &Path) -> Option<Reloader> {
+        let binary = PathBuf::from(std::env::var_os("PEER_BIN")?);
+        assert!(binary.is_file(), "PEER_BIN={} missing", binary.display());
+        let mut command = Command::new(binary);
+        command
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("KUBERNETES_NAMESPACE")
+            .env_remove("RELOADER_NAMESPACE");
+        Some(Self::spawn(command, dir, 0))
+    }
+
+    fn spawn(mut command: Command, dir: &Path, webhook_port: u16) -> Reloader {
+        let log = dir.join(format!("process-{}.log", fastrand::u32(..)));
+        let file = std::fs::File::create(&log).expect("log");
+        let child = command
             .stdout(file.try_clone().expect("log"))
             .stderr(file)
             .stdin(Stdio::null())
             .spawn()
-            .expect("reloader");
+            .expect("spawn");
         Reloader {
             child,
             log,

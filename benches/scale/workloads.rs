@@ -122,3 +122,11 @@ pub fn noise_secret(i: usize) -> Value {
                         "labels": {"bench": "noise"}},
            "data": {"value": "bm9pc2Ugbm9pc2Ugbm9pc2U="}})
 }
+
+/// A ConfigMap nobody follows.
+pub fn noise_configmap(i: usize) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": format!("noise-{i:06}"), "namespace": namespace(i % NAMESPACES),
+                        "labels": {"bench": "noise"}},
+           "data": {"value": "noise noise noise"}})
+}

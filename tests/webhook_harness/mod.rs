@@ -146,6 +146,22 @@ pub fn big_secret_update(len: usize) -> Vec<u8> {
     .body()
 }
 
+/// An UPDATE review of a Secret with five keys, about `total` bytes long, old and new different.
+pub fn review_of_size(total: usize) -> Vec<u8> {
+    let per_key = ((total.saturating_sub(1100)) / 2 * 3 / 4 / 5).max(1);
+    let object = |seed: u8| {
+        let data: Vec<(String, Vec<u8>)> = (0..5)
+            .map(|k| (format!("key-{k}"), blob(per_key, seed + k)))
+            .collect();
+        let pairs: Vec<(&str, &[u8])> = data
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect();
+        secret("app", &pairs)
+    };
+    Review::update(object(1), object(2)).body()
+}
+
 pub struct Harness {
     pub state: Arc<AppState>,
     pub triggers: TriggerReceiver,
