@@ -147,7 +147,7 @@ impl Rollouts {
     }
 
     pub fn max(&self) -> Duration {
-        self.samples[self.samples.len() - 1]
+        self.samples.last().copied().unwrap_or_default()
     }
 
     /// "p50 …, p90 …, p99 …, max …".
