@@ -46,14 +46,39 @@ pub struct Trigger {
     pub namespace: String,
     pub kind: SourceKind,
     pub name: String,
-    /// Hash before the write; `None` on CREATE.
-    pub old_hash: Option<SourceHash>,
+    /// How to recognise the source as it was before the write.
+    pub before: Before,
     /// Hash after the write; `None` on DELETE.
     pub new_hash: Option<SourceHash>,
     pub operation: Admitted,
     /// The AdmissionReview `uid`, to correlate with the API server's audit log.
     pub uid: String,
     pub admitted_at: SystemTime,
+}
+
+/// The source as it was before the write, as the engine recognises it in a read while the
+/// write is not stored yet. The webhook never hashes the old object for this: the
+/// `resourceVersion` the API server gave it says the same for free.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Before {
+    /// CREATE: there was nothing.
+    Nothing,
+    /// The old object's `metadata.resourceVersion`.
+    Version(String),
+    /// The old object's hash, for a review whose old object carries no `resourceVersion`
+    /// (the API server always sets one; hand-made reviews may not).
+    Hash(SourceHash),
+}
+
+impl Before {
+    /// For logs: the version, or the short hash.
+    pub fn describe(&self) -> String {
+        match self {
+            Before::Nothing => String::new(),
+            Before::Version(v) => format!("rv {v}"),
+            Before::Hash(h) => h.short(),
+        }
+    }
 }
 
 impl Trigger {
@@ -121,7 +146,7 @@ pub async fn log_sink(mut rx: TriggerReceiver) {
             kind = %t.kind,
             name = %t.name,
             operation = t.operation.as_str(),
-            old_hash = t.old_hash.map(|h| h.short()).unwrap_or_default(),
+            before = t.before.describe(),
             new_hash = t.new_hash.map(|h| h.short()).unwrap_or_default(),
             uid = %t.uid,
             "source data changed"
@@ -138,7 +163,7 @@ mod tests {
             namespace: "ns".into(),
             kind: SourceKind::Secret,
             name: name.into(),
-            old_hash: None,
+            before: Before::Nothing,
             new_hash: None,
             operation: Admitted::Update,
             uid: "u".into(),

@@ -5,9 +5,12 @@ mod webhook_harness;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use reloader::trigger::Admitted;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use reloader::trigger::{Admitted, Before};
 use reloader::webhook::Limits;
 use reloader::webhook::sources::SourcesOptions;
+use reloader_core::hash::{SourceHash, hash_secret};
 use reloader_core::source::SourceKind;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -63,7 +66,16 @@ async fn an_update_that_changes_secret_data_queues_one_trigger() {
     );
     assert_eq!(t.operation, Admitted::Update);
     assert_eq!(t.uid, review.uid);
-    assert!(t.old_hash.is_some() && t.new_hash.is_some() && t.old_hash != t.new_hash);
+    assert_eq!(
+        t.before,
+        Before::Version("41".into()),
+        "the old object's version"
+    );
+    let wanted = hash_secret(&Secret {
+        data: Some([("password".to_string(), ByteString(b"new".to_vec()))].into()),
+        ..Secret::default()
+    });
+    assert_eq!(t.new_hash, Some(wanted), "the new data's hash");
 }
 
 /// Each case: (name, review, options, expected trigger operation or None).
@@ -223,7 +235,7 @@ async fn what_triggers_and_what_does_not() {
 }
 
 #[tokio::test]
-async fn create_and_delete_triggers_carry_only_the_hash_that_exists() {
+async fn create_and_delete_triggers_carry_what_exists() {
     let options = SourcesOptions {
         reload_on_create: true,
         reload_on_delete: true,
@@ -231,22 +243,31 @@ async fn create_and_delete_triggers_carry_only_the_hash_that_exists() {
     };
     let mut h = harness_with(options, Limits::default(), 8);
     let s = secret("app", &[("k", b"v")]);
-    post(
-        h.router(),
-        Review::new("CREATE", Some(s.clone()), None).body(),
-    )
-    .await;
-    post(h.router(), Review::new("DELETE", None, Some(s)).body()).await;
+    let mut unversioned = s.clone();
+    unversioned["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    for (op, object, old) in [
+        ("CREATE", Some(s.clone()), None),
+        ("DELETE", None, Some(s)),
+        ("DELETE", None, Some(unversioned)),
+    ] {
+        post(h.router(), Review::new(op, object, old).body()).await;
+    }
     let t = h.drain();
+    let created = t[0].new_hash.expect("a CREATE carries the new hash");
+    let got: Vec<(Before, Option<SourceHash>)> =
+        t.iter().map(|t| (t.before.clone(), t.new_hash)).collect();
     assert_eq!(
-        (t[0].old_hash.is_none(), t[0].new_hash.is_some()),
-        (true, true)
+        got,
+        vec![
+            (Before::Nothing, Some(created)),
+            (Before::Version("41".into()), None),
+            (Before::Hash(created), None),
+        ],
+        "CREATE: nothing before; DELETE: the old version, or its hash without one"
     );
-    assert_eq!(
-        (t[1].old_hash.is_some(), t[1].new_hash.is_none()),
-        (true, true)
-    );
-    assert_eq!(t[0].new_hash, t[1].old_hash);
 }
 
 #[tokio::test]

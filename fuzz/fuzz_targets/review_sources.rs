@@ -2,8 +2,9 @@
 //! decoder meets whatever a client sends. This target feeds it arbitrary bodies and checks
 //! that nothing panics; that the typed decoder (`sources::parse`, which borrows Secret
 //! values from the body) agrees with the plain one (`review::parse`) on the envelope and
-//! fails only on the objects; that `decide` is consistent (a trigger means changed data, an
-//! UPDATE trigger carries both hashes, a CREATE only the new one); that the hash it streams
+//! fails only on the objects; that `decide` is consistent (a trigger means changed data by the
+//! engine's hashes, an UPDATE trigger carries the new hash and the old version, a CREATE
+//! nothing before); that the hash it streams
 //! entry by entry equals `hash_secret`/`hash_configmap` of the typed object (the engine's
 //! hash), so a webhook trigger and a resync never disagree about a change; and that no error
 //! message quotes a Secret's value.
@@ -15,7 +16,7 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use libfuzzer_sys::fuzz_target;
-use reloader::trigger::Admitted;
+use reloader::trigger::{Admitted, Before};
 use reloader::webhook::review::{self, Operation, ReviewError};
 use reloader::webhook::sources::{self, IgnoreReason, SourcesOptions, Verdict};
 use reloader_core::hash::{HashKey, Hasher, SourceHash};
@@ -136,24 +137,27 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(trigger.kind, kind);
                     match (t.operation, trigger.operation) {
                         (Operation::Update, Admitted::Update) => {
-                            let (Some(o), Some(n)) = (trigger.old_hash, trigger.new_hash) else {
-                                panic!("an UPDATE trigger without both hashes");
+                            let Some(n) = trigger.new_hash else {
+                                panic!("an UPDATE trigger without the new hash");
                             };
-                            assert_ne!(o, n, "a trigger for unchanged data");
+                            assert!(trigger.before != Before::Nothing, "an UPDATE with nothing before");
+                            if let Some(o) = old {
+                                assert_ne!(o, n, "a trigger for unchanged data");
+                            }
                         }
                         (Operation::Create, Admitted::Create) => {
-                            assert!(on_create && trigger.old_hash.is_none() && trigger.new_hash.is_some())
+                            assert!(on_create && trigger.before == Before::Nothing && trigger.new_hash.is_some())
                         }
                         (Operation::Delete, Admitted::Delete) => {
-                            assert!(on_delete && trigger.old_hash.is_some() && trigger.new_hash.is_none())
+                            assert!(on_delete && trigger.before != Before::Nothing && trigger.new_hash.is_none())
                         }
                         (op, admitted) => panic!("{op:?} triggered as {admitted:?}"),
                     }
                     if let (Some(streamed), Some(engine)) = (trigger.new_hash, new) {
                         assert_eq!(streamed, engine, "the webhook and the engine hash request.object apart");
                     }
-                    if let (Some(streamed), Some(engine)) = (trigger.old_hash, old) {
-                        assert_eq!(streamed, engine, "the webhook and the engine hash request.oldObject apart");
+                    if let (Before::Hash(streamed), Some(engine)) = (&trigger.before, old) {
+                        assert_eq!(*streamed, engine, "the webhook and the engine hash request.oldObject apart");
                     }
                 }
             }

@@ -200,7 +200,7 @@ impl EngineHandle {
             &self.options.hash_keys,
             &source,
             trigger.new_hash,
-            trigger.old_hash,
+            &trigger.before,
             self.options.source_wait,
         )
         .await

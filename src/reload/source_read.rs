@@ -22,6 +22,8 @@ use reloader_core::hash::{Hasher, KeyRing, SourceHash, StakaterHash};
 use reloader_core::policy::Annotations;
 use reloader_core::source::{SourceKind, SourceRef};
 
+use crate::trigger::Before;
+
 /// A source as stored: never its data, only what the engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSource {
@@ -33,6 +35,9 @@ pub struct StoredSource {
     pub stakater: StakaterHash,
     pub labels: Annotations,
     pub annotations: Annotations,
+    /// `metadata.resourceVersion` of a Secret or ConfigMap (a class has none of its own),
+    /// to tell the object before an admitted write from the one after it.
+    pub resource_version: Option<String>,
 }
 
 /// The hash a source has when it does not exist: that of empty data. Recording it on a
@@ -47,7 +52,7 @@ pub fn absent_hash(hasher: &Hasher, kind: SourceKind) -> SourceHash {
 }
 
 /// What one read means for a trigger that expects `expected` (None: the source was deleted)
-/// and saw `previous` before the write.
+/// and saw the source as `before` says before the write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observation {
     /// The stored source shows the admitted change, or something newer: reconcile with it.
@@ -56,20 +61,25 @@ pub enum Observation {
     NotYet,
 }
 
-/// Classifies one read. A hash that is neither the old nor the new one is newer than the
-/// trigger (a later write already landed): reconcile against it.
+/// Classifies one read. A source that is neither the old one nor shows the new hash is
+/// newer than the trigger (a later write already landed): reconcile against it.
 pub fn observe(
     expected: Option<SourceHash>,
-    previous: Option<SourceHash>,
+    before: &Before,
     stored: Option<StoredSource>,
 ) -> Observation {
+    let unchanged = |s: &StoredSource| match before {
+        Before::Nothing => false,
+        Before::Version(v) => s.resource_version.as_deref() == Some(v.as_str()),
+        Before::Hash(h) => s.hash == *h,
+    };
     match (expected, stored) {
         (None, None) => Observation::Settled(None),
-        (None, Some(s)) if Some(s.hash) == previous => Observation::NotYet,
+        (None, Some(s)) if unchanged(&s) => Observation::NotYet,
         (None, Some(s)) => Observation::Settled(Some(s)),
         (Some(_), None) => Observation::NotYet,
         (Some(e), Some(s)) if s.hash == e => Observation::Settled(Some(s)),
-        (Some(_), Some(s)) if Some(s.hash) == previous => Observation::NotYet,
+        (Some(_), Some(s)) if unchanged(&s) => Observation::NotYet,
         (Some(_), Some(s)) => Observation::Settled(Some(s)),
     }
 }
@@ -115,6 +125,7 @@ pub async fn read(
         (
             m.labels.unwrap_or_default(),
             m.annotations.unwrap_or_default(),
+            m.resource_version,
         )
     };
     match source.kind {
@@ -125,13 +136,14 @@ pub async fn read(
                 let hash = ring.current().secret(&s);
                 let same_data = ring.same_data(|h| h.secret(&s));
                 let stakater = StakaterHash::secret(&s);
-                let (labels, annotations) = meta_of(s.metadata);
+                let (labels, annotations, resource_version) = meta_of(s.metadata);
                 StoredSource {
                     hash,
                     same_data,
                     stakater,
                     labels,
                     annotations,
+                    resource_version,
                 }
             }))
         }
@@ -141,13 +153,14 @@ pub async fn read(
                 let hash = ring.current().configmap(&c);
                 let same_data = ring.same_data(|h| h.configmap(&c));
                 let stakater = StakaterHash::configmap(&c);
-                let (labels, annotations) = meta_of(c.metadata);
+                let (labels, annotations, resource_version) = meta_of(c.metadata);
                 StoredSource {
                     hash,
                     same_data,
                     stakater,
                     labels,
                     annotations,
+                    resource_version,
                 }
             }))
         }
@@ -239,6 +252,7 @@ pub async fn stored(
         stakater: versions.stakater(),
         labels: meta.labels.unwrap_or_default(),
         annotations: meta.annotations.unwrap_or_default(),
+        resource_version: None,
     }
 }
 
@@ -249,7 +263,7 @@ pub async fn wait_for(
     ring: &KeyRing,
     source: &SourceRef,
     expected: Option<SourceHash>,
-    previous: Option<SourceHash>,
+    before: &Before,
     wait: Duration,
 ) -> Result<Option<StoredSource>, SourceError> {
     let started = tokio::time::Instant::now();
@@ -266,7 +280,7 @@ pub async fn wait_for(
                 continue;
             }
         };
-        if let Observation::Settled(s) = observe(expected, previous, stored) {
+        if let Observation::Settled(s) = observe(expected, before, stored) {
             return Ok(s);
         }
         if started.elapsed() >= wait {

@@ -16,13 +16,15 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::review::{self, Answer, Operation, Review, ReviewError};
-use crate::trigger::{self, Offer, Trigger};
+use crate::trigger::{self, Before, Offer, Trigger};
 use reloader_core::hash::{Hasher, SourceHash, same_map};
 use reloader_core::source::SourceKind;
 
 use reloader_core::keys::IGNORE;
 
 const PATH: &str = "/validate/sources";
+const OBJECT: &str = "request.object";
+const OLD_OBJECT: &str = "request.oldObject";
 const WEBHOOK: &str = "sources";
 
 /// Which operations besides UPDATE can trigger.
@@ -66,11 +68,15 @@ pub enum Verdict {
     Ignore(IgnoreReason),
 }
 
-/// Annotations, the only metadata that matters here.
+/// The metadata that matters here: annotations (ignored or not), and the
+/// `resourceVersion` by which the engine recognises the old object in a read.
 #[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Meta {
     #[serde(default)]
     annotations: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    resource_version: Option<String>,
 }
 
 /// A JSON string's bytes, borrowed from the body when it has no escapes (always, for
@@ -119,14 +125,67 @@ impl SourceParts<'_> {
             .is_some_and(|v| v == "true")
     }
 
-    /// Same Secret data for certain, judged on the text alone (no `stringData`, equal
-    /// base64). Different text may still be equal bytes; decoding settles that.
-    fn same_secret_text(&self, other: &SourceParts<'_>) -> bool {
-        let plain = |p: &SourceParts<'_>| p.string_data.as_ref().is_none_or(|m| m.is_empty());
-        fn data<'p, 'a>(p: &'p SourceParts<'a>) -> Option<&'p BTreeMap<String, Text<'a>>> {
-            p.data.as_ref().filter(|m| !m.is_empty())
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.resource_version.as_deref())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn has_string_data(&self) -> bool {
+        self.string_data.as_ref().is_some_and(|m| !m.is_empty())
+    }
+
+    /// Whether two Secrets without `stringData` hold the same data: the same keys, and
+    /// each value the same base64 text or, where the text differs, the same decoded bytes
+    /// (the API server writes canonical base64, so that decode only confirms). Nothing is
+    /// hashed; values with equal text are not decoded.
+    fn same_secret_data(
+        &self,
+        new: &SourceParts<'_>,
+        bufs: &mut [Vec<u8>; 2],
+    ) -> Result<bool, ReviewError> {
+        let empty = BTreeMap::new();
+        let old_data = self.data.as_ref().unwrap_or(&empty);
+        let new_data = new.data.as_ref().unwrap_or(&empty);
+        if old_data.len() != new_data.len() || !old_data.keys().eq(new_data.keys()) {
+            return Ok(false);
         }
-        plain(self) && plain(other) && data(self) == data(other)
+        for ((k, o), n) in old_data.iter().zip(new_data.values()) {
+            if o == n {
+                continue;
+            }
+            let [ob, nb] = bufs;
+            ob.clear();
+            nb.clear();
+            decode_value(OLD_OBJECT, k, o, ob)?;
+            decode_value(OBJECT, k, n, nb)?;
+            if ob != nb {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether the write leaves the data as it was. A ConfigMap's text is its data; a
+    /// Secret's base64 is compared value by value. Only a Secret carrying `stringData` (rare:
+    /// the API server folds it into `data` before admission) is settled by hashing both.
+    fn same_data_as(
+        &self,
+        new: &SourceParts<'_>,
+        kind: SourceKind,
+        hasher: &Hasher,
+        bufs: &mut [Vec<u8>; 2],
+    ) -> Result<bool, ReviewError> {
+        match kind {
+            SourceKind::ConfigMap => Ok(self.same_configmap_text(new)),
+            SourceKind::Secret if self.has_string_data() || new.has_string_data() => {
+                let old = self.hash(hasher, kind, OLD_OBJECT, &mut bufs[0])?;
+                Ok(old == new.hash(hasher, kind, OBJECT, &mut bufs[0])?)
+            }
+            SourceKind::Secret => self.same_secret_data(new, bufs),
+            SourceKind::SecretProviderClass => Err(wrong_kind(kind.as_str())),
+        }
     }
 }
 
@@ -150,7 +209,7 @@ impl SourceParts<'_> {
     ) -> Result<SourceHash, ReviewError> {
         let data_len = self.data.as_ref().map_or(0, BTreeMap::len);
         match kind {
-            SourceKind::Secret if self.string_data.as_ref().is_some_and(|m| !m.is_empty()) => {
+            SourceKind::Secret if self.has_string_data() => {
                 Ok(hasher.secret(&self.to_secret(field)?))
             }
             SourceKind::Secret => {
@@ -247,8 +306,6 @@ pub fn decide(
     if review.dry_run {
         return Ok(Verdict::Ignore(IgnoreReason::DryRun));
     }
-    const OBJECT: &str = "request.object";
-    const OLD_OBJECT: &str = "request.oldObject";
     let (old, new) = match review.operation {
         Operation::Connect => return Ok(Verdict::Ignore(IgnoreReason::Connect)),
         Operation::Create if !opts.reload_on_create => {
@@ -278,31 +335,24 @@ pub fn decide(
     if new.or(old).is_some_and(|o| o.ignored(ignore_key)) {
         return Ok(Verdict::Ignore(IgnoreReason::IgnoreAnnotation));
     }
-    // Equal text settles "unchanged" without decoding or hashing anything.
-    if let (Some(o), Some(n)) = (old, new) {
-        let same = match kind {
-            SourceKind::Secret => o.same_secret_text(n),
-            SourceKind::ConfigMap => o.same_configmap_text(n),
-            SourceKind::SecretProviderClass => return Err(wrong_kind(kind.as_str())),
-        };
-        if same {
-            return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));
-        }
-    }
-    // Different text may still be equal data (base64 written differently, `stringData`);
-    // the hashes encode the data unambiguously, so equal hashes mean equal data.
-    let mut buf = Vec::new();
-    let old_hash = old
-        .map(|p| p.hash(&opts.hasher, kind, OLD_OBJECT, &mut buf))
-        .transpose()?;
-    let new_hash = new
-        .map(|p| p.hash(&opts.hasher, kind, OBJECT, &mut buf))
-        .transpose()?;
-    if let (Some(o), Some(n)) = (old_hash, new_hash)
-        && o == n
+    // Unchanged data is settled by comparing, without hashing anything; a change needs
+    // the hash of the new data only (what the engine waits to see stored).
+    let mut bufs = [Vec::new(), Vec::new()];
+    if let (Some(o), Some(n)) = (old, new)
+        && o.same_data_as(n, kind, &opts.hasher, &mut bufs)?
     {
         return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));
     }
+    let new_hash = new
+        .map(|p| p.hash(&opts.hasher, kind, OBJECT, &mut bufs[0]))
+        .transpose()?;
+    let before = match old {
+        None => Before::Nothing,
+        Some(o) => match o.resource_version() {
+            Some(v) => Before::Version(v.to_owned()),
+            None => Before::Hash(o.hash(&opts.hasher, kind, OLD_OBJECT, &mut bufs[0])?),
+        },
+    };
     let operation = match review.operation {
         Operation::Create => trigger::Admitted::Create,
         Operation::Delete => trigger::Admitted::Delete,
@@ -312,7 +362,7 @@ pub fn decide(
         namespace: review.namespace.clone(),
         kind,
         name: review.name.clone(),
-        old_hash,
+        before,
         new_hash,
         operation,
         uid: review.uid.clone(),

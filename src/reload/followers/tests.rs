@@ -123,6 +123,7 @@ fn a_source_marked_ignore_has_no_followers() {
             "true".to_string(),
         )]
         .into(),
+        resource_version: None,
     };
     let config = Arc::new(rc());
     let entries = entries_for(

@@ -9,14 +9,20 @@ fn h(n: u8) -> SourceHash {
     hash_configmap(&cm)
 }
 
-fn stored(n: u8) -> Option<StoredSource> {
+/// A stored source with data `n` at resourceVersion `rv`.
+fn stored(n: u8, rv: &str) -> Option<StoredSource> {
     Some(StoredSource {
         hash: h(n),
         same_data: Vec::new(),
         stakater: StakaterHash::configmap(&Default::default()),
         labels: Default::default(),
         annotations: Default::default(),
+        resource_version: Some(rv.to_owned()),
     })
+}
+
+fn version(rv: &str) -> Before {
+    Before::Version(rv.to_owned())
 }
 
 #[test]
@@ -26,44 +32,84 @@ fn reads_are_classified_against_the_admitted_write() {
         (
             "update landed",
             Some(h(2)),
-            Some(h(1)),
-            stored(2),
-            Settled(stored(2)),
+            version("10"),
+            stored(2, "11"),
+            Settled(stored(2, "11")),
         ),
         (
             "update not yet stored",
             Some(h(2)),
-            Some(h(1)),
-            stored(1),
+            version("10"),
+            stored(1, "10"),
             NotYet,
         ),
         (
             "a newer write landed",
             Some(h(2)),
-            Some(h(1)),
-            stored(3),
-            Settled(stored(3)),
+            version("10"),
+            stored(3, "12"),
+            Settled(stored(3, "12")),
         ),
-        ("create not yet stored", Some(h(2)), None, None, NotYet),
+        (
+            "changed back to the old data by a later write",
+            Some(h(2)),
+            version("10"),
+            stored(1, "12"),
+            Settled(stored(1, "12")),
+        ),
+        (
+            "create not yet stored",
+            Some(h(2)),
+            Before::Nothing,
+            None,
+            NotYet,
+        ),
         (
             "create landed",
             Some(h(2)),
-            None,
-            stored(2),
-            Settled(stored(2)),
+            Before::Nothing,
+            stored(2, "1"),
+            Settled(stored(2, "1")),
         ),
-        ("delete landed", None, Some(h(1)), None, Settled(None)),
-        ("delete not yet stored", None, Some(h(1)), stored(1), NotYet),
+        ("delete landed", None, version("10"), None, Settled(None)),
         (
-            "deleted and re-created",
+            "delete not yet stored",
             None,
-            Some(h(1)),
-            stored(4),
-            Settled(stored(4)),
+            version("10"),
+            stored(1, "10"),
+            NotYet,
+        ),
+        (
+            "deleted and re-created with the same data",
+            None,
+            version("10"),
+            stored(1, "15"),
+            Settled(stored(1, "15")),
+        ),
+        (
+            "no version: the old hash stands in, not yet stored",
+            Some(h(2)),
+            Before::Hash(h(1)),
+            stored(1, "10"),
+            NotYet,
+        ),
+        (
+            "no version: the old hash stands in, a newer write landed",
+            Some(h(2)),
+            Before::Hash(h(1)),
+            stored(3, "12"),
+            Settled(stored(3, "12")),
+        ),
+        (
+            "no version: delete not yet stored",
+            None,
+            Before::Hash(h(1)),
+            stored(1, "10"),
+            NotYet,
         ),
     ];
-    for (name, expected, previous, read, want) in cases {
-        assert_eq!(observe(expected, previous, read), want, "{name}");
+    for (name, expected, before, read, want) in cases {
+        assert_eq!(observe(expected, &before, read), want, "{name}");
     }
 }
 

@@ -280,4 +280,79 @@ mod order {
             prop_assert_eq!(webhook_hash(&keyed, "ConfigMap", &json(review_order)), keyed.configmap(&stored));
         }
     }
+
+    /// `old` after one edit of the seed's choosing: none, a value changed, a key removed,
+    /// a key added, or a value replaced by the same bytes.
+    fn edited(old: &[(String, Vec<u8>)], edit: u8, byte: u8) -> Vec<(String, Vec<u8>)> {
+        let mut new = old.to_vec();
+        match (edit % 5, new.is_empty()) {
+            (1, false) => new[byte as usize % old.len()].1.push(byte),
+            (2, false) => {
+                new.remove(byte as usize % old.len());
+            }
+            (3, _) => new.push((format!("added-{byte}"), vec![byte])),
+            (4, false) => {
+                let i = byte as usize % old.len();
+                new[i].1 = old[i].1.clone();
+            }
+            _ => {}
+        }
+        new.sort();
+        new.dedup_by(|a, b| a.0 == b.0);
+        new
+    }
+
+    fn secret_json(entries: &[(String, Vec<u8>)], string_data: bool) -> String {
+        let encoded: Vec<(String, String)> =
+            entries.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
+        match (string_data, encoded.split_first()) {
+            // The first value as `stringData` (when it is text), the rest as `data`.
+            (true, Some((first, rest))) if std::str::from_utf8(&entries[0].1).is_ok() => format!(
+                r#"{{"kind":"Secret","metadata":{{"resourceVersion":"7"}},"data":{},"stringData":{}}}"#,
+                object_in_order(rest),
+                object_in_order(&[(
+                    first.0.clone(),
+                    String::from_utf8(entries[0].1.clone()).unwrap()
+                )]),
+            ),
+            _ => format!(
+                r#"{{"kind":"Secret","metadata":{{"resourceVersion":"7"}},"data":{}}}"#,
+                object_in_order(&encoded)
+            ),
+        }
+    }
+
+    proptest! {
+        /// The webhook never hashes the old object, yet triggers exactly when the engine's
+        /// hashes of the two objects differ: comparing decides "unchanged" alone.
+        #[test]
+        fn an_update_triggers_exactly_when_the_data_differs(
+            old in entries(), edit in any::<u8>(), byte in any::<u8>(),
+            old_string_data in any::<bool>(), new_string_data in any::<bool>(),
+        ) {
+            let new = edited(&old, edit, byte);
+            let (old_json, new_json) = (secret_json(&old, old_string_data), secret_json(&new, new_string_data));
+            let engine = |j: &str| hash_secret(&serde_json::from_str::<Secret>(j).unwrap());
+            let changed = engine(&old_json) != engine(&new_json);
+            match decide_on(&body("UPDATE", false, &new_json, &old_json), SourcesOptions::default()) {
+                Ok(Verdict::Trigger(t)) => {
+                    prop_assert!(changed, "a trigger for unchanged data");
+                    prop_assert_eq!(t.new_hash, Some(engine(&new_json)));
+                    prop_assert_eq!(t.before, Before::Version("7".into()));
+                }
+                Ok(Verdict::Ignore(IgnoreReason::DataUnchanged)) => prop_assert!(!changed, "a change missed"),
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+            // The same edit of a ConfigMap's `binaryData`.
+            let cm = |e: &[(String, Vec<u8>)]| {
+                let encoded: Vec<(String, String)> = e.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
+                format!(r#"{{"kind":"ConfigMap","binaryData":{}}}"#, object_in_order(&encoded))
+            };
+            let cm_body = body("UPDATE", false, &cm(&new), &cm(&old)).replace(r#""kind":"Secret""#, r#""kind":"ConfigMap""#);
+            let engine = |j: &str| hash_configmap(&serde_json::from_str::<ConfigMap>(j).unwrap());
+            let changed = engine(&cm(&old)) != engine(&cm(&new));
+            let triggered = matches!(decide_on(&cm_body, SourcesOptions::default()), Ok(Verdict::Trigger(_)));
+            prop_assert_eq!(triggered, changed);
+        }
+    }
 }
