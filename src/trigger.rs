@@ -39,8 +39,8 @@ impl Admitted {
     }
 }
 
-/// One admitted change of a Secret's or ConfigMap's data. Carries hashes, never data, so
-/// it is safe to log with `Debug`.
+/// One admitted change of a Secret's or ConfigMap's data. Carries no data (at most a
+/// hash), so it is safe to log with `Debug`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trigger {
     pub namespace: String,
@@ -48,8 +48,6 @@ pub struct Trigger {
     pub name: String,
     /// How to recognise the source as it was before the write.
     pub before: Before,
-    /// Hash after the write; `None` on DELETE.
-    pub new_hash: Option<SourceHash>,
     pub operation: Admitted,
     /// The AdmissionReview `uid`, to correlate with the API server's audit log.
     pub uid: String,
@@ -57,8 +55,8 @@ pub struct Trigger {
 }
 
 /// The source as it was before the write, as the engine recognises it in a read while the
-/// write is not stored yet. The webhook never hashes the old object for this: the
-/// `resourceVersion` the API server gave it says the same for free.
+/// write is not stored yet. The webhook hashes nothing for this: the `resourceVersion` the
+/// API server gave the old object says it for free.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Before {
     /// CREATE: there was nothing.
@@ -147,7 +145,6 @@ pub async fn log_sink(mut rx: TriggerReceiver) {
             name = %t.name,
             operation = t.operation.as_str(),
             before = t.before.describe(),
-            new_hash = t.new_hash.map(|h| h.short()).unwrap_or_default(),
             uid = %t.uid,
             "source data changed"
         );
@@ -164,7 +161,6 @@ mod tests {
             kind: SourceKind::Secret,
             name: name.into(),
             before: Before::Nothing,
-            new_hash: None,
             operation: Admitted::Update,
             uid: "u".into(),
             admitted_at: SystemTime::UNIX_EPOCH,

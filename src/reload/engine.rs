@@ -199,7 +199,7 @@ impl EngineHandle {
             &self.client,
             &self.options.hash_keys,
             &source,
-            trigger.new_hash,
+            trigger.operation,
             &trigger.before,
             self.options.source_wait,
         )

@@ -3,8 +3,8 @@
 //!
 //! The admission webhook only says a write was *admitted*; it may not be persisted yet, or
 //! ever (another webhook denied it, a conflict, a dry run). So the engine reads the source
-//! until it shows the admitted hash, for a bounded time, and then reconciles against what
-//! is stored. The decision "is this what we were waiting for" is [`observe`], a pure
+//! until it no longer shows the object before the write (its `resourceVersion`), for a
+//! bounded time, and then reconciles against what is stored. The decision "is this what we were waiting for" is [`observe`], a pure
 //! function; [`wait_for`] is the thin loop around GETs.
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ use reloader_core::hash::{Hasher, KeyRing, SourceHash, StakaterHash};
 use reloader_core::policy::Annotations;
 use reloader_core::source::{SourceKind, SourceRef};
 
-use crate::trigger::Before;
+use crate::trigger::{Admitted, Before};
 
 /// A source as stored: never its data, only what the engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub fn absent_hash(hasher: &Hasher, kind: SourceKind) -> SourceHash {
     }
 }
 
-/// What one read means for a trigger that expects `expected` (None: the source was deleted)
-/// and saw the source as `before` says before the write.
+/// What one read means for a trigger of `operation` that saw the source as `before` says
+/// before the write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observation {
     /// The stored source shows the admitted change, or something newer: reconcile with it.
@@ -61,26 +61,20 @@ pub enum Observation {
     NotYet,
 }
 
-/// Classifies one read. A source that is neither the old one nor shows the new hash is
-/// newer than the trigger (a later write already landed): reconcile against it.
-pub fn observe(
-    expected: Option<SourceHash>,
-    before: &Before,
-    stored: Option<StoredSource>,
-) -> Observation {
+/// Classifies one read. Any source other than the one before the write shows the admitted
+/// change or a later one (a later write already landed); either way it is what the
+/// followers must record, and the engine hashes it itself.
+pub fn observe(operation: Admitted, before: &Before, stored: Option<StoredSource>) -> Observation {
     let unchanged = |s: &StoredSource| match before {
         Before::Nothing => false,
         Before::Version(v) => s.resource_version.as_deref() == Some(v.as_str()),
         Before::Hash(h) => s.hash == *h,
     };
-    match (expected, stored) {
-        (None, None) => Observation::Settled(None),
-        (None, Some(s)) if unchanged(&s) => Observation::NotYet,
-        (None, Some(s)) => Observation::Settled(Some(s)),
-        (Some(_), None) => Observation::NotYet,
-        (Some(e), Some(s)) if s.hash == e => Observation::Settled(Some(s)),
-        (Some(_), Some(s)) if unchanged(&s) => Observation::NotYet,
-        (Some(_), Some(s)) => Observation::Settled(Some(s)),
+    match (operation, stored) {
+        (Admitted::Delete, None) => Observation::Settled(None),
+        (_, None) => Observation::NotYet,
+        (_, Some(s)) if unchanged(&s) => Observation::NotYet,
+        (_, Some(s)) => Observation::Settled(Some(s)),
     }
 }
 
@@ -262,7 +256,7 @@ pub async fn wait_for(
     client: &Client,
     ring: &KeyRing,
     source: &SourceRef,
-    expected: Option<SourceHash>,
+    operation: Admitted,
     before: &Before,
     wait: Duration,
 ) -> Result<Option<StoredSource>, SourceError> {
@@ -280,7 +274,7 @@ pub async fn wait_for(
                 continue;
             }
         };
-        if let Observation::Settled(s) = observe(expected, before, stored) {
+        if let Observation::Settled(s) = observe(operation, before, stored) {
             return Ok(s);
         }
         if started.elapsed() >= wait {

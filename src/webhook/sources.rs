@@ -1,5 +1,7 @@
 //! `POST /validate/sources`: Secret and ConfigMap writes. Always allowed; decides inline
-//! whether the data changed and, if so, queues a trigger for the reload engine.
+//! whether the data changed and, if so, queues a trigger for the reload engine. On the
+//! path of every Secret and ConfigMap write in the cluster, so it compares and hashes
+//! nothing it does not need (an object without `resourceVersion` is the one exception).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -335,17 +337,15 @@ pub fn decide(
     if new.or(old).is_some_and(|o| o.ignored(ignore_key)) {
         return Ok(Verdict::Ignore(IgnoreReason::IgnoreAnnotation));
     }
-    // Unchanged data is settled by comparing, without hashing anything; a change needs
-    // the hash of the new data only (what the engine waits to see stored).
+    // Unchanged data is settled by comparing. A change is not hashed at all: the engine
+    // hashes the source it reads back, and needs from the review only a way to tell the
+    // object before the write from the one after it.
     let mut bufs = [Vec::new(), Vec::new()];
     if let (Some(o), Some(n)) = (old, new)
         && o.same_data_as(n, kind, &opts.hasher, &mut bufs)?
     {
         return Ok(Verdict::Ignore(IgnoreReason::DataUnchanged));
     }
-    let new_hash = new
-        .map(|p| p.hash(&opts.hasher, kind, OBJECT, &mut bufs[0]))
-        .transpose()?;
     let before = match old {
         None => Before::Nothing,
         Some(o) => match o.resource_version() {
@@ -363,7 +363,6 @@ pub fn decide(
         kind,
         name: review.name.clone(),
         before,
-        new_hash,
         operation,
         uid: review.uid.clone(),
         admitted_at: now,

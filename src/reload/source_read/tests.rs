@@ -27,89 +27,91 @@ fn version(rv: &str) -> Before {
 
 #[test]
 fn reads_are_classified_against_the_admitted_write() {
+    use Admitted::*;
     use Observation::*;
     let cases = [
         (
             "update landed",
-            Some(h(2)),
+            Update,
             version("10"),
             stored(2, "11"),
             Settled(stored(2, "11")),
         ),
         (
             "update not yet stored",
-            Some(h(2)),
+            Update,
             version("10"),
             stored(1, "10"),
             NotYet,
         ),
         (
             "a newer write landed",
-            Some(h(2)),
+            Update,
             version("10"),
             stored(3, "12"),
             Settled(stored(3, "12")),
         ),
         (
             "changed back to the old data by a later write",
-            Some(h(2)),
+            Update,
             version("10"),
             stored(1, "12"),
             Settled(stored(1, "12")),
         ),
         (
             "create not yet stored",
-            Some(h(2)),
+            Create,
             Before::Nothing,
             None,
             NotYet,
         ),
         (
             "create landed",
-            Some(h(2)),
+            Create,
             Before::Nothing,
             stored(2, "1"),
             Settled(stored(2, "1")),
         ),
-        ("delete landed", None, version("10"), None, Settled(None)),
+        ("delete landed", Delete, version("10"), None, Settled(None)),
+        ("update, yet no source", Update, version("10"), None, NotYet),
         (
             "delete not yet stored",
-            None,
+            Delete,
             version("10"),
             stored(1, "10"),
             NotYet,
         ),
         (
             "deleted and re-created with the same data",
-            None,
+            Delete,
             version("10"),
             stored(1, "15"),
             Settled(stored(1, "15")),
         ),
         (
             "no version: the old hash stands in, not yet stored",
-            Some(h(2)),
+            Update,
             Before::Hash(h(1)),
             stored(1, "10"),
             NotYet,
         ),
         (
             "no version: the old hash stands in, a newer write landed",
-            Some(h(2)),
+            Update,
             Before::Hash(h(1)),
             stored(3, "12"),
             Settled(stored(3, "12")),
         ),
         (
             "no version: delete not yet stored",
-            None,
+            Delete,
             Before::Hash(h(1)),
             stored(1, "10"),
             NotYet,
         ),
     ];
-    for (name, expected, before, read, want) in cases {
-        assert_eq!(observe(expected, &before, read), want, "{name}");
+    for (name, operation, before, read, want) in cases {
+        assert_eq!(observe(operation, &before, read), want, "{name}");
     }
 }
 
